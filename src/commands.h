@@ -1,0 +1,10 @@
+/* commands.h: the dtcl commands, one file each (cli_<name>.c); main.c
+ * dispatches on the first argument. Each returns the exit status. */
+#ifndef DTCL_COMMANDS_H
+#define DTCL_COMMANDS_H
+
+int dtcl_cmd_transform(int argc, char **argv);
+int dtcl_cmd_gradcheck(int argc, char **argv);
+int dtcl_cmd_bench(int argc, char **argv);
+
+#endif

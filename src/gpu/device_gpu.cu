@@ -1,0 +1,23 @@
+/* device_gpu.cu: device discovery for the dispatch point in src/device.c. */
+#include <cuda_runtime.h>
+#include <stdio.h>
+
+#include "device_gpu.h"
+
+extern "C" int dtcl_gpu_device_count(char *name, size_t size)
+{
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        if (name)
+            snprintf(name, size, "%s", cudaGetErrorString(e));
+        return 0;
+    }
+    if (name && n > 0) {
+        cudaDeviceProp p;
+        if (cudaGetDeviceProperties(&p, 0) == cudaSuccess)
+            snprintf(name, size, "%s (sm_%d%d, %.0f GiB)", p.name, p.major, p.minor,
+                     p.totalGlobalMem / 1073741824.0);
+    }
+    return n;
+}

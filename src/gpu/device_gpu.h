@@ -1,0 +1,19 @@
+/* device_gpu.h: what the CUDA runtime reports (src/gpu/device_gpu.cu). */
+#ifndef DTCL_DEVICE_GPU_H
+#define DTCL_DEVICE_GPU_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Number of CUDA devices; name receives the first one's name, or the
+ * runtime's reason when there is none. */
+int dtcl_gpu_device_count(char *name, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,290 @@
+/* gradcheck.c: finite-difference and adjoint checks of T_Lambda (see gradcheck.h). */
+#include "gradcheck.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+#include "transform_naive.h"
+
+void dtcl_check_add(DtclCheckTable *tab, const char *component, const char *check, double err, double tol)
+{
+    if (tab->n == tab->cap) {
+        tab->cap = tab->cap ? 2 * tab->cap : 64;
+        DtclCheckRow *r = realloc(tab->rows, sizeof(DtclCheckRow) * tab->cap);
+        if (!r) {
+            fprintf(stderr, "dtcl: out of memory (%s:%d)\n", __FILE__, __LINE__);
+            exit(1);
+        }
+        tab->rows = r;
+    }
+    DtclCheckRow *r = &tab->rows[tab->n++];
+    snprintf(r->component, sizeof r->component, "%s", component);
+    snprintf(r->check, sizeof r->check, "%s", check);
+    r->err = err;
+    r->tol = tol;
+    r->ok = err <= tol; /* NaN fails */
+}
+
+int dtcl_check_failures(const DtclCheckTable *tab)
+{
+    int bad = 0;
+    for (int i = 0; i < tab->n; i++)
+        bad += !tab->rows[i].ok;
+    return bad;
+}
+
+void dtcl_check_print(const DtclCheckTable *tab, FILE *f)
+{
+    fprintf(f, "%-22s %-34s %12s %10s  %s\n", "component", "check", "worst_rel", "tolerance", "ok");
+    for (int i = 0; i < tab->n; i++) {
+        const DtclCheckRow *r = &tab->rows[i];
+        fprintf(f, "%-22s %-34s %12.3e %10.1e  %s\n", r->component, r->check, r->err, r->tol,
+                r->ok ? "ok" : "FAIL");
+    }
+}
+
+void dtcl_check_free(DtclCheckTable *tab)
+{
+    free(tab->rows);
+    memset(tab, 0, sizeof *tab);
+}
+
+void dtcl_gradcheck_config_default(DtclGradcheckConfig *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->size = 24;
+    cfg->batch = 3;
+    cfg->seed = 1;
+    cfg->h = 1e-6;
+    dtcl_transform_params_default(&cfg->params);
+}
+
+/* ---- kinks */
+
+static int cell_same(double a, double b) { return floor(a) == floor(b); }
+static double to_edge(double a) { return fmin(a - floor(a), ceil(a) - a); }
+
+int dtcl_transform_kink_free(const DtclTransform *t, const double *lambda, double h)
+{
+    int S = t->size;
+    double c = 0.5 * (S - 1), margin = 1e-4;
+    for (int s = 0; s < t->nsteps; s++) {
+        if (t->order[s] == DTCL_STEP_ROTATE) {
+            double sn[3], cs[3];
+            for (int k = 0; k < 3; k++)
+                dtcl_sincos_turns(lambda[6] + (k - 1) * h, &sn[k], &cs[k]);
+            for (int i = 0; i < S; i++)
+                for (int j = 0; j < S; j++) {
+                    double ux = j - c, uy = i - c, px[3], py[3];
+                    for (int k = 0; k < 3; k++) {
+                        px[k] = c + cs[k] * ux - sn[k] * uy;
+                        py[k] = c + sn[k] * ux + cs[k] * uy;
+                    }
+                    if (ux == 0 && uy == 0)
+                        continue; /* the centre does not move */
+                    if (!cell_same(px[0], px[1]) || !cell_same(px[2], px[1]) || !cell_same(py[0], py[1]) ||
+                        !cell_same(py[2], py[1]) || to_edge(px[1]) < margin || to_edge(py[1]) < margin)
+                        return 0;
+                }
+        }
+        if (t->order[s] == DTCL_STEP_CROP) {
+            double d = S * h + margin;
+            for (int i = 0; i < S; i++)
+                for (int j = 0; j < S; j++) {
+                    double ux = j - S * lambda[2], uy = i - S * lambda[3];
+                    if (fabs(ux) < d || fabs(uy) < d || fabs(fabs(ux) - fabs(uy)) < 2 * d)
+                        return 0;
+                }
+        }
+    }
+    return 1;
+}
+
+/* ---- helpers */
+
+static double dot(const float *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+static double dotd(const double *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static double norm(const float *a, size_t n) { return sqrt(dot(a, a, n)); }
+
+/* |a - b| relative to the larger of |a|, |b| and the typical size of a random
+ * inner product of n terms, ||u|| ||w|| / sqrt(n) (scale = ||u|| ||w||). */
+static double scalar_err(double a, double b, double scale, size_t n)
+{
+    double den = fmax(fmax(fabs(a), fabs(b)), scale / sqrt((double)n));
+    return den > 0 ? fabs(a - b) / den : fabs(a - b);
+}
+
+static void uniform(float *out, size_t n, uint64_t seed, uint32_t item, float lo, float hi)
+{
+    DtclStream s = {seed, DTCL_RNG_TEST, 0, 0, item};
+    double *u = DTCL_MALLOC(sizeof(double) * n);
+    dtcl_rng_uniform(&s, u, n);
+    for (size_t i = 0; i < n; i++)
+        out[i] = lo + (hi - lo) * (float)u[i];
+    free(u);
+}
+
+int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const DtclStepKind *order,
+                             int nsteps, const DtclGradcheckConfig *cfg, DtclError *err)
+{
+    DtclTransform t;
+    if (dtcl_transform_init(&t, cfg->size, order, nsteps, &cfg->params, err) != 0)
+        return -1;
+    int N = cfg->batch, S = cfg->size;
+    size_t SS = (size_t)S * S, NS = (size_t)N * SS, SV = dtcl_transform_saved_size(&t);
+    double h = cfg->h;
+    DtclNoiseSource noise = {cfg->seed, 0, 0, NULL};
+
+    float *x = DTCL_ALIGNED(NS * 4), *w = DTCL_ALIGNED(NS * 4), *v = DTCL_ALIGNED(NS * 4);
+    float *lam = DTCL_ALIGNED(N * DTCL_NLAMBDA * 4), *vlam = DTCL_ALIGNED(N * DTCL_NLAMBDA * 4);
+    if (cfg->image)
+        for (int n = 0; n < N; n++)
+            memcpy(x + n * SS, cfg->image, SS * 4);
+    else
+        uniform(x, NS, cfg->seed, 1, 0.0f, 1.0f);
+    uniform(w, NS, cfg->seed, 2, -1.0f, 1.0f);
+    uniform(v, NS, cfg->seed, 3, -1.0f, 1.0f);
+    uniform(vlam, (size_t)N * DTCL_NLAMBDA, cfg->seed, 4, -1.0f, 1.0f);
+
+    /* points away from kinks: lambda in [0.05, 0.95]^7 (lambda0 in [0.25, 0.95]),
+     * redrawn until kink-free */
+    for (int n = 0; n < N; n++) {
+        int tries = 0;
+        for (;; tries++) {
+            if (tries == 2000) {
+                dtcl_transform_free(&t);
+                free(x); free(w); free(v); free(lam); free(vlam);
+                return dtcl_fail(err, "%s: no kink-free point found in 2000 draws (size %d, h %g)", component, S, h);
+            }
+            uniform(lam + n * DTCL_NLAMBDA, DTCL_NLAMBDA, cfg->seed, 1000u + (uint32_t)(n * 2000 + tries), 0.05f, 0.95f);
+            double ld[DTCL_NLAMBDA];
+            for (int k = 0; k < DTCL_NLAMBDA; k++)
+                ld[k] = lam[n * DTCL_NLAMBDA + k];
+            /* sigma >= 0.5 pixel: below it dT/dsigma is vanishingly small (e^(-1/2 sigma^2)) */
+            float *l0 = lam + n * DTCL_NLAMBDA;
+            l0[0] = 0.25f + (l0[0] - 0.05f) * (0.70f / 0.90f);
+            ld[0] = l0[0];
+            if (dtcl_transform_kink_free(&t, ld, h))
+                break;
+        }
+    }
+
+    /* the fast path: forward, Jacobian, backward (VJP), JVP */
+    float *y = DTCL_ALIGNED(NS * 4), *saved = DTCL_ALIGNED((SV ? SV : 1) * N * 4);
+    float *jac = DTCL_ALIGNED(NS * DTCL_NLAMBDA * 4), *jv = DTCL_ALIGNED(NS * 4);
+    float *dx = DTCL_CALLOC(NS, 4), *dlam = DTCL_CALLOC((size_t)N * DTCL_NLAMBDA, 4);
+    dtcl_transform_forward(&t, y, saved, x, lam, &noise, N);
+    dtcl_transform_jacobian(&t, jac, NULL, x, lam, &noise, N);
+    dtcl_transform_backward(&t, dx, dlam, w, x, lam, saved, N);
+    dtcl_transform_jvp(&t, jv, NULL, x, lam, v, vlam, &noise, N);
+
+    /* the naive twin, and its central differences */
+    double *xd = DTCL_MALLOC(SS * 8), *yd = DTCL_MALLOC(SS * 8), *yp = DTCL_MALLOC(SS * 8),
+           *ym = DTCL_MALLOC(SS * 8), *fd = DTCL_MALLOC(SS * 8);
+    float *z = DTCL_MALLOC(SS * 4), *fdf = DTCL_MALLOC(SS * 4);
+    double fwd_num = 0, fwd_den = 0;
+    double col_num[DTCL_NLAMBDA] = {0}, col_den[DTCL_NLAMBDA] = {0};
+    double worst_vjp_l = 0, worst_vjp_x = 0, worst_adj = 0;
+    for (int n = 0; n < N; n++) {
+        const float *xn = x + n * SS, *wn = w + n * SS, *vn = v + n * SS;
+        double ld[DTCL_NLAMBDA];
+        for (int k = 0; k < DTCL_NLAMBDA; k++)
+            ld[k] = lam[n * DTCL_NLAMBDA + k];
+        dtcl_transform_noise(&t, z, &noise, n);
+        for (size_t q = 0; q < SS; q++)
+            xd[q] = xn[q];
+        dtcl_transform_naive(&t, yd, xd, ld, z);
+        for (size_t q = 0; q < SS; q++) {
+            double d = y[n * SS + q] - yd[q];
+            fwd_num += d * d;
+            fwd_den += yd[q] * yd[q];
+        }
+        /* dT/dlambda_k by central differences; the VJP in lambda against them */
+        for (int k = 0; k < DTCL_NLAMBDA; k++) {
+            if (!dtcl_transform_uses_lambda(&t, k))
+                continue;
+            double l0 = ld[k];
+            ld[k] = l0 + h;
+            dtcl_transform_naive(&t, yp, xd, ld, z);
+            ld[k] = l0 - h;
+            dtcl_transform_naive(&t, ym, xd, ld, z);
+            ld[k] = l0;
+            const float *jk = jac + ((size_t)n * DTCL_NLAMBDA + k) * SS;
+            for (size_t q = 0; q < SS; q++) {
+                fd[q] = (yp[q] - ym[q]) / (2 * h);
+                fdf[q] = (float)fd[q];
+                col_num[k] += (jk[q] - fd[q]) * (jk[q] - fd[q]);
+                col_den[k] += fd[q] * fd[q];
+            }
+            double b = dotd(fd, wn, SS);
+            double e = scalar_err(dlam[n * DTCL_NLAMBDA + k], b, norm(fdf, SS) * norm(wn, SS), SS);
+            worst_vjp_l = fmax(worst_vjp_l, e);
+        }
+        /* the VJP in x against a central difference along v (T is affine in x) */
+        const double hx = 1e-3;
+        for (size_t q = 0; q < SS; q++)
+            xd[q] = xn[q] + hx * vn[q];
+        dtcl_transform_naive(&t, yp, xd, ld, z);
+        for (size_t q = 0; q < SS; q++)
+            xd[q] = xn[q] - hx * vn[q];
+        dtcl_transform_naive(&t, ym, xd, ld, z);
+        for (size_t q = 0; q < SS; q++)
+            fd[q] = (yp[q] - ym[q]) / (2 * hx);
+        double a = dot(dx + n * SS, vn, SS), b = dotd(fd, wn, SS);
+        worst_vjp_x = fmax(worst_vjp_x, scalar_err(a, b, norm(dx + n * SS, SS) * norm(vn, SS), SS));
+        /* the adjoint identity between forward and reverse mode */
+        double lhs = dot(jv + n * SS, wn, SS);
+        double rhs = dot(vn, dx + n * SS, SS) + dot(vlam + n * DTCL_NLAMBDA, dlam + n * DTCL_NLAMBDA, DTCL_NLAMBDA);
+        worst_adj = fmax(worst_adj, scalar_err(lhs, rhs, norm(jv + n * SS, SS) * norm(wn, SS), SS));
+    }
+
+    dtcl_check_add(tab, component, "forward: fast vs naive double", sqrt(fwd_num / fmax(fwd_den, 1e-300)), 1e-5);
+    for (int k = 0; k < DTCL_NLAMBDA; k++) {
+        if (!dtcl_transform_uses_lambda(&t, k))
+            continue;
+        char name[48];
+        snprintf(name, sizeof name, "dT/dlambda%d (%s) vs FD", k, dtcl_lambda_names[k]);
+        dtcl_check_add(tab, component, name, sqrt(col_num[k] / fmax(col_den[k], 1e-300)), 1e-4);
+    }
+    dtcl_check_add(tab, component, "VJP lambda vs FD", worst_vjp_l, 1e-4);
+    dtcl_check_add(tab, component, "VJP x vs FD", worst_vjp_x, 1e-4);
+    dtcl_check_add(tab, component, "adjoint <Jv,w> = <v,J^T w>", worst_adj, 1e-5);
+
+    free(x); free(w); free(v); free(lam); free(vlam); free(y); free(saved); free(jac); free(jv);
+    free(dx); free(dlam); free(xd); free(yd); free(yp); free(ym); free(fd); free(z); free(fdf);
+    dtcl_transform_free(&t);
+    return 0;
+}
+
+int dtcl_gradcheck_transforms(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err)
+{
+    for (int k = 0; k < DTCL_NSTEP_KINDS; k++) {
+        DtclStepKind one = (DtclStepKind)k;
+        if (dtcl_gradcheck_transform(tab, dtcl_step_names[k], &one, 1, cfg, err) != 0)
+            return -1;
+    }
+    DtclStepKind order[DTCL_NSTEP_KINDS], reversed[DTCL_NSTEP_KINDS];
+    int n;
+    dtcl_transform_parse_order(dtcl_default_order, order, &n, NULL);
+    for (int s = 0; s < n; s++)
+        reversed[s] = order[n - 1 - s];
+    if (dtcl_gradcheck_transform(tab, "T (default order)", order, n, cfg, err) != 0)
+        return -1;
+    return dtcl_gradcheck_transform(tab, "T (reversed order)", reversed, n, cfg, err);
+}

@@ -1,0 +1,66 @@
+/* gradcheck.h: numerical checks of every derivative dtcl computes.
+ *
+ * A check compares an analytic quantity (float32, the code training uses)
+ * with an independent one: central finite differences of the naive
+ * double-precision twin (transform_naive.c), or the same quantity computed by
+ * the other mode of differentiation. Each check becomes a row: component,
+ * check, worst relative error, tolerance, ok. Later modules (layers, losses,
+ * networks) add their rows to the same table.
+ *
+ * Relative errors: for images, ||a - b||_2 / ||b||_2 over the batch; for
+ * scalars (inner products of n terms), |a - b| / max(|a|, |b|, ||u|| ||w|| / sqrt(n)),
+ * u and w the two factors: the last term, the typical size of an inner product
+ * of random directions, keeps float rounding in a sum that happens to cancel
+ * from passing for an error.
+ */
+#ifndef DTCL_GRADCHECK_H
+#define DTCL_GRADCHECK_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "transform.h"
+
+typedef struct {
+    char component[40];
+    char check[48];
+    double err;
+    double tol;
+    int ok;
+} DtclCheckRow;
+
+typedef struct {
+    DtclCheckRow *rows;
+    int n, cap;
+} DtclCheckTable;
+
+void dtcl_check_add(DtclCheckTable *tab, const char *component, const char *check, double err, double tol);
+int dtcl_check_failures(const DtclCheckTable *tab);
+void dtcl_check_print(const DtclCheckTable *tab, FILE *f);
+void dtcl_check_free(DtclCheckTable *tab);
+
+typedef struct {
+    int size;      /* S of the test images */
+    int batch;     /* images per check */
+    uint64_t seed; /* points, images and directions are drawn from it */
+    double h;      /* finite-difference step in lambda */
+    DtclTransformParams params;
+    const float *image; /* optional (size,size) image used for every batch entry */
+} DtclGradcheckConfig;
+
+void dtcl_gradcheck_config_default(DtclGradcheckConfig *cfg);
+
+/* Every transformation alone, then compositions in the default and in a
+ * reversed order. Returns -1 (with err) only when no kink-free point is found. */
+int dtcl_gradcheck_transforms(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err);
+
+/* One component: T built from `order`; rows named after `component`. */
+int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const DtclStepKind *order,
+                             int nsteps, const DtclGradcheckConfig *cfg, DtclError *err);
+
+/* Whether finite differences of step h around lambda cross no kink of the
+ * crop's max-norm or of the bilinear sampler (margin 1e-4 pixel). */
+int dtcl_transform_kink_free(const DtclTransform *t, const double *lambda, double h);
+
+#endif

@@ -1,0 +1,168 @@
+/* pngio.c: grey PNG read and write through libpng (see pngio.h). */
+#include "pngio.h"
+
+#include <errno.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomicfile.h"
+
+typedef struct {
+    jmp_buf jmp;
+    char msg[256];
+} PngFailure;
+
+static void on_png_error(png_structp png, png_const_charp msg)
+{
+    PngFailure *f = png_get_error_ptr(png);
+    snprintf(f->msg, sizeof f->msg, "%s", msg);
+    longjmp(f->jmp, 1);
+}
+
+static void on_png_warning(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg; /* benign (e.g. an unknown chunk); the image is still read */
+}
+
+int dtcl_png_load(const char *path, float **pixels, int *height, int *width, DtclError *err)
+{
+    *pixels = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dtcl_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char sig[8];
+    if (fread(sig, 1, 8, f) != 8 || png_sig_cmp(sig, 0, 8) != 0) {
+        fclose(f);
+        return dtcl_fail(err, "%s: not a PNG file (bad signature)", path);
+    }
+    /* volatile: these change after setjmp and are read after longjmp */
+    PngFailure fail;
+    png_structp volatile png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &fail, on_png_error, on_png_warning);
+    png_infop volatile info = png ? png_create_info_struct(png) : NULL;
+    png_bytep volatile rows = NULL;
+    png_bytepp volatile rowp = NULL;
+    if (!png || !info) {
+        fclose(f);
+        return dtcl_fail(err, "%s: out of memory in libpng", path);
+    }
+    if (setjmp(fail.jmp)) {
+        png_structp p = png;
+        png_infop i = info;
+        png_destroy_read_struct(&p, &i, NULL);
+        free(rows);
+        free(rowp);
+        fclose(f);
+        return dtcl_fail(err, "%s: corrupt PNG: %s", path, fail.msg);
+    }
+    png_init_io(png, f);
+    png_set_sig_bytes(png, 8);
+    png_set_user_limits(png, 65536, 65536);
+    png_read_info(png, info);
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    int depth = png_get_bit_depth(png, info), ctype = png_get_color_type(png, info);
+
+    if (ctype == PNG_COLOR_TYPE_PALETTE)
+        png_set_palette_to_rgb(png);
+    if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8)
+        png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS))
+        png_set_tRNS_to_alpha(png);
+    if (ctype & PNG_COLOR_MASK_ALPHA || png_get_valid(png, info, PNG_INFO_tRNS))
+        png_set_strip_alpha(png);
+    if (ctype & PNG_COLOR_MASK_COLOR || ctype == PNG_COLOR_TYPE_PALETTE)
+        png_set_rgb_to_gray_fixed(png, 1, -1, -1);
+    if (depth == 16)
+        png_set_swap(png); /* host order */
+    png_read_update_info(png, info);
+    size_t rowbytes = png_get_rowbytes(png, info);
+    int out_depth = png_get_bit_depth(png, info);
+    if (png_get_channels(png, info) != 1 || (out_depth != 8 && out_depth != 16))
+        png_error(png, "unexpected layout after conversion to grey");
+    rows = malloc(rowbytes * h);
+    rowp = malloc(sizeof(png_bytep) * h);
+    if (!rows || !rowp)
+        png_error(png, "out of memory");
+    for (png_uint_32 y = 0; y < h; y++)
+        rowp[y] = rows + y * rowbytes;
+    png_read_image(png, rowp);
+    png_read_end(png, NULL);
+
+    float *out = DTCL_ALIGNED((size_t)w * h * sizeof(float));
+    for (png_uint_32 y = 0; y < h; y++)
+        for (png_uint_32 x = 0; x < w; x++) {
+            if (out_depth == 8) {
+                out[(size_t)y * w + x] = rowp[y][x] / 255.0f;
+            } else {
+                unsigned short v;
+                memcpy(&v, rowp[y] + 2 * x, 2);
+                out[(size_t)y * w + x] = v / 65535.0f;
+            }
+        }
+    png_structp p = png;
+    png_infop i = info;
+    png_destroy_read_struct(&p, &i, NULL);
+    free(rows);
+    free(rowp);
+    fclose(f);
+    *pixels = out;
+    *height = (int)h;
+    *width = (int)w;
+    return 0;
+}
+
+int dtcl_png_save(const char *path, const float *pixels, int height, int width, int bits, DtclError *err)
+{
+    if (bits != 8 && bits != 16)
+        return dtcl_fail(err, "%s: PNG bit depth must be 8 or 16", path);
+    DtclOutFile out;
+    if (dtcl_out_open(&out, path, err) != 0)
+        return -1;
+    PngFailure fail;
+    png_structp volatile png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &fail, on_png_error, on_png_warning);
+    png_infop volatile info = png ? png_create_info_struct(png) : NULL;
+    unsigned char *volatile row = NULL;
+    if (!png || !info) {
+        dtcl_out_abort(&out);
+        return dtcl_fail(err, "%s: out of memory in libpng", path);
+    }
+    if (setjmp(fail.jmp)) {
+        png_structp p = png;
+        png_infop i = info;
+        png_destroy_write_struct(&p, &i);
+        free(row);
+        dtcl_out_abort(&out);
+        return dtcl_fail(err, "%s: cannot write PNG: %s", path, fail.msg);
+    }
+    png_init_io(png, out.f);
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, bits, PNG_COLOR_TYPE_GRAY,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    row = malloc((size_t)width * 2);
+    if (!row)
+        png_error(png, "out of memory");
+    const float maxv = bits == 8 ? 255.0f : 65535.0f;
+    for (int y = 0; y < height; y++) {
+        for (int x = 0; x < width; x++) {
+            float v = pixels[(size_t)y * width + x];
+            v = v != v ? 0.0f : v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+            unsigned q = (unsigned)(v * maxv + 0.5f);
+            if (bits == 8) {
+                row[x] = (unsigned char)q;
+            } else { /* PNG stores 16-bit samples big-endian */
+                row[2 * x] = (unsigned char)(q >> 8);
+                row[2 * x + 1] = (unsigned char)(q & 0xff);
+            }
+        }
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    png_structp p = png;
+    png_infop i = info;
+    png_destroy_write_struct(&p, &i);
+    free(row);
+    return dtcl_out_commit(&out, err);
+}

@@ -1,4 +1,5 @@
 /* cli.c: shared command-line helpers (see cli.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
 #include <ctype.h>
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "npy.h"
 #include "pngio.h"
@@ -177,4 +180,24 @@ void dtcl_set_threads(int threads)
 {
     if (threads > 0)
         omp_set_num_threads(threads);
+}
+
+int dtcl_check_output_path(const char *path, DtclError *err)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return dtcl_fail(err, "%s: the directory %s does not exist", path, dir);
+    if (access(dir, W_OK) != 0)
+        return dtcl_fail(err, "%s: the directory %s is not writable", path, dir);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return dtcl_fail(err, "%s is a directory (expected a file name)", path);
+    return 0;
 }

@@ -110,6 +110,8 @@ int dtcl_cmd_transform(int argc, char **argv)
         return dtcl_cli_usage_error(cmd, "-o '%s': unknown output type (expected .npy or .png)", out);
 
     DtclError err;
+    if (dtcl_check_output_path(out, &err) != 0 || (jac_path && dtcl_check_output_path(jac_path, &err) != 0))
+        return dtcl_cli_input_error(cmd, &err);
     DtclStepKind order[DTCL_NSTEP_KINDS];
     int nsteps;
     if (dtcl_transform_parse_order(order_arg, order, &nsteps, &err) != 0)

@@ -21,7 +21,7 @@ int dtcl_fail_prefix(DtclError *err, const char *prefix)
 {
     if (err) {
         char tmp[sizeof err->msg];
-        snprintf(tmp, sizeof tmp, "%s: %s", prefix, err->msg);
+        snprintf(tmp, sizeof tmp, "%s: %.*s", prefix, (int)(sizeof tmp - strlen(prefix) - 3), err->msg);
         memcpy(err->msg, tmp, sizeof tmp);
     }
     return -1;

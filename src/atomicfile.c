@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int dtcl_out_open(DtclOutFile *out, const char *path, DtclError *err)
@@ -24,6 +25,10 @@ int dtcl_out_open(DtclOutFile *out, const char *path, DtclError *err)
         memset(out, 0, sizeof *out);
         return dtcl_fail(err, "%s: cannot create a file there: %s", path, strerror(e));
     }
+    /* mkstemp makes the file private (0600); give it the mode any new file gets */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     out->f = fdopen(fd, "wb");
     if (!out->f) {
         close(fd);

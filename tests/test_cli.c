@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -192,6 +193,12 @@ static void test_output_kept_on_failure(void **state)
     assert_string_equal(buf, "precious");
     /* success replaces it, and no temporary file is left behind */
     expect(0, NULL, "transform -i one.npy -o keep.npy " LAM "%s", "");
+    struct stat st;
+    mode_t mask = umask(0);
+    umask(mask);
+    assert_int_equal(stat(path, &st), 0);
+    printf("  output mode %03o (expected %03o, from the umask)\n", st.st_mode & 0777, 0666 & ~mask);
+    assert_int_equal(st.st_mode & 0777, 0666 & ~mask);
     DIR *d = opendir(dir);
     struct dirent *e;
     while ((e = readdir(d)))

@@ -14,9 +14,11 @@
  * 2, 3, 5, 7), so the circular convolution of the FFT equals the linear one
  * on the S x S output: no wrap-around at all. The kernel's DFT is real,
  * G(m) = g(0) + 2 sum_t g(t) cos(2 pi m t / L), and separable: the 2-D filter
- * is G(m1) G(m2). FFTW plans for one L x L real transform each way are made
- * once, with FFTW_ESTIMATE (deterministic), and executed through the
- * new-array interface by every thread on its own workspace.
+ * is G(m1) G(m2). An image's value and its live tangents form a stack of
+ * slices that one batched FFTW plan transforms in a single call: plans for 1
+ * to 8 slices each way are made once, with FFTW_ESTIMATE (deterministic), and
+ * executed through the new-array interface by every thread on its own
+ * workspace.
  *
  * The operator B_sigma (pad, convolve, crop) is symmetric, so J_x^T = B_sigma;
  * <dB/dsigma x, dy> is evaluated by Parseval on the half spectrum of the r2c
@@ -30,12 +32,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* the most slices one call transforms: the value and DTCL_NLAMBDA tangents */
+#define BLUR_MAX_SLICES (1 + DTCL_NLAMBDA)
+
 struct DtclBlurPlan {
     int S, L, nc, R; /* image size, padded size, L/2+1 columns of the spectrum, kernel radius */
     float sigma_max;
-    fftwf_plan r2c, c2r;
+    fftwf_plan r2c[BLUR_MAX_SLICES + 1], c2r[BLUR_MAX_SLICES + 1]; /* [k]: k slices at once */
     double *cosine; /* (L, R+1): cos(2 pi m t / L) */
-    /* workspace layout, in floats, each part 64-byte aligned */
+    /* workspace layout, in floats, each part 64-byte aligned: real (slices,L,L),
+     * spectra A and B (slices,L,nc) complex, G and dG (L) double */
+    size_t real_dist, cplx_dist; /* floats between slices */
     size_t off_real, off_a, off_b, off_g, off_dg, ws_size;
 };
 
@@ -69,21 +76,32 @@ DtclBlurPlan *dtcl_blur_plan_create(int S, float sigma_max)
     bp->sigma_max = sigma_max;
     int L = bp->L, nc = bp->nc, R = bp->R;
 
+    bp->real_dist = (size_t)L * L;     /* L even: slices stay 16-byte aligned */
+    bp->cplx_dist = (size_t)2 * L * nc;
     bp->off_real = 0;
-    bp->off_a = round16((size_t)L * L);
-    bp->off_b = bp->off_a + round16((size_t)2 * L * nc);
-    bp->off_g = bp->off_b + round16((size_t)2 * L * nc);
+    bp->off_a = round16(BLUR_MAX_SLICES * bp->real_dist);
+    bp->off_b = bp->off_a + round16(BLUR_MAX_SLICES * bp->cplx_dist);
+    bp->off_g = bp->off_b + round16(BLUR_MAX_SLICES * bp->cplx_dist);
     bp->off_dg = bp->off_g + round16((size_t)2 * L); /* L doubles */
     bp->ws_size = bp->off_dg + round16((size_t)2 * L);
 
+    /* FFTW's planner is not thread-safe: all plans are made here, once */
     float *ws = DTCL_ALIGNED(bp->ws_size * sizeof(float));
-    bp->r2c = fftwf_plan_dft_r2c_2d(L, L, ws + bp->off_real, (fftwf_complex *)(ws + bp->off_a), FFTW_ESTIMATE);
-    bp->c2r = fftwf_plan_dft_c2r_2d(L, L, (fftwf_complex *)(ws + bp->off_b), ws + bp->off_real, FFTW_ESTIMATE);
-    free(ws);
-    if (!bp->r2c || !bp->c2r) {
-        dtcl_blur_plan_free(bp);
-        return NULL;
+    int n[2] = {L, L};
+    for (int k = 1; k <= BLUR_MAX_SLICES; k++) {
+        bp->r2c[k] = fftwf_plan_many_dft_r2c(2, n, k, ws + bp->off_real, NULL, 1, (int)bp->real_dist,
+                                             (fftwf_complex *)(ws + bp->off_a), NULL, 1, (int)(bp->cplx_dist / 2),
+                                             FFTW_ESTIMATE);
+        bp->c2r[k] = fftwf_plan_many_dft_c2r(2, n, k, (fftwf_complex *)(ws + bp->off_b), NULL, 1,
+                                             (int)(bp->cplx_dist / 2), ws + bp->off_real, NULL, 1,
+                                             (int)bp->real_dist, FFTW_ESTIMATE);
+        if (!bp->r2c[k] || !bp->c2r[k]) {
+            free(ws);
+            dtcl_blur_plan_free(bp);
+            return NULL;
+        }
     }
+    free(ws);
     bp->cosine = DTCL_MALLOC((size_t)L * (R + 1) * sizeof(double));
     for (int m = 0; m < L; m++)
         for (int t = 0; t <= R; t++)
@@ -95,10 +113,12 @@ void dtcl_blur_plan_free(DtclBlurPlan *bp)
 {
     if (!bp)
         return;
-    if (bp->r2c)
-        fftwf_destroy_plan(bp->r2c);
-    if (bp->c2r)
-        fftwf_destroy_plan(bp->c2r);
+    for (int k = 1; k <= BLUR_MAX_SLICES; k++) {
+        if (bp->r2c[k])
+            fftwf_destroy_plan(bp->r2c[k]);
+        if (bp->c2r[k])
+            fftwf_destroy_plan(bp->c2r[k]);
+    }
     free(bp->cosine);
     free(bp);
 }
@@ -206,27 +226,33 @@ void dtcl_blur_forward(const DtclBlurPlan *bp, float *y, float *const *ty, const
     double *G = (double *)(ws + bp->off_g), *dG = (double *)(ws + bp->off_dg);
     kernel_spectrum(bp, sigma, G, dG);
 
+    /* one batched r2c: slice 0 is x, then every nonzero image tangent */
+    int nin = 1, in_slice[DTCL_NLAMBDA];
     pad(bp, real, x);
-    fftwf_execute_dft_r2c(bp->r2c, real, (fftwf_complex *)A); /* A = X^ */
-    spectral_filter(bp, B, A, G, NULL, 0, 0);
-    fftwf_execute_dft_c2r(bp->c2r, (fftwf_complex *)B, real);
-    crop_out(bp, y, real, 0);
-
     for (int t = 0; t < ntan; t++) {
-        double dsigma = (double)bp->sigma_max * tlambda[t * DTCL_NLAMBDA + 0];
-        /* ty = B_sigma tx + dsigma dB/dsigma x */
-        if (tx[t]) {
-            pad(bp, real, tx[t]);
-            fftwf_execute_dft_r2c(bp->r2c, real, (fftwf_complex *)B);
-            spectral_filter(bp, B, B, G, NULL, 0, 0);
-        } else {
-            memset(B, 0, sizeof(float) * 2 * (size_t)bp->L * bp->nc);
-        }
-        if (dsigma != 0.0)
-            spectral_filter(bp, B, A, G, dG, dsigma, 1);
-        fftwf_execute_dft_c2r(bp->c2r, (fftwf_complex *)B, real);
-        crop_out(bp, ty[t], real, 0);
+        in_slice[t] = tx[t] ? nin : -1;
+        if (tx[t])
+            pad(bp, real + (size_t)nin++ * bp->real_dist, tx[t]);
     }
+    fftwf_execute_dft_r2c(bp->r2c[nin], real, (fftwf_complex *)A);
+
+    /* output spectra: y = B_sigma x;  ty = B_sigma tx + dsigma dB/dsigma x */
+    spectral_filter(bp, B, A, G, NULL, 0, 0);
+    for (int t = 0; t < ntan; t++) {
+        float *Bt = B + (size_t)(1 + t) * bp->cplx_dist;
+        double dsigma = (double)bp->sigma_max * tlambda[t * DTCL_NLAMBDA + 0];
+        if (in_slice[t] >= 0)
+            spectral_filter(bp, Bt, A + (size_t)in_slice[t] * bp->cplx_dist, G, NULL, 0, 0);
+        else
+            memset(Bt, 0, sizeof(float) * bp->cplx_dist);
+        if (dsigma != 0.0)
+            spectral_filter(bp, Bt, A, G, dG, dsigma, 1);
+    }
+    /* one batched c2r for the value and all tangents */
+    fftwf_execute_dft_c2r(bp->c2r[1 + ntan], (fftwf_complex *)B, real);
+    crop_out(bp, y, real, 0);
+    for (int t = 0; t < ntan; t++)
+        crop_out(bp, ty[t], real + (size_t)(1 + t) * bp->real_dist, 0);
 }
 
 void dtcl_blur_backward(const DtclBlurPlan *bp, float *dx, double *dlambda, const float *dy,
@@ -245,13 +271,15 @@ void dtcl_blur_backward(const DtclBlurPlan *bp, float *dx, double *dlambda, cons
     double *G = (double *)(ws + bp->off_g), *dG = (double *)(ws + bp->off_dg);
     kernel_spectrum(bp, sigma, G, dG);
 
+    /* one batched r2c: slice 0 is dy, slice 1 is x when dsigma is wanted */
     pad(bp, real, dy);
-    fftwf_execute_dft_r2c(bp->r2c, real, (fftwf_complex *)A); /* A = dY^ */
+    if (dlambda)
+        pad(bp, real + bp->real_dist, x);
+    fftwf_execute_dft_r2c(bp->r2c[dlambda ? 2 : 1], real, (fftwf_complex *)A);
     if (dlambda) {
         /* <dB/dsigma x, dy> = (1/L^2) sum_m K'(m) Re(X^(m) conj(dY^(m))), the half
          * spectrum's inner columns counted twice (Hermitian symmetry). */
-        pad(bp, real, x);
-        fftwf_execute_dft_r2c(bp->r2c, real, (fftwf_complex *)B); /* B = X^ */
+        const float *X = A + bp->cplx_dist; /* X^; A holds dY^ */
         double acc = 0;
         for (int m1 = 0; m1 < L; m1++) {
             double row = 0;
@@ -259,7 +287,7 @@ void dtcl_blur_backward(const DtclBlurPlan *bp, float *dx, double *dlambda, cons
                 size_t e = 2 * ((size_t)m1 * nc + m2);
                 double w = (m2 == 0 || 2 * m2 == L) ? 1.0 : 2.0;
                 double kd = dG[m1] * G[m2] + G[m1] * dG[m2];
-                row += w * kd * ((double)B[e] * A[e] + (double)B[e + 1] * A[e + 1]);
+                row += w * kd * ((double)X[e] * A[e] + (double)X[e + 1] * A[e + 1]);
             }
             acc += row;
         }
@@ -267,7 +295,7 @@ void dtcl_blur_backward(const DtclBlurPlan *bp, float *dx, double *dlambda, cons
     }
     if (dx) { /* dx += B_sigma^T dy = B_sigma dy */
         spectral_filter(bp, B, A, G, NULL, 0, 0);
-        fftwf_execute_dft_c2r(bp->c2r, (fftwf_complex *)B, real);
+        fftwf_execute_dft_c2r(bp->c2r[1], (fftwf_complex *)B, real);
         crop_out(bp, dx, real, 1);
     }
 }

@@ -258,6 +258,7 @@ void dtcl_blur_forward(const DtclBlurPlan *bp, float *y, float *const *ty, const
 void dtcl_blur_backward(const DtclBlurPlan *bp, float *dx, double *dlambda, const float *dy,
                         const float *x, const float *lambda, float *ws)
 {
+    /* forward: y = B_sigma x (pad, multiply the spectrum by G(m1) G(m2), crop) */
     int L = bp->L, nc = bp->nc;
     size_t SS = (size_t)bp->S * bp->S;
     double sigma = (double)(bp->sigma_max * lambda[0]);

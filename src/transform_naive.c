@@ -16,7 +16,7 @@ static void blur(double *y, const double *x, double sigma, int R, int S)
         memcpy(y, x, sizeof(double) * SS);
         return;
     }
-    double *g = malloc(sizeof(double) * (2 * R + 1)), *tmp = calloc(SS, sizeof(double));
+    double *g = DTCL_MALLOC(sizeof(double) * (2 * R + 1)), *tmp = DTCL_CALLOC(SS, sizeof(double));
     dtcl_blur_kernel(g, NULL, R, sigma);
     for (int i = 0; i < S; i++) /* along rows */
         for (int j = 0; j < S; j++) {
@@ -81,7 +81,7 @@ void dtcl_transform_naive(const DtclTransform *t, double *y, const double *x, co
 {
     int S = t->size;
     size_t SS = (size_t)S * S;
-    double *a = malloc(sizeof(double) * SS), *b = malloc(sizeof(double) * SS);
+    double *a = DTCL_MALLOC(sizeof(double) * SS), *b = DTCL_MALLOC(sizeof(double) * SS);
     memcpy(a, x, sizeof(double) * SS);
     for (int s = 0; s < t->nsteps; s++) {
         switch (t->order[s]) {

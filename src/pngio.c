@@ -28,17 +28,26 @@ static void on_png_warning(png_structp png, png_const_charp msg)
     (void)msg; /* benign (e.g. an unknown chunk); the image is still read */
 }
 
-int dtcl_png_load(const char *path, float **pixels, int *height, int *width, DtclError *err)
+typedef struct {
+    const unsigned char *p;
+    size_t len, pos;
+} PngSource;
+
+static void read_memory(png_structp png, png_bytep out, png_size_t n)
+{
+    PngSource *src = png_get_io_ptr(png);
+    if (n > src->len - src->pos)
+        png_error(png, "file ends early (truncated)");
+    memcpy(out, src->p + src->pos, n);
+    src->pos += n;
+}
+
+int dtcl_png_decode(const void *buf, size_t len, float **pixels, int *height, int *width, DtclError *err)
 {
     *pixels = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dtcl_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char sig[8];
-    if (fread(sig, 1, 8, f) != 8 || png_sig_cmp(sig, 0, 8) != 0) {
-        fclose(f);
-        return dtcl_fail(err, "%s: not a PNG file (bad signature)", path);
-    }
+    if (len < 8 || png_sig_cmp((png_const_bytep)buf, 0, 8) != 0)
+        return dtcl_fail(err, "not a PNG file (bad signature)");
+    PngSource src = {buf, len, 8};
     /* volatile: these change after setjmp and are read after longjmp */
     PngFailure fail;
     png_structp volatile png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &fail, on_png_error, on_png_warning);
@@ -46,8 +55,9 @@ int dtcl_png_load(const char *path, float **pixels, int *height, int *width, Dtc
     png_bytep volatile rows = NULL;
     png_bytepp volatile rowp = NULL;
     if (!png || !info) {
-        fclose(f);
-        return dtcl_fail(err, "%s: out of memory in libpng", path);
+        png_structp p = png;
+        png_destroy_read_struct(&p, NULL, NULL);
+        return dtcl_fail(err, "out of memory in libpng");
     }
     if (setjmp(fail.jmp)) {
         png_structp p = png;
@@ -55,12 +65,11 @@ int dtcl_png_load(const char *path, float **pixels, int *height, int *width, Dtc
         png_destroy_read_struct(&p, &i, NULL);
         free(rows);
         free(rowp);
-        fclose(f);
-        return dtcl_fail(err, "%s: corrupt PNG: %s", path, fail.msg);
+        return dtcl_fail(err, "corrupt PNG: %s", fail.msg);
     }
-    png_init_io(png, f);
+    png_set_read_fn(png, &src, read_memory);
     png_set_sig_bytes(png, 8);
-    png_set_user_limits(png, 65536, 65536);
+    png_set_user_limits(png, 16384, 16384);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int depth = png_get_bit_depth(png, info), ctype = png_get_color_type(png, info);
@@ -77,6 +86,7 @@ int dtcl_png_load(const char *path, float **pixels, int *height, int *width, Dtc
         png_set_rgb_to_gray_fixed(png, 1, -1, -1);
     if (depth == 16)
         png_set_swap(png); /* host order */
+    png_set_interlace_handling(png);
     png_read_update_info(png, info);
     size_t rowbytes = png_get_rowbytes(png, info);
     int out_depth = png_get_bit_depth(png, info);
@@ -107,11 +117,34 @@ int dtcl_png_load(const char *path, float **pixels, int *height, int *width, Dtc
     png_destroy_read_struct(&p, &i, NULL);
     free(rows);
     free(rowp);
-    fclose(f);
     *pixels = out;
     *height = (int)h;
     *width = (int)w;
     return 0;
+}
+
+int dtcl_png_load(const char *path, float **pixels, int *height, int *width, DtclError *err)
+{
+    *pixels = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dtcl_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0) {
+        fclose(f);
+        return dtcl_fail(err, "%s: cannot read", path);
+    }
+    long n = ftell(f);
+    rewind(f);
+    if (n < 0 || n > (1L << 30)) {
+        fclose(f);
+        return dtcl_fail(err, "%s: cannot read (or larger than 1 GiB)", path);
+    }
+    unsigned char *buf = DTCL_MALLOC((size_t)n);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    int rc = dtcl_png_decode(buf, got, pixels, height, width, err);
+    free(buf);
+    return rc == 0 ? 0 : dtcl_fail_prefix(err, path);
 }
 
 int dtcl_png_save(const char *path, const float *pixels, int height, int width, int bits, DtclError *err)

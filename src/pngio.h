@@ -6,9 +6,14 @@
 #ifndef DTCL_PNGIO_H
 #define DTCL_PNGIO_H
 
+#include <stddef.h>
+
 #include "error.h"
 
-/* *pixels (H,W), newly allocated. */
+/* Decodes a PNG held in memory: *pixels (H,W), newly allocated. Never reads
+ * outside buf; fuzzed (tests/fuzz_png.c). */
+int dtcl_png_decode(const void *buf, size_t len, float **pixels, int *height, int *width, DtclError *err);
+/* Reads PATH; messages begin with the path. */
 int dtcl_png_load(const char *path, float **pixels, int *height, int *width, DtclError *err);
 /* bits is 8 or 16. */
 int dtcl_png_save(const char *path, const float *pixels, int height, int width, int bits,

@@ -1,9 +1,12 @@
-/* fuzz_driver.c: a deterministic stand-in for libFuzzer's main. It replays
- * the files named on the command line, then mutates a built-in corpus of
- * valid .npy files (every dtype, byte order, Fortran order, version 2.0)
- * ITERATIONS times (default 20000, or $DTCL_FUZZ_ITERATIONS) with Philox-driven
- * bit flips, byte overwrites, truncations, insertions and header-token swaps,
- * and feeds each result to the fuzz target. Exits 0 when nothing crashed. */
+/* fuzz_driver.c: a deterministic stand-in for libFuzzer's main, linked with
+ * one fuzz target (tests/fuzz_<name>.c). It replays every file of
+ * $DTCL_SRCDIR/tests/fuzz/<name>/ (the seeds, and the inputs the fuzzers
+ * found, kept as regression tests), then mutates them ITERATIONS times
+ * ($DTCL_FUZZ_ITERATIONS, default 20000) with Philox-driven bit flips, byte
+ * overwrites, truncations, insertions, duplications and token splices, and
+ * feeds each result to the target. Exit 0 when nothing crashed; the
+ * sanitisers of a sanitiser build turn any overrun into a failure. */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,93 +14,107 @@
 
 #include "rng.h"
 
+#ifndef FUZZ_NAME
+#error "FUZZ_NAME must name the target"
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static size_t make_npy(uint8_t *buf, const char *dict, size_t nbytes, int version)
+enum { MAX_FILES = 256, MAX_LEN = 1 << 20 };
+
+static const char *tokens[] = {"\x93NUMPY", "IHDR", "IDAT", "IEND", "PLTE", "tRNS", "n+1", "ni1", "n+2", "<f4", ">f4",
+                               "|u1", "True", "False", "(", ")", ",", "\"", "\n", "\r\n", "\xff\xff\xff\x7f",
+                               "\x00\x00\x00\x00", "999999999999", "-1", "shape", "id,patient,label"};
+
+int main(void)
 {
-    size_t k = strlen(dict), pre = version == 1 ? 10 : 12;
-    size_t total = (pre + k + 1 + 63) / 64 * 64, hlen = total - pre;
-    memcpy(buf, "\x93NUMPY", 6);
-    buf[6] = (uint8_t)version;
-    buf[7] = 0;
-    buf[8] = (uint8_t)(hlen & 0xff);
-    buf[9] = (uint8_t)(hlen >> 8);
-    if (version != 1)
-        buf[10] = buf[11] = 0;
-    memcpy(buf + pre, dict, k);
-    memset(buf + pre + k, ' ', hlen - k - 1);
-    buf[total - 1] = '\n';
-    for (size_t i = 0; i < nbytes; i++)
-        buf[total + i] = (uint8_t)(i * 29 + 7);
-    return total + nbytes;
-}
-
-static const char *tokens[] = {"<f4", ">f4", "<f8", "|u1", "<u2", "<i4", "True", "False", "(", ")", ",", "'",
-                               "999999999999", "0", "-1", "{", "}", ":", "shape", "descr"};
-
-int main(int argc, char **argv)
-{
-    static uint8_t corpus[6][1024], buf[4096];
-    size_t len[6];
-    len[0] = make_npy(corpus[0], "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24, 1);
-    len[1] = make_npy(corpus[1], "{'descr': '<f8', 'fortran_order': True, 'shape': (3, 2), }", 48, 1);
-    len[2] = make_npy(corpus[2], "{'descr': '|u1', 'fortran_order': False, 'shape': (1, 2, 2, 2), }", 8, 1);
-    len[3] = make_npy(corpus[3], "{'descr': '>u2', 'fortran_order': False, 'shape': (5,), }", 10, 1);
-    len[4] = make_npy(corpus[4], "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", 16, 2);
-    len[5] = make_npy(corpus[5], "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2, 2), }", 32, 3);
-
-    for (int a = 1; a < argc; a++) { /* replay files */
-        FILE *f = fopen(argv[a], "rb");
-        if (!f) {
-            fprintf(stderr, "fuzz_npy: cannot open %s\n", argv[a]);
-            return 2;
-        }
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
+    const char *src = getenv("DTCL_SRCDIR");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/tests/fuzz/%s", src ? src : ".", FUZZ_NAME);
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "fuzz_%s: cannot open %s\n", FUZZ_NAME, dir);
+        return 99;
     }
-
+    static uint8_t *files[MAX_FILES];
+    static size_t lens[MAX_FILES];
+    int nfiles = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && nfiles < MAX_FILES) {
+        if (e->d_name[0] == '.' || strstr(e->d_name, ".md"))
+            continue;
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        files[nfiles] = malloc(MAX_LEN);
+        lens[nfiles] = fread(files[nfiles], 1, MAX_LEN, f);
+        fclose(f);
+        LLVMFuzzerTestOneInput(files[nfiles], lens[nfiles]); /* replay */
+        nfiles++;
+    }
+    closedir(d);
+    if (nfiles == 0) {
+        fprintf(stderr, "fuzz_%s: no seed files in %s\n", FUZZ_NAME, dir);
+        return 99;
+    }
     long iterations = 20000;
     const char *env = getenv("DTCL_FUZZ_ITERATIONS");
     if (env)
         iterations = atol(env);
+    uint8_t *buf = malloc(2 * MAX_LEN);
     for (long it = 0; it < iterations; it++) {
         DtclStream s = {2024, DTCL_RNG_TEST, 0, 0, (uint32_t)it};
         uint32_t r[4];
         dtcl_rng_block(&s, 0, r);
-        int c = (int)(r[0] % 6);
-        size_t n = len[c];
-        memcpy(buf, corpus[c], n);
+        int c = (int)(r[0] % nfiles);
+        size_t n = lens[c];
+        memcpy(buf, files[c], n);
         int nmut = 1 + (int)(r[1] % 4);
         for (int m = 0; m < nmut; m++) {
             uint32_t q[4];
             dtcl_rng_block(&s, (uint32_t)(m + 1), q);
             size_t pos = n ? q[1] % n : 0;
-            switch (q[0] % 6) {
-            case 0: buf[pos] ^= (uint8_t)(1u << (q[2] % 8)); break;               /* bit flip */
-            case 1: buf[pos] = (uint8_t)q[2]; break;                               /* byte */
-            case 2: n = q[2] % (n + 1); break;                                     /* truncate */
-            case 3:                                                                /* insert */
-                if (n + 1 < sizeof buf) {
+            switch (q[0] % 7) {
+            case 0: if (n) buf[pos] ^= (uint8_t)(1u << (q[2] % 8)); break;        /* bit flip */
+            case 1: if (n) buf[pos] = (uint8_t)q[2]; break;                          /* byte */
+            case 2: n = q[2] % (n + 1); break;                                        /* truncate */
+            case 3:                                                                   /* insert */
+                if (n + 1 < MAX_LEN) {
                     memmove(buf + pos + 1, buf + pos, n - pos);
                     buf[pos] = (uint8_t)q[2];
                     n++;
                 }
                 break;
-            case 4: { /* overwrite with a header token */
+            case 4: { /* splice a token */
                 const char *t = tokens[q[2] % (sizeof tokens / sizeof *tokens)];
                 size_t tl = strlen(t);
                 if (pos + tl <= n)
                     memcpy(buf + pos, t, tl);
                 break;
             }
-            default: /* the header length field */
-                buf[8 + q[2] % 4] = (uint8_t)q[3];
+            case 5: { /* duplicate a run */
+                size_t len = q[2] % 64;
+                if (pos + len <= n && n + len < MAX_LEN) {
+                    memmove(buf + pos + len, buf + pos, n - pos);
+                    n += len;
+                }
+                break;
+            }
+            default: /* a 32-bit field set to an extreme */
+                if (pos + 4 <= n) {
+                    uint32_t v = q[2] % 3 == 0 ? 0 : q[2] % 3 == 1 ? 0xffffffffu : q[3];
+                    memcpy(buf + pos, &v, 4);
+                }
                 break;
             }
         }
         LLVMFuzzerTestOneInput(buf, n);
     }
-    printf("fuzz_npy: %d replayed, %ld mutated inputs, no crash\n", argc - 1, iterations);
+    printf("fuzz_%s: %d files replayed, %ld mutated inputs, no crash\n", FUZZ_NAME, nfiles, iterations);
+    for (int i = 0; i < nfiles; i++)
+        free(files[i]);
+    free(buf);
     return 0;
 }

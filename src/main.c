@@ -18,6 +18,8 @@ typedef struct {
 static const Command commands[] = {
     {"transform", dtcl_cmd_transform, "apply T_Lambda to images; write dT/dlambda with --jacobian"},
     {"gradcheck", dtcl_cmd_gradcheck, "check every derivative against finite differences"},
+    {"import", dtcl_cmd_import, "build a dataset from BraTS volumes or PNG images"},
+    {"info", dtcl_cmd_info, "validate and describe a dataset folder or a .npy file"},
     {"bench", dtcl_cmd_bench, "measure speed against the PyTorch reference in the same run"},
 };
 

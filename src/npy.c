@@ -368,3 +368,74 @@ int dtcl_npy_save(const char *path, const float *data, int rank, const int64_t *
     fwrite(data, sizeof(float), count, out.f); /* x86-64 and aarch64 are little-endian */
     return dtcl_out_commit(&out, err);
 }
+
+/* ---- streaming writer */
+
+struct DtclNpyWriter {
+    DtclOutFile out;
+    int64_t d1, d2, n;
+};
+
+enum { WRITER_HEADER = 128 }; /* room for any (N, d1, d2) dictionary */
+
+static void writer_header(unsigned char *hdr, int64_t n, int64_t d1, int64_t d2)
+{
+    memset(hdr, ' ', WRITER_HEADER);
+    memcpy(hdr, "\x93NUMPY\x01\x00", 8);
+    hdr[8] = (unsigned char)((WRITER_HEADER - 10) & 0xff);
+    hdr[9] = (unsigned char)((WRITER_HEADER - 10) >> 8);
+    char dict[110];
+    int k = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %lld, %lld), }",
+                     (long long)n, (long long)d1, (long long)d2);
+    memcpy(hdr + 10, dict, (size_t)k);
+    hdr[WRITER_HEADER - 1] = '\n';
+}
+
+DtclNpyWriter *dtcl_npy_writer_open(const char *path, int64_t d1, int64_t d2, DtclError *err)
+{
+    DtclNpyWriter *w = DTCL_CALLOC(1, sizeof *w);
+    if (dtcl_out_open(&w->out, path, err) != 0) {
+        free(w);
+        return NULL;
+    }
+    w->d1 = d1;
+    w->d2 = d2;
+    unsigned char hdr[WRITER_HEADER];
+    writer_header(hdr, 0, d1, d2);
+    fwrite(hdr, 1, WRITER_HEADER, w->out.f);
+    return w;
+}
+
+int dtcl_npy_writer_append(DtclNpyWriter *w, const float *item, DtclError *err)
+{
+    size_t n = (size_t)(w->d1 * w->d2);
+    if (fwrite(item, sizeof(float), n, w->out.f) != n)
+        return dtcl_fail(err, "%s: write failed", w->out.path);
+    w->n++;
+    return 0;
+}
+
+int64_t dtcl_npy_writer_count(const DtclNpyWriter *w) { return w->n; }
+
+int dtcl_npy_writer_close(DtclNpyWriter *w, DtclError *err)
+{
+    unsigned char hdr[WRITER_HEADER];
+    writer_header(hdr, w->n, w->d1, w->d2);
+    int rc = fseek(w->out.f, 0, SEEK_SET) == 0 && fwrite(hdr, 1, WRITER_HEADER, w->out.f) == WRITER_HEADER ? 0 : -1;
+    if (rc != 0) {
+        dtcl_fail(err, "%s: write failed", w->out.path);
+        dtcl_out_abort(&w->out);
+    } else {
+        rc = dtcl_out_commit(&w->out, err);
+    }
+    free(w);
+    return rc;
+}
+
+void dtcl_npy_writer_abort(DtclNpyWriter *w)
+{
+    if (!w)
+        return;
+    dtcl_out_abort(&w->out);
+    free(w);
+}

@@ -44,6 +44,16 @@ int dtcl_npy_load(const char *path, float **data, DtclNpyInfo *info, DtclError *
 int dtcl_npy_save(const char *path, const float *data, int rank, const int64_t *shape,
                   DtclError *err);
 
+/* A float32 array of shape (N, d1, d2) written image by image when N is not
+ * known in advance: a fixed-size header is written first and rewritten with
+ * the final N on close. Atomic like dtcl_npy_save. */
+typedef struct DtclNpyWriter DtclNpyWriter;
+DtclNpyWriter *dtcl_npy_writer_open(const char *path, int64_t d1, int64_t d2, DtclError *err);
+int dtcl_npy_writer_append(DtclNpyWriter *w, const float *item, DtclError *err); /* one (d1,d2) item */
+int64_t dtcl_npy_writer_count(const DtclNpyWriter *w);
+int dtcl_npy_writer_close(DtclNpyWriter *w, DtclError *err); /* commits; frees w */
+void dtcl_npy_writer_abort(DtclNpyWriter *w);                  /* removes the temporary file; frees w */
+
 /* "(3, 64, 64)" into buf. */
 const char *dtcl_npy_shape_str(const DtclNpyInfo *info, char *buf, size_t size);
 const char *dtcl_npy_type_name(DtclNpyType type);

@@ -1,0 +1,54 @@
+/* cli_info.c: `dtcl info PATH' validates and describes a dataset folder
+ * (dataset.h) or a .npy file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "dataset.h"
+#include "npy.h"
+
+static const char *info_help =
+    "Usage: dtcl info PATH\n"
+    "Validate and describe a dataset folder (images.npy, meta.csv, optional split.csv): counts,\n"
+    "image size, label balance, patients, split sizes. PATH may also be a .npy file.\n"
+    "Exit status 2, with the file, line and field, when something is wrong.\n"
+    "\n"
+    "  -h, --help    this text\n";
+
+int dtcl_cmd_info(int argc, char **argv)
+{
+    const char *cmd = "info";
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(info_help, stdout);
+        return DTCL_EXIT_OK;
+    }
+    if (argc != 2)
+        return dtcl_cli_usage_error(cmd, "expected one PATH (a dataset folder or a .npy file)");
+    DtclError err;
+    if (dtcl_has_ext(argv[1], "npy")) {
+        float *d;
+        DtclNpyInfo info;
+        if (dtcl_npy_load(argv[1], &d, &info, &err) != 0)
+            return dtcl_cli_input_error(cmd, &err);
+        char s[96];
+        double lo = info.count ? d[0] : 0, hi = lo, sum = 0;
+        for (size_t i = 0; i < info.count; i++) {
+            lo = d[i] < lo ? d[i] : lo;
+            hi = d[i] > hi ? d[i] : hi;
+            sum += d[i];
+        }
+        printf("%s: %s %s, %s order, min %g, max %g, mean %g\n", argv[1], dtcl_npy_type_name(info.type),
+               dtcl_npy_shape_str(&info, s, sizeof s), info.fortran_order ? "Fortran" : "C", lo, hi,
+               info.count ? sum / info.count : 0.0);
+        free(d);
+        return DTCL_EXIT_OK;
+    }
+    DtclDataset ds;
+    if (dtcl_dataset_open(&ds, argv[1], &err) != 0)
+        return dtcl_cli_input_error(cmd, &err);
+    dtcl_dataset_print_info(&ds, stdout);
+    dtcl_dataset_close(&ds);
+    return DTCL_EXIT_OK;
+}

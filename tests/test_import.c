@@ -1,0 +1,391 @@
+/* test_import.c: the importers and the dataset folder.
+ * - Synthetic NIfTI volumes written with niftilib in several orientations:
+ *   slices come out anterior-to-posterior and right-to-left whatever the
+ *   file's orientation; black slices are dropped; labels follow the
+ *   segmentation; a 4-D volume, a file that is not NIfTI, a truncated
+ *   .nii.gz, a missing modality or segmentation and mismatched dimensions are
+ *   refused with the file named; an existing dataset is kept without --force.
+ * - Real BraTS 2018 cases (skipped when $DTCL_REALDATA is absent): every kept
+ *   slice and every label equal those derived independently in
+ *   slice_labels.csv from the segmentation.
+ * - Real NIH chest X-rays: 1000 images, labels and patient ids from labels.csv.
+ * - dataset validation: duplicate ids, bad labels, split ids not in meta.csv. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <nifti2_io.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "dataset.h"
+#include "import.h"
+#include "testutil.h"
+
+static char tmp[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(tmp, "/tmp/dtcl-test-import-XXXXXX");
+    assert_non_null(mkdtemp(tmp));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return dtcl_remove_tree(tmp);
+}
+
+/* A volume nx x ny x nz (int16) whose voxel value encodes its position in
+ * patient space: value = 1 + 100 * (anterior-to-posterior index) + (right-to-left index),
+ * with the array axes mapped to patient axes by `perm` and `flip`. A slab of
+ * slices at the inferior end is left black. */
+static void write_volume(const char *path, int ax[3], int flip[3], int n[3], int seg)
+{
+    int64_t dims[8] = {3, n[0], n[1], n[2], 1, 1, 1, 1};
+    nifti_image *nim = nifti_make_new_nim(dims, DT_INT16, 1);
+    /* patient axis p of array axis a: 0 x (R->L uses -x in RAS), 1 y, 2 z */
+    nifti_dmat44 m;
+    memset(&m, 0, sizeof m);
+    for (int a = 0; a < 3; a++)
+        m.m[ax[a]][a] = flip[a] ? -1.0 : 1.0;
+    m.m[3][3] = 1;
+    nim->sform_code = NIFTI_XFORM_SCANNER_ANAT;
+    nim->sto_xyz = m;
+    nim->qform_code = 0;
+    int16_t *d = nim->data;
+    for (int k = 0; k < n[2]; k++)
+        for (int j = 0; j < n[1]; j++)
+            for (int i = 0; i < n[0]; i++) {
+                int idx[3] = {i, j, k}, pos[3];
+                for (int a = 0; a < 3; a++) /* position along RAS+ axis ax[a] */
+                    pos[ax[a]] = flip[a] ? n[a] - 1 - idx[a] : idx[a];
+                /* RAS: x grows to the Right... our value uses R->L and A->P indices */
+                int rl = pos[0], ap = pos[1], is = pos[2];
+                int nx = 0, ny = 0;
+                for (int a = 0; a < 3; a++) {
+                    if (ax[a] == 0) nx = n[a];
+                    if (ax[a] == 1) ny = n[a];
+                }
+                int r2l = nx - 1 - rl, a2p = ny - 1 - ap;
+                int16_t v = (int16_t)(is < 2 ? 0 : 1 + 100 * a2p + r2l);
+                if (seg)
+                    v = (int16_t)(is >= 4 && is <= 5 && a2p == 1 && r2l == 2 ? 2 : 0);
+                d[(size_t)k * n[1] * n[0] + (size_t)j * n[0] + i] = v;
+            }
+    assert_int_equal(nifti_set_filenames(nim, path, 0, 1), 0);
+    nifti_image_write(nim);
+    nifti_image_free(nim);
+}
+
+static void make_patient(const char *root, const char *pid, int ax[3], int flip[3], int n[3])
+{
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/%s", root, pid);
+    mkdir(root, 0755);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/%s_flair.nii.gz", dir, pid);
+    write_volume(path, ax, flip, n, 0);
+    snprintf(path, sizeof path, "%s/%s_seg.nii.gz", dir, pid);
+    write_volume(path, ax, flip, n, 1);
+}
+
+static void test_orientations(void **state)
+{
+    (void)state;
+    /* RAS, LPS-like, and a permuted layout with the axial axis first */
+    struct { int ax[3], flip[3], n[3]; } cases[] = {
+        {{0, 1, 2}, {0, 0, 0}, {6, 5, 8}},
+        {{0, 1, 2}, {1, 1, 0}, {6, 5, 8}},
+        {{2, 0, 1}, {0, 1, 1}, {8, 6, 5}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char root[512], out[512];
+        snprintf(root, sizeof root, "%s/orient%zu", tmp, c);
+        snprintf(out, sizeof out, "%s/ds%zu", tmp, c);
+        make_patient(root, "P1", cases[c].ax, cases[c].flip, cases[c].n);
+        DtclBratsOptions o = {"flair", 6, 0.8, 0, 0};
+        DtclImportStats st;
+        DtclError err;
+        if (dtcl_import_brats(root, out, &o, &st, &err) != 0)
+            fail_msg("%s", err.msg);
+        DtclDataset ds;
+        if (dtcl_dataset_open(&ds, out, &err) != 0)
+            fail_msg("%s", err.msg);
+        printf("  layout %zu: %lld slices kept of %lld (2 black dropped), %lld positive\n", c, (long long)ds.n,
+               (long long)st.slices_read, (long long)st.positive);
+        assert_int_equal(ds.n, 6);  /* 8 axial slices, the 2 inferior ones black */
+        assert_int_equal(st.positive, 2);
+        /* slice 0 kept is is = 2 (inferior first when the axial axis runs I->S) */
+        float img[36];
+        int64_t i0 = 0;
+        dtcl_dataset_load(&ds, img, &i0, 1);
+        /* the volume is 6 (R-L) x 5 (A-P): padded to 6 x 6 (half a row of black
+         * above and below: one row below), resized 6 -> 6: identity. Row r is
+         * anterior-to-posterior, column c right-to-left: values grow with both. */
+        int mono = 1;
+        for (int r = 1; r < 5; r++)
+            for (int cc = 1; cc < 6; cc++)
+                mono &= img[r * 6 + cc] > img[r * 6 + cc - 1] && img[r * 6 + cc] > img[(r - 1) * 6 + cc];
+        assert_true(mono);
+        dtcl_dataset_close(&ds);
+    }
+}
+
+static void expect_import_error(const char *root, const char *needle)
+{
+    char out[512];
+    snprintf(out, sizeof out, "%s/bad-out", tmp);
+    DtclBratsOptions o = {"flair", 8, 0.8, 0, 0};
+    DtclImportStats st;
+    DtclError err;
+    assert_int_equal(dtcl_import_brats(root, out, &o, &st, &err), -1);
+    printf("  rejected: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, needle));
+    struct stat sb;
+    assert_int_not_equal(stat(out, &sb), 0); /* nothing written */
+}
+
+static void test_bad_volumes(void **state)
+{
+    (void)state;
+    int ax[3] = {0, 1, 2}, fl[3] = {0, 0, 0}, n[3] = {6, 5, 8};
+    char root[512], path[700];
+    /* missing segmentation */
+    snprintf(root, sizeof root, "%s/noseg", tmp);
+    make_patient(root, "P", ax, fl, n);
+    snprintf(path, sizeof path, "%s/P/P_seg.nii.gz", root);
+    unlink(path);
+    expect_import_error(root, "no segmentation");
+    /* missing modality */
+    snprintf(root, sizeof root, "%s/nomod", tmp);
+    make_patient(root, "P", ax, fl, n);
+    snprintf(path, sizeof path, "%s/P/P_flair.nii.gz", root);
+    unlink(path);
+    expect_import_error(root, "no flair volume");
+    /* different dimensions */
+    snprintf(root, sizeof root, "%s/dims", tmp);
+    make_patient(root, "P", ax, fl, n);
+    int n2[3] = {6, 5, 7};
+    snprintf(path, sizeof path, "%s/P/P_seg.nii.gz", root);
+    write_volume(path, ax, fl, n2, 1);
+    expect_import_error(root, "expected the same dimensions");
+    /* not NIfTI */
+    snprintf(root, sizeof root, "%s/notnifti", tmp);
+    make_patient(root, "P", ax, fl, n);
+    snprintf(path, sizeof path, "%s/P/P_flair.nii.gz", root);
+    FILE *f = fopen(path, "wb");
+    for (int i = 0; i < 400; i++)
+        fputc('x', f);
+    fclose(f);
+    expect_import_error(root, "not a NIfTI file");
+    /* truncated .nii.gz: keep half of the compressed bytes */
+    snprintf(root, sizeof root, "%s/trunc", tmp);
+    make_patient(root, "P", ax, fl, n);
+    snprintf(path, sizeof path, "%s/P/P_flair.nii.gz", root);
+    struct stat sb;
+    stat(path, &sb);
+    assert_int_equal(truncate(path, sb.st_size / 2), 0);
+    expect_import_error(root, "P_flair.nii.gz");
+    /* a 4-D volume */
+    snprintf(root, sizeof root, "%s/fourd", tmp);
+    make_patient(root, "P", ax, fl, n);
+    snprintf(path, sizeof path, "%s/P/P_flair.nii.gz", root);
+    int64_t dims[8] = {4, 6, 5, 8, 3, 1, 1, 1};
+    nifti_image *nim = nifti_make_new_nim(dims, DT_INT16, 1);
+    nifti_set_filenames(nim, path, 0, 1);
+    nifti_image_write(nim);
+    nifti_image_free(nim);
+    expect_import_error(root, "a 4-D volume (6x5x8x3); expected one 3-D volume");
+}
+
+static void test_existing_output_kept(void **state)
+{
+    (void)state;
+    int ax[3] = {0, 1, 2}, fl[3] = {0, 0, 0}, n[3] = {6, 5, 8};
+    char root[512], out[512], marker[600];
+    snprintf(root, sizeof root, "%s/keep", tmp);
+    snprintf(out, sizeof out, "%s/keep-out", tmp);
+    make_patient(root, "P", ax, fl, n);
+    mkdir(out, 0755);
+    snprintf(marker, sizeof marker, "%s/mine.txt", out);
+    FILE *f = fopen(marker, "w");
+    fputs("precious", f);
+    fclose(f);
+    DtclBratsOptions o = {"flair", 8, 0.8, 0, 0};
+    DtclImportStats st;
+    DtclError err;
+    assert_int_equal(dtcl_import_brats(root, out, &o, &st, &err), -1);
+    printf("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "--force"));
+    struct stat sb;
+    assert_int_equal(stat(marker, &sb), 0);
+    o.force = 1;
+    assert_int_equal(dtcl_import_brats(root, out, &o, &st, &err), 0);
+    assert_int_not_equal(stat(marker, &sb), 0); /* replaced as a whole */
+    DtclDataset ds;
+    assert_int_equal(dtcl_dataset_open(&ds, out, &err), 0);
+    dtcl_dataset_close(&ds);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_dataset_validation(void **state)
+{
+    (void)state;
+    char dir[512], p[600];
+    snprintf(dir, sizeof dir, "%s/val", tmp);
+    mkdir(dir, 0755);
+    float img[3 * 4 * 4] = {0};
+    int64_t shape[3] = {3, 4, 4};
+    DtclError err;
+    snprintf(p, sizeof p, "%s/images.npy", dir);
+    assert_int_equal(dtcl_npy_save(p, img, 3, shape, &err), 0);
+    snprintf(p, sizeof p, "%s/meta.csv", dir);
+    struct { const char *meta, *split, *needle; } cases[] = {
+        {"id,patient,label\na,p,1\nb,p,0\na,q,1\n", NULL, "id 'a' appears twice (lines 2 and 4)"},
+        {"id,patient,label\na,p,1\nb,p,2\nc,q,1\n", NULL, "line 3: label '2'"},
+        {"id,patient,label\na,p,1\nb,p,0\n", NULL, "2 rows, but images.npy holds 3 images"},
+        {"id,patient\na,p\nb,p\nc,q\n", NULL, "lacks 'label'"},
+        {"id,patient,label\na,p,1\nb,p,0\nc,q,\n", "id,split\na,train\nz,test0\n", "line 3: id 'z' is not in meta.csv"},
+        {"id,patient,label\na,p,1\nb,p,0\nc,q,\n", "id,split\na,training\n", "split 'training'"},
+        {"id,patient,label\na,p,1\nb,p,0\nc,q,\n", "id,split,labelled\nc,train,1\n", "unlabelled in meta.csv"},
+    };
+    char sp[600];
+    snprintf(sp, sizeof sp, "%s/split.csv", dir);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        write_text(p, cases[c].meta);
+        unlink(sp);
+        if (cases[c].split)
+            write_text(sp, cases[c].split);
+        DtclDataset ds;
+        assert_int_equal(dtcl_dataset_open(&ds, dir, &err), -1);
+        printf("  rejected: %s\n", err.msg);
+        assert_non_null(strstr(err.msg, cases[c].needle));
+    }
+    write_text(p, "id,patient,label\na,p,1\nb,p,0\nc,q,\n");
+    write_text(sp, "id,split,labelled\na,train,1\nb,val,0\nc,test0,\n");
+    DtclDataset ds;
+    if (dtcl_dataset_open(&ds, dir, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(ds.npatients, 2);
+    assert_int_equal(ds.split[2], DTCL_SPLIT_TEST0);
+    assert_int_equal(ds.labelled[0], 1);
+    assert_int_equal(ds.label[2], -1);
+    dtcl_dataset_close(&ds);
+}
+
+static const char *realdata(void)
+{
+    const char *r = getenv("DTCL_REALDATA");
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s", r ? r : "../shared/realdata");
+    struct stat sb;
+    return stat(buf, &sb) == 0 ? buf : NULL;
+}
+
+static void test_real_brats(void **state)
+{
+    (void)state;
+    const char *rd = realdata();
+    if (!rd)
+        skip();
+    char root[4200], out[512], labels[4200];
+    snprintf(root, sizeof root, "%s/brats/brainy-brats2018", rd);
+    snprintf(labels, sizeof labels, "%s/brats/slice_labels.csv", rd);
+    snprintf(out, sizeof out, "%s/brats-real", tmp);
+    DtclBratsOptions o = {"flair", 64, 0.8, 0, 0};
+    DtclImportStats st;
+    DtclError err;
+    if (dtcl_import_brats(root, out, &o, &st, &err) != 0)
+        fail_msg("%s", err.msg);
+    printf("  imported %d patients: %lld of %lld slices kept, %lld positive, %.2f s\n", st.patients,
+           (long long)st.kept, (long long)st.slices_read, (long long)st.positive, st.seconds);
+    DtclDataset ds;
+    if (dtcl_dataset_open(&ds, out, &err) != 0)
+        fail_msg("%s", err.msg);
+    /* expected, from the independent per-slice counts: kept iff the black
+     * (zero, the volumes' minimum) fraction is below 0.8 */
+    DtclCsv ref;
+    if (dtcl_csv_load(labels, &ref, &err) != 0)
+        fail_msg("%s", err.msg);
+    int cc = dtcl_csv_column(&ref, "case"), cz = dtcl_csv_column(&ref, "slice_index"),
+        cb = dtcl_csv_column(&ref, "brain_voxels"), cl = dtcl_csv_column(&ref, "label");
+    int cs = dtcl_csv_column(&ds.meta, "slice");
+    int64_t expected = 0, matched = 0, label_ok = 0;
+    for (size_t r = 0; r < ref.nrows; r++) {
+        if (atol(dtcl_csv_cell(&ref, r, cb)) <= 0.2 * 240 * 240)
+            continue;
+        expected++;
+        for (int64_t i = 0; i < ds.n; i++)
+            if (strcmp(ds.patient[i], dtcl_csv_cell(&ref, r, cc)) == 0 &&
+                strcmp(dtcl_csv_cell(&ds.meta, (size_t)i, cs), dtcl_csv_cell(&ref, r, cz)) == 0) {
+                matched++;
+                label_ok += ds.label[i] == atoi(dtcl_csv_cell(&ref, r, cl));
+            }
+    }
+    printf("  slice_labels.csv: %lld slices expected, dataset has %lld, %lld matched, %lld labels equal\n",
+           (long long)expected, (long long)ds.n, (long long)matched, (long long)label_ok);
+    assert_int_equal(expected, ds.n);
+    assert_int_equal(matched, expected);
+    assert_int_equal(label_ok, expected);
+    dtcl_csv_free(&ref);
+    dtcl_dataset_close(&ds);
+}
+
+static void test_real_chest(void **state)
+{
+    (void)state;
+    const char *rd = realdata();
+    if (!rd)
+        skip();
+    char dir[4200], labels[4200], out[512];
+    snprintf(dir, sizeof dir, "%s/nih-cxr-1000", rd);
+    snprintf(labels, sizeof labels, "%s/nih-cxr-1000/labels.csv", rd);
+    snprintf(out, sizeof out, "%s/chest-real", tmp);
+    DtclImagesOptions o = {"^([0-9]+)_", 64, 0, 0};
+    DtclImportStats st;
+    DtclError err;
+    if (dtcl_import_images(dir, labels, out, &o, &st, &err) != 0)
+        fail_msg("%s", err.msg);
+    DtclDataset ds;
+    if (dtcl_dataset_open(&ds, out, &err) != 0)
+        fail_msg("%s", err.msg);
+    DtclCsv ref;
+    assert_int_equal(dtcl_csv_load(labels, &ref, &err), 0);
+    int cp = dtcl_csv_column(&ref, "patient_id"), cl = dtcl_csv_column(&ref, "label");
+    int64_t pos = 0, patient_ok = 0, label_ok = 0;
+    for (int64_t i = 0; i < ds.n; i++) {
+        pos += ds.label[i] == 1;
+        patient_ok += atol(ds.patient[i]) == atol(dtcl_csv_cell(&ref, (size_t)i, cp));
+        label_ok += ds.label[i] == atoi(dtcl_csv_cell(&ref, (size_t)i, cl));
+    }
+    printf("  %lld images, %d patients, %lld positive; patients equal to labels.csv: %lld, labels: %lld; %.2f s\n",
+           (long long)ds.n, ds.npatients, (long long)pos, (long long)patient_ok, (long long)label_ok, st.seconds);
+    assert_int_equal(ds.n, 1000);
+    assert_int_equal(pos, 500);
+    assert_int_equal(patient_ok, 1000);
+    assert_int_equal(label_ok, 1000);
+    dtcl_csv_free(&ref);
+    dtcl_dataset_close(&ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_orientations),    cmocka_unit_test(test_bad_volumes),
+        cmocka_unit_test(test_existing_output_kept), cmocka_unit_test(test_dataset_validation),
+        cmocka_unit_test(test_real_brats),      cmocka_unit_test(test_real_chest),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

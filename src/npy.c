@@ -289,24 +289,27 @@ int dtcl_npy_decode(const void *buf, size_t len, float **data, DtclNpyInfo *info
         for (size_t e = 0; e < info->count; e++)
             out[e] = element(d, e, info);
     } else {
-        /* Fortran order: the first index varies fastest in the file. */
-        int64_t sh[DTCL_NPY_MAX_RANK] = {1, 1, 1, 1};
+        /* Fortran order: the first index varies fastest in the file. Walk the
+         * C-order elements (at most count of them: a shape with a zero
+         * dimension does no work) and carry the multi-index by hand. */
         int r = info->rank;
-        for (int k = 0; k < r; k++)
-            sh[DTCL_NPY_MAX_RANK - r + k] = info->shape[k];
-        size_t e = 0;
-        for (int64_t i0 = 0; i0 < sh[0]; i0++)
-            for (int64_t i1 = 0; i1 < sh[1]; i1++)
-                for (int64_t i2 = 0; i2 < sh[2]; i2++)
-                    for (int64_t i3 = 0; i3 < sh[3]; i3++) {
-                        /* file offset: indices of the real dimensions, first fastest */
-                        int64_t idx[4] = {i0, i1, i2, i3}, f = 0, stride = 1;
-                        for (int k = DTCL_NPY_MAX_RANK - r; k < DTCL_NPY_MAX_RANK; k++) {
-                            f += idx[k] * stride;
-                            stride *= sh[k];
-                        }
-                        out[e++] = element(d, (size_t)f, info);
-                    }
+        int64_t idx[DTCL_NPY_MAX_RANK] = {0}, fstride[DTCL_NPY_MAX_RANK];
+        int64_t stride = 1;
+        for (int k = 0; k < r; k++) {
+            fstride[k] = stride;
+            stride *= info->shape[k];
+        }
+        for (size_t e = 0; e < info->count; e++) {
+            int64_t f = 0;
+            for (int k = 0; k < r; k++)
+                f += idx[k] * fstride[k];
+            out[e] = element(d, (size_t)f, info);
+            for (int k = r - 1; k >= 0; k--) { /* next C-order index */
+                if (++idx[k] < info->shape[k])
+                    break;
+                idx[k] = 0;
+            }
+        }
     }
     *data = out;
     return 0;

@@ -7,12 +7,14 @@
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "nifti.h"
 #include "npy.h"
 
 static const char *info_help =
     "Usage: dtcl info PATH\n"
     "Validate and describe a dataset folder (images.npy, meta.csv, optional split.csv): counts,\n"
-    "image size, label balance, patients, split sizes. PATH may also be a .npy file.\n"
+    "image size, label balance, patients, split sizes. PATH may also be a .npy file or a\n"
+    "NIfTI volume (.nii, .nii.gz): dimensions, orientation, intensity range, axial slices.\n"
     "Exit status 2, with the file, line and field, when something is wrong.\n"
     "\n"
     "  -h, --help    this text\n";
@@ -43,6 +45,24 @@ int dtcl_cmd_info(int argc, char **argv)
                dtcl_npy_shape_str(&info, s, sizeof s), info.fortran_order ? "Fortran" : "C", lo, hi,
                info.count ? sum / info.count : 0.0);
         free(d);
+        return DTCL_EXIT_OK;
+    }
+    size_t len = strlen(argv[1]);
+    if ((len > 4 && strcmp(argv[1] + len - 4, ".nii") == 0) || (len > 7 && strcmp(argv[1] + len - 7, ".nii.gz") == 0)) {
+        DtclVolume v;
+        if (dtcl_nifti_load(argv[1], &v, &err) != 0)
+            return dtcl_cli_input_error(cmd, &err);
+        size_t n = (size_t)(v.dim[0] * v.dim[1] * v.dim[2]);
+        float lo = v.data[0], hi = v.data[0];
+        for (size_t i = 0; i < n; i++) {
+            lo = v.data[i] < lo ? v.data[i] : lo;
+            hi = v.data[i] > hi ? v.data[i] : hi;
+        }
+        printf("%s: %lld x %lld x %lld, orientation %s (array axes i j k), axial axis %c: %lld slices of %lld x %lld, "
+               "intensities %g to %g\n", argv[1], (long long)v.dim[0], (long long)v.dim[1], (long long)v.dim[2],
+               v.orientation, "ijk"[v.axial], (long long)dtcl_volume_nslices(&v), (long long)v.dim[v.row_axis],
+               (long long)v.dim[v.col_axis], lo, hi);
+        dtcl_volume_free(&v);
         return DTCL_EXIT_OK;
     }
     DtclDataset ds;

@@ -71,7 +71,7 @@ int dtcl_nifti_parse_header(const void *buf, size_t len, DtclNiftiHeader *h, Dtc
         float off;
         uint32_t raw = get32(b + 108, h->swapped);
         memcpy(&off, &raw, 4);
-        if (!(off >= 348 && off < 1e9))
+        if (!(off >= 348 && off <= (float)(1 << 30)))
             return dtcl_fail(err, "NIfTI-1 header: vox_offset %g is out of range", off);
         h->vox_offset = (int64_t)off;
     } else if (sz == 540 || __builtin_bswap32(sz) == 540) {
@@ -85,7 +85,7 @@ int dtcl_nifti_parse_header(const void *buf, size_t len, DtclNiftiHeader *h, Dtc
         for (int d = 0; d < 8; d++)
             h->dim[d] = get64(b + 16 + 8 * d, h->swapped);
         h->vox_offset = get64(b + 168, h->swapped);
-        if (h->vox_offset < 540)
+        if (h->vox_offset < 540 || h->vox_offset > ((int64_t)1 << 30))
             return dtcl_fail(err, "NIfTI-2 header: vox_offset %lld is out of range", (long long)h->vox_offset);
     } else {
         return dtcl_fail(err, "not a NIfTI file (the header size field is neither 348 nor 540)");

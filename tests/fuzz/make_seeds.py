@@ -48,9 +48,51 @@ def png_seeds(d):
     png(os.path.join(d, "seed-interlaced.png"), w, h, 8, 0, [bytes(range(4)) for _ in range(h)], interlace=1)
 
 
+def nifti1(dims, datatype, bitpix, data, sform=None, swap=False):
+    """A single-file NIfTI-1 image: the 348-byte header, 4 extension bytes, data."""
+    e = ">" if swap else "<"
+    h = bytearray(348)
+    struct.pack_into(e + "i", h, 0, 348)
+    struct.pack_into(e + "8h", h, 40, len(dims), *(list(dims) + [1] * (7 - len(dims))))
+    struct.pack_into(e + "hhh", h, 70, datatype, bitpix, 0)
+    struct.pack_into(e + "8f", h, 76, 1, 1, 1, 1, 1, 1, 1, 1)
+    struct.pack_into(e + "fff", h, 108, 352, 1, 0)
+    if sform:
+        struct.pack_into(e + "hh", h, 252, 0, 1)
+        struct.pack_into(e + "12f", h, 280, *sform)
+    h[344:348] = b"n+1\0"
+    return bytes(h) + b"\0\0\0\0" + data
+
+
+def nifti2(dims, data):
+    h = bytearray(540)
+    struct.pack_into("<i", h, 0, 540)
+    h[4:12] = b"n+2\0\r\n\x1a\n"
+    struct.pack_into("<hh", h, 12, 16, 32)  # float32
+    struct.pack_into("<8q", h, 16, len(dims), *(list(dims) + [1] * (7 - len(dims))))
+    struct.pack_into("<8d", h, 104, 1, 1, 1, 1, 1, 1, 1, 1)
+    struct.pack_into("<q", h, 168, 544)
+    struct.pack_into("<dd", h, 176, 1, 0)
+    return bytes(h) + b"\0\0\0\0" + data
+
+
+def nifti_seeds(d):
+    vol = struct.pack("<24h", *range(24))
+    with open(os.path.join(d, "seed-int16.nii"), "wb") as f:
+        f.write(nifti1((2, 3, 4), 4, 16, vol))
+    with open(os.path.join(d, "seed-lps-sform.nii"), "wb") as f:
+        f.write(nifti1((2, 3, 4), 4, 16, vol, sform=(-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1, 0)))
+    with open(os.path.join(d, "seed-bigendian.nii"), "wb") as f:
+        f.write(nifti1((2, 3, 4), 4, 16, struct.pack(">24h", *range(24)), swap=True))
+    with open(os.path.join(d, "seed-uint8-4d.nii"), "wb") as f:
+        f.write(nifti1((2, 2, 2, 1), 2, 8, bytes(8)))
+    with open(os.path.join(d, "seed-float32-nifti2.nii"), "wb") as f:
+        f.write(nifti2((2, 2, 2), struct.pack("<8f", *range(8))))
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["npy", "png"]
+    which = sys.argv[1:] or ["npy", "png", "nifti"]
     for t in which:
         d = os.path.join(here, t)
         os.makedirs(d, exist_ok=True)
-        {"npy": npy_seeds, "png": png_seeds}[t](d)
+        {"npy": npy_seeds, "png": png_seeds, "nifti": nifti_seeds}[t](d)

@@ -8,5 +8,7 @@ int dtcl_cmd_gradcheck(int argc, char **argv);
 int dtcl_cmd_bench(int argc, char **argv);
 int dtcl_cmd_import(int argc, char **argv);
 int dtcl_cmd_info(int argc, char **argv);
+int dtcl_cmd_split(int argc, char **argv);
+int dtcl_cmd_synth(int argc, char **argv);
 
 #endif

@@ -18,7 +18,9 @@ typedef struct {
 static const Command commands[] = {
     {"transform", dtcl_cmd_transform, "apply T_Lambda to images; write dT/dlambda with --jacobian"},
     {"gradcheck", dtcl_cmd_gradcheck, "check every derivative against finite differences"},
+    {"synth", dtcl_cmd_synth, "write a synthetic brain or chest dataset, reproducible from a seed"},
     {"import", dtcl_cmd_import, "build a dataset from BraTS volumes or PNG images"},
+    {"split", dtcl_cmd_split, "write patient-disjoint test, validation and training splits"},
     {"info", dtcl_cmd_info, "validate and describe a dataset folder or a .npy file"},
     {"bench", dtcl_cmd_bench, "measure speed against the PyTorch reference in the same run"},
 };

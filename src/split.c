@@ -60,34 +60,50 @@ int dtcl_split_make(const DtclDataset *ds, const DtclSplitOptions *o, int8_t *sp
     }
     double rate = known ? (double)pos / known : 0.5;
     int64_t *order = DTCL_MALLOC(sizeof(int64_t) * (size_t)(P + 1));
-    permutation(order, P, o->seed, 0);
-    int8_t *where = DTCL_MALLOC((size_t)P + 1);
+    int8_t *where = DTCL_MALLOC((size_t)P + 1), *trial = DTCL_MALLOC((size_t)P + 1);
     int64_t tsize[3] = {0}, tpos[3] = {0}, pool = 0;
-    /* test sets: each patient to the least full set whose rate it brings nearest the dataset's */
-    for (int64_t k = 0; k < P; k++) {
-        int p = (int)order[k], best = -1;
-        double best_score = 1e300;
-        /* leave enough patients for training (and validation) */
-        int left = (int)(P - k);
-        for (int t = 0; t < T && left > need - T; t++) {
-            if (tsize[t] >= test_size)
-                continue;
-            double r = (double)(tpos[t] + ppat[p]) / (double)(tsize[t] + npat[p]);
-            double score = (double)tsize[t] / (double)test_size + fabs(r - rate);
-            if (score < best_score) {
-                best_score = score;
-                best = t;
+    double best_cost = 1e300;
+    /* the greedy pass below, over 64 patient orders drawn from the seed: keep the
+     * assignment whose test sets are nearest their size and the dataset's rate */
+    for (int attempt = 0; attempt < 64; attempt++) {
+        permutation(order, P, o->seed, 100u + (uint32_t)attempt);
+        int64_t sz[3] = {0}, ps[3] = {0}, pl = 0;
+        for (int64_t k = 0; k < P; k++) {
+            int p = (int)order[k], best = -1;
+            double best_score = 1e300;
+            int left = (int)(P - k); /* leave enough patients for training (and validation) */
+            for (int t = 0; t < T && left > need - T; t++) {
+                if (sz[t] >= test_size)
+                    continue;
+                double r = (double)(ps[t] + ppat[p]) / (double)(sz[t] + npat[p]);
+                double score = (double)sz[t] / (double)test_size + fabs(r - rate);
+                if (score < best_score) {
+                    best_score = score;
+                    best = t;
+                }
+            }
+            if (best >= 0) {
+                trial[p] = (int8_t)(DTCL_SPLIT_TEST0 + best);
+                sz[best] += npat[p];
+                ps[best] += ppat[p];
+            } else {
+                trial[p] = DTCL_SPLIT_TRAIN;
+                pl += npat[p];
             }
         }
-        if (best >= 0) {
-            where[p] = (int8_t)(DTCL_SPLIT_TEST0 + best);
-            tsize[best] += npat[p];
-            tpos[best] += ppat[p];
-        } else {
-            where[p] = DTCL_SPLIT_TRAIN;
-            pool += npat[p];
+        double cost = 0;
+        for (int t = 0; t < T; t++)
+            cost += (sz[t] ? fabs((double)ps[t] / sz[t] - rate) : 1.0) + fabs((double)(sz[t] - test_size)) / test_size;
+        if (cost < best_cost) {
+            best_cost = cost;
+            memcpy(where, trial, (size_t)P);
+            memcpy(tsize, sz, sizeof sz);
+            memcpy(tpos, ps, sizeof ps);
+            pool = pl;
         }
     }
+    free(trial);
+    permutation(order, P, o->seed, 0); /* the order in which validation takes patients */
     for (int t = 0; t < T; t++)
         if (tsize[t] == 0) {
             free(npat); free(ppat); free(order); free(where);

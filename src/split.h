@@ -24,8 +24,9 @@ void dtcl_split_options_default(DtclSplitOptions *o);
  * Patients are visited in an order drawn from the seed (Philox, purpose
  * split); each goes to the test set that is least full and whose positive
  * rate it brings closest to the dataset's, until every test set holds
- * test_size images; then to validation until val_fraction of the rest, then
- * to training. The labelled subset takes round(f n) images of each class
+ * test_size images; of 64 such orders the one whose test sets come nearest
+ * their size and the dataset's positive rate is kept. The remaining patients
+ * go to validation until val_fraction of them, then to training. The labelled subset takes round(f n) images of each class
  * of training, drawn per image. */
 int dtcl_split_make(const DtclDataset *ds, const DtclSplitOptions *o, int8_t *split, int8_t *labelled,
                     DtclError *err);

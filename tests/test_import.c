@@ -23,6 +23,7 @@
 #include "csv.h"
 #include "dataset.h"
 #include "import.h"
+#include "pngio.h"
 #include "testutil.h"
 
 static char tmp[256];
@@ -285,6 +286,64 @@ static void test_dataset_validation(void **state)
     dtcl_dataset_close(&ds);
 }
 
+static void test_images_bad_input(void **state)
+{
+    (void)state;
+    char dir[512], p[700], csv[600], out[600];
+    snprintf(dir, sizeof dir, "%s/pngs", tmp);
+    mkdir(dir, 0755);
+    float img[12] = {0, 0.5f, 1, 0.25f, 0, 0.5f, 1, 0.25f, 0, 0.5f, 1, 0.25f};
+    DtclError err;
+    snprintf(p, sizeof p, "%s/a.png", dir);
+    assert_int_equal(dtcl_png_save(p, img, 3, 4, 8, &err), 0); /* 3 x 4: padded to a square */
+    snprintf(p, sizeof p, "%s/b.png", dir);
+    assert_int_equal(dtcl_png_save(p, img, 3, 4, 16, &err), 0);
+    snprintf(p, sizeof p, "%s/broken.png", dir);
+    write_text(p, "\x89PNG\r\n\x1a\n not really");
+    snprintf(csv, sizeof csv, "%s/labels.csv", tmp);
+    snprintf(out, sizeof out, "%s/pngs-out", tmp);
+    struct { const char *text, *regex, *needle; } cases[] = {
+        {"file,label\na.png,1\nmissing.png,0\n", NULL, "line 3: file 'missing.png' is not in"},
+        {"file,label\na.png,1\na.png,0\n", NULL, "file 'a.png' is listed twice (lines 2 and 3)"},
+        {"file,label\na.png,yes\n", NULL, "line 2: label 'yes'"},
+        {"file,label\na.png,1\nbroken.png,0\n", NULL, "broken.png: corrupt PNG"},
+        {"name,label\na.png,1\n", NULL, "lacks 'file'"},
+        {"file,label\na.png,1\n", "^([0-9]+)_", "does not match 'a.png'"},
+        {"file,label\na.png,1\n", "([", "--patient-regex '(['"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        write_text(csv, cases[c].text);
+        DtclImagesOptions o = {cases[c].regex, 8, 0, 0};
+        DtclImportStats st;
+        assert_int_equal(dtcl_import_images(dir, csv, out, &o, &st, &err), -1);
+        printf("  rejected: %s\n", err.msg);
+        assert_non_null(strstr(err.msg, cases[c].needle));
+        struct stat sb;
+        assert_int_not_equal(stat(out, &sb), 0);
+    }
+    write_text(csv, "file,label,patient\na.png,1,x\nb.png,,x\n");
+    DtclImagesOptions o = {NULL, 8, 0, 0};
+    DtclImportStats st;
+    if (dtcl_import_images(dir, csv, out, &o, &st, &err) != 0)
+        fail_msg("%s", err.msg);
+    DtclDataset ds;
+    assert_int_equal(dtcl_dataset_open(&ds, out, &err), 0);
+    assert_int_equal(ds.n, 2);
+    assert_int_equal(ds.npatients, 1);
+    assert_int_equal(ds.label[1], -1);
+    float got[2 * 64];
+    int64_t idx[2] = {0, 1};
+    dtcl_dataset_load(&ds, got, idx, 2);
+    /* 8- and 16-bit sources agree; the padding rows are black */
+    double worst = 0;
+    for (int q = 0; q < 64; q++)
+        worst = fmax(worst, fabs(got[q] - got[64 + q]));
+    printf("  8- vs 16-bit PNG after import: worst difference %.4f (< 1/255)\n", worst);
+    assert_true(worst < 1.0 / 255);
+    assert_true(got[0] == 0.0f);
+    dtcl_dataset_close(&ds);
+}
+
 static const char *realdata(void)
 {
     const char *r = getenv("DTCL_REALDATA");
@@ -385,6 +444,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_orientations),    cmocka_unit_test(test_bad_volumes),
         cmocka_unit_test(test_existing_output_kept), cmocka_unit_test(test_dataset_validation),
+        cmocka_unit_test(test_images_bad_input),
         cmocka_unit_test(test_real_brats),      cmocka_unit_test(test_real_chest),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

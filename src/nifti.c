@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 static uint32_t get32(const unsigned char *p, int swap)
@@ -153,12 +154,31 @@ int dtcl_nifti_load(const char *path, DtclVolume *v, DtclError *err)
     if (nd < 3)
         return dtcl_fail(err, "%s: a %lld-D image; expected a 3-D volume", path, (long long)nd);
 
+    /* The file must be able to hold what the header promises before niftilib
+     * allocates it: exactly for .nii, and for gzip within its maximum expansion
+     * (about 1032:1), so that a small corrupt file cannot claim gigabytes. */
+    int64_t need = h.vox_offset + h.dim[1] * h.dim[2] * h.dim[3] * type_size(h.datatype);
+    struct stat fst;
+    FILE *raw = fopen(path, "rb");
+    unsigned char magic[2] = {0, 0};
+    if (raw) {
+        if (fread(magic, 1, 2, raw) != 2)
+            magic[0] = 0;
+        fclose(raw);
+    }
+    if (stat(path, &fst) == 0) {
+        int gz = magic[0] == 0x1f && magic[1] == 0x8b;
+        int64_t most = gz ? (int64_t)fst.st_size * 1032 + 65536 : (int64_t)fst.st_size;
+        if (need > most)
+            return dtcl_fail(err, "%s: truncated: %lldx%lldx%lld %s needs %lld bytes, the file holds %s%lld", path,
+                             (long long)h.dim[1], (long long)h.dim[2], (long long)h.dim[3], type_name(h.datatype),
+                             (long long)need, gz ? "at most " : "", (long long)most);
+    }
     nifti_set_debug_level(0);
     nifti_image *nim = nifti_image_read(path, 1);
     if (!nim || !nim->data) {
         if (nim)
             nifti_image_free(nim);
-        int64_t need = h.vox_offset + h.dim[1] * h.dim[2] * h.dim[3] * type_size(h.datatype);
         int64_t have = decompressed_length(path);
         if (have < 0)
             return dtcl_fail(err, "%s: truncated or corrupt compressed data (the gzip stream is broken)", path);

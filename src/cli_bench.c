@@ -4,6 +4,7 @@
  * python3 with torch is found, the same work by the PyTorch reference
  * (ref/bench_transform.py) in the same run; speed is reported as the ratio
  * of the two medians. No wall-clock number is compared with a constant. */
+#define _DEFAULT_SOURCE
 #include "config.h"
 
 #include <fftw3.h>
@@ -15,8 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include "cli.h"
 #include "commands.h"
+#include "dataset.h"
+#include "import.h"
 #include "rng.h"
 #include "transform.h"
 
@@ -26,12 +33,19 @@ char *openblas_get_corename(void);
 
 static const char *bench_help =
     "Usage: dtcl bench transform [OPTIONS]\n"
-    "Time T_Lambda's forward pass, its Jacobian dT/dlambda (7 columns) and its vector-Jacobian\n"
-    "products for a batch, against the PyTorch reference (ref/) in the same run.\n"
+    "       dtcl bench import ROOT [--repeats N]\n"
+    "       dtcl bench dataset [--gb G] [--size S] [--batch N]\n"
+    "transform: time T_Lambda's forward pass, its Jacobian dT/dlambda (7 columns) and its\n"
+    "vector-Jacobian products for a batch, against the PyTorch reference (ref/) in the same run.\n"
+    "import: time `dtcl import brats ROOT' per patient (one modality and one segmentation).\n"
+    "dataset: build batches from a memory-mapped dataset of G GiB (a sparse file, larger than\n"
+    "memory by default) and report how much of the file the batches touched.\n"
     "\n"
+    "      --gb G           dataset size in GiB for `dataset' (default 32)\n"
     "      --sizes LIST     image sizes (default 64,128,240)\n"
     "      --batch N        images per batch (default 32)\n"
-    "      --repeats N      timed repeats after one warm-up, at least 5 (default 7)\n"
+    "      --size S         image size for `dataset' (default 128)\n"
+    "      --repeats N      timed repeats after one warm-up, at least 5 (default 7; import: 3)\n"
     "  -t, --threads N      OpenMP threads, and PyTorch's (default: OMP_NUM_THREADS or all cores)\n"
     "      --no-torch       do not run the PyTorch reference\n"
     "  -h, --help           this text\n"
@@ -192,16 +206,151 @@ static int bench_transform(const int *sizes, int nsizes, int batch, int repeats,
     return DTCL_EXIT_OK;
 }
 
+/* Seconds per BraTS patient: the whole import (read, slice, scale, resize, write). */
+static int bench_import(const char *root, int repeats)
+{
+    char tmpl[] = "/tmp/dtcl-bench-import-XXXXXX";
+    if (!mkdtemp(tmpl)) {
+        fprintf(stderr, "dtcl bench: cannot create a temporary folder in /tmp\n");
+        return DTCL_EXIT_FAIL;
+    }
+    char out[512];
+    snprintf(out, sizeof out, "%s/ds", tmpl);
+    double best = 1e300, total = 0;
+    DtclImportStats st = {0};
+    for (int r = 0; r < repeats; r++) {
+        DtclBratsOptions o = {"flair", 128, 0.8, 1, 0};
+        DtclError err;
+        double t0 = now_ms();
+        if (dtcl_import_brats(root, out, &o, &st, &err) != 0) {
+            fprintf(stderr, "dtcl bench: %s\n", err.msg);
+            dtcl_remove_tree(tmpl);
+            return DTCL_EXIT_INPUT;
+        }
+        double ms = now_ms() - t0;
+        best = ms < best ? ms : best;
+        total += ms;
+    }
+    dtcl_remove_tree(tmpl);
+    printf("import brats %s: %d patients, %lld slices read, %lld kept, S = 128\n", root, st.patients,
+           (long long)st.slices_read, (long long)st.kept);
+    printf("  best of %d: %.3f s in all, %.3f s per patient (FLAIR + segmentation); mean %.3f s per patient\n",
+           repeats, best / 1e3, best / 1e3 / st.patients, total / repeats / 1e3 / st.patients);
+    return DTCL_EXIT_OK;
+}
+
+/* Pages of a mapping resident in memory (mincore). */
+static long resident_pages(void *map, size_t len)
+{
+    long psize = sysconf(_SC_PAGESIZE);
+    size_t np = (len + (size_t)psize - 1) / (size_t)psize;
+    unsigned char *vec = DTCL_MALLOC(np);
+    long n = 0;
+    if (mincore(map, len, vec) == 0)
+        for (size_t i = 0; i < np; i++)
+            n += vec[i] & 1;
+    free(vec);
+    return n;
+}
+
+/* Batches from a dataset larger than memory: a sparse images.npy (holes read
+ * as zeros, so this measures what the loader touches, not the disk). */
+static int bench_dataset(double gb, int S, int batch, int nbatches)
+{
+    char tmpl[] = "/tmp/dtcl-bench-dataset-XXXXXX";
+    if (!mkdtemp(tmpl)) {
+        fprintf(stderr, "dtcl bench: cannot create a temporary folder in /tmp\n");
+        return DTCL_EXIT_FAIL;
+    }
+    size_t SS = (size_t)S * S;
+    int64_t n = (int64_t)(gb * 1073741824.0 / (double)(SS * 4));
+    char path[600];
+    snprintf(path, sizeof path, "%s/images.npy", tmpl);
+    FILE *f = fopen(path, "wb");
+    char dict[128];
+    int k = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %d, %d), }",
+                     (long long)n, S, S);
+    unsigned char hdr[128];
+    memset(hdr, ' ', sizeof hdr);
+    memcpy(hdr, "\x93NUMPY\x01\x00", 8);
+    hdr[8] = 118;
+    hdr[9] = 0;
+    memcpy(hdr + 10, dict, (size_t)k);
+    hdr[127] = '\n';
+    int ok = f && fwrite(hdr, 1, 128, f) == 128 && fflush(f) == 0 &&
+             ftruncate(fileno(f), (off_t)(128 + (size_t)n * SS * 4)) == 0;
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "%s/meta.csv", tmpl);
+    f = ok ? fopen(path, "w") : NULL;
+    if (f) {
+        fputs("id,patient,label\n", f);
+        for (int64_t i = 0; i < n; i++)
+            fprintf(f, "i%lld,p%lld,%d\n", (long long)i, (long long)(i / 100), (int)(i & 1));
+        ok = fclose(f) == 0;
+    }
+    if (!ok) {
+        fprintf(stderr, "dtcl bench: cannot write the sparse dataset in %s\n", tmpl);
+        dtcl_remove_tree(tmpl);
+        return DTCL_EXIT_FAIL;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    double ram = (double)pages * psize;
+    DtclDataset ds;
+    DtclError err;
+    double t0 = now_ms();
+    if (dtcl_dataset_open(&ds, tmpl, &err) != 0) {
+        fprintf(stderr, "dtcl bench: %s\n", err.msg);
+        dtcl_remove_tree(tmpl);
+        return DTCL_EXIT_FAIL;
+    }
+    double open_ms = now_ms() - t0;
+    float *x = DTCL_ALIGNED(SS * 4 * (size_t)batch);
+    int64_t *idx = DTCL_MALLOC(sizeof(int64_t) * (size_t)batch);
+    double *u = DTCL_MALLOC(sizeof(double) * (size_t)batch);
+    double *ms = DTCL_MALLOC(sizeof(double) * (size_t)nbatches);
+    long r0 = resident_pages(ds.map, ds.map_len);
+    for (int b = 0; b < nbatches; b++) {
+        DtclStream s = {1, DTCL_RNG_TEST, 0, (uint32_t)b, 0};
+        dtcl_rng_uniform(&s, u, (size_t)batch);
+        for (int i = 0; i < batch; i++)
+            idx[i] = (int64_t)(u[i] * (double)n) % n;
+        double t = now_ms();
+        dtcl_dataset_load(&ds, x, idx, batch);
+        ms[b] = now_ms() - t;
+    }
+    long touched = resident_pages(ds.map, ds.map_len) - r0;
+    qsort(ms, (size_t)nbatches, sizeof(double), cmp_double);
+    double file = (double)ds.map_len;
+    printf("dataset: %lld images of %dx%d float32 = %.1f GiB (memory %.1f GiB), memory-mapped, opened in %.0f ms\n",
+           (long long)n, S, S, file / 1073741824.0, ram / 1073741824.0, open_ms);
+    printf("  %d batches of %d random images: median %.3f ms, max %.3f ms per batch\n", nbatches, batch,
+           ms[nbatches / 2], ms[nbatches - 1]);
+    printf("  pages of the file in memory after the batches: %ld (%.1f MiB) = %.3f%% of the file; the batches\n"
+           "  needed %.1f MiB (the memory-mapped loader reads only the images it is asked for)\n", touched,
+           touched * (double)psize / 1048576.0, 100.0 * touched * psize / file,
+           (double)nbatches * batch * SS * 4 / 1048576.0);
+    free(x);
+    free(idx);
+    free(u);
+    free(ms);
+    dtcl_dataset_close(&ds);
+    dtcl_remove_tree(tmpl);
+    return DTCL_EXIT_OK;
+}
+
 int dtcl_cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"sizes", required_argument, 0, 1},  {"batch", required_argument, 0, 2},
         {"repeats", required_argument, 0, 3}, {"threads", required_argument, 0, 't'},
-        {"no-torch", no_argument, 0, 4},     {"help", no_argument, 0, 'h'},
+        {"no-torch", no_argument, 0, 4},     {"gb", required_argument, 0, 5},
+        {"size", required_argument, 0, 6},   {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *cmd = "bench";
     int sizes[16] = {64, 128, 240}, nsizes = 3, use_torch = 1;
-    long batch = 32, repeats = 7, threads = 0;
+    long batch = 32, repeats = 7, threads = 0, size = 128;
+    double gb = 32;
     double list[16];
     int c;
     opterr = 0;
@@ -231,17 +380,33 @@ int dtcl_cmd_bench(int argc, char **argv)
                 return dtcl_cli_usage_error(cmd, "--threads '%s' is not an integer from 1 to 1024", optarg);
             break;
         case 4: use_torch = 0; break;
+        case 5:
+            if (dtcl_parse_double(optarg, 0.001, 4096, &gb) != 0)
+                return dtcl_cli_usage_error(cmd, "--gb '%s' is not a size in GiB from 0.001 to 4096", optarg);
+            break;
+        case 6:
+            if (dtcl_parse_int(optarg, 8, 1024, &size) != 0)
+                return dtcl_cli_usage_error(cmd, "--size '%s' is not an integer from 8 to 1024", optarg);
+            break;
         case 'h': fputs(bench_help, stdout); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc)
-        return dtcl_cli_usage_error(cmd, "which benchmark? (available: transform)");
-    if (strcmp(argv[optind], "transform") != 0)
-        return dtcl_cli_usage_error(cmd, "unknown benchmark '%s' (available: transform)", argv[optind]);
+        return dtcl_cli_usage_error(cmd, "which benchmark? (available: transform, import, dataset)");
+    const char *which = argv[optind];
+    dtcl_set_threads((int)threads);
+    if (strcmp(which, "import") == 0) {
+        if (optind + 2 != argc)
+            return dtcl_cli_usage_error(cmd, "bench import needs one ROOT (the BraTS folder)");
+        return bench_import(argv[optind + 1], repeats == 7 ? 3 : (int)repeats);
+    }
     if (optind + 1 < argc)
         return dtcl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
-    dtcl_set_threads((int)threads);
+    if (strcmp(which, "dataset") == 0)
+        return bench_dataset(gb, (int)size, (int)batch, 200);
+    if (strcmp(which, "transform") != 0)
+        return dtcl_cli_usage_error(cmd, "unknown benchmark '%s' (available: transform, import, dataset)", which);
     return bench_transform(sizes, nsizes, (int)batch, (int)repeats, use_torch);
 }

@@ -1,5 +1,5 @@
 /* dataset.c: dataset folders, read and written (see dataset.h). */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #define _XOPEN_SOURCE 700
 #include "dataset.h"
 
@@ -66,6 +66,8 @@ static int map_images(DtclDataset *ds, const char *path, DtclError *err)
         ds->map = NULL;
         return dtcl_fail(err, "%s: cannot map: %s", path, strerror(errno));
     }
+    /* batches are drawn at random: no readahead around each image */
+    madvise(ds->map, ds->map_len, MADV_RANDOM);
     if (dtcl_npy_parse_header(ds->map, ds->map_len, &ds->info, err) != 0)
         return dtcl_fail_prefix(err, path);
     char shp[96];

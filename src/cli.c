@@ -182,7 +182,7 @@ void dtcl_set_threads(int threads)
         omp_set_num_threads(threads);
 }
 
-int dtcl_check_output_path(const char *path, DtclError *err)
+static int check_parent(const char *path, DtclError *err)
 {
     char dir[4096];
     const char *slash = strrchr(path, '/');
@@ -197,7 +197,25 @@ int dtcl_check_output_path(const char *path, DtclError *err)
         return dtcl_fail(err, "%s: the directory %s does not exist", path, dir);
     if (access(dir, W_OK) != 0)
         return dtcl_fail(err, "%s: the directory %s is not writable", path, dir);
+    return 0;
+}
+
+int dtcl_check_output_path(const char *path, DtclError *err)
+{
+    struct stat st;
+    if (check_parent(path, err) != 0)
+        return -1;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return dtcl_fail(err, "%s is a directory (expected a file name)", path);
     return 0;
+}
+
+int dtcl_check_output_dir(const char *path, DtclError *err)
+{
+    char trimmed[4096];
+    snprintf(trimmed, sizeof trimmed, "%s", path);
+    size_t n = strlen(trimmed);
+    while (n > 1 && trimmed[n - 1] == '/')
+        trimmed[--n] = 0;
+    return check_parent(trimmed, err);
 }

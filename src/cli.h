@@ -29,9 +29,12 @@ int dtcl_load_images(const char *path, float **pixels, int *n, int *size, int *s
 int dtcl_save_images(const char *path, const float *pixels, int n, int size, int single, int png_bits,
                      DtclError *err);
 
-/* Checks, before any work, that PATH can be created: its directory exists
- * and is writable. */
+/* Checks, before any work, that the file PATH can be created: its directory
+ * exists and is writable, and PATH is not a folder. */
 int dtcl_check_output_path(const char *path, DtclError *err);
+/* The same for a folder to create (whether it exists already is the
+ * dataset writer's question: --force). */
+int dtcl_check_output_dir(const char *path, DtclError *err);
 
 /* Sets the OpenMP thread count (0: leave the default). */
 void dtcl_set_threads(int threads);

@@ -76,7 +76,7 @@ int dtcl_cmd_import(int argc, char **argv)
     if (!out)
         return dtcl_cli_usage_error(cmd, "-o DIR is required");
     DtclError err;
-    if (dtcl_check_output_path(out, &err) != 0)
+    if (dtcl_check_output_dir(out, &err) != 0)
         return dtcl_cli_input_error(cmd, &err);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -82,7 +82,7 @@ int dtcl_cmd_synth(int argc, char **argv)
     if (!out)
         return dtcl_cli_usage_error(cmd, "-o DIR is required");
     DtclError err;
-    if (dtcl_check_output_path(out, &err) != 0)
+    if (dtcl_check_output_dir(out, &err) != 0)
         return dtcl_cli_input_error(cmd, &err);
     const char *kind_name = kind == DTCL_SYNTH_BRAIN ? "brain" : "chest";
     static const char *extra[2] = {"source", "slice"};

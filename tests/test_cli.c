@@ -177,6 +177,20 @@ static void test_bad_input(void **state)
     expect(2, "does not exist", "transform -i one.npy -o no/such/dir/out.npy " LAM "%s", "");
     expect(2, "must name a .npy", "transform -i one.npy -o out.npy " LAM " --jacobian %s", "j.png");
     expect(2, "unknown command 'transfrom'", "transfrom%s", "");
+    /* the dataset commands */
+    expect(2, "not a folder", "import brats %s -o ds", "no-such-root");
+    write_file("labels.csv", "file,label\nabsent.png,1\n", 24);
+    expect(2, "line 2: file 'absent.png' is not in", "import images . --labels %s -o ds", "labels.csv");
+    expect(2, "needs --labels", "import images .%s -o ds", "");
+    expect(2, "modality 'pd'", "import brats . -o ds --modality %s", "pd");
+    expect(2, "no-such-dataset: not a folder", "info %s", "no-such-dataset");
+    expect(2, "not a NumPy", "info %s", "garbage.npy");
+    expect(2, "--kind 'heart'", "synth -o s --kind %s", "heart");
+    expect(0, NULL, "synth -o s --patients 4 --slices-per-patient 10 --size 16 --no-auc%s", "");
+    expect(2, "already exists (give --force", "synth -o s --patients 4 --slices-per-patient 10 --size 16%s", "");
+    expect(2, "4 patients cannot make 3 patient-disjoint test sets", "split %s", "s");
+    expect(0, NULL, "split s --test-sets 1%s", "");
+    expect(2, "split.csv already exists", "split %s --test-sets 1", "s");
     expect(0, NULL, "transform --help%s", "");
 }
 

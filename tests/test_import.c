@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h> /* before niftilib, whose DT_UNKNOWN macro would break its enum */
 #include <nifti2_io.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -234,6 +235,32 @@ static void test_existing_output_kept(void **state)
     dtcl_dataset_close(&ds);
 }
 
+/* An interrupted import (the SIGINT handler sets the flag) removes its
+ * temporary folder and writes nothing. */
+static void test_interrupted_import(void **state)
+{
+    (void)state;
+    int ax[3] = {0, 1, 2}, fl[3] = {0, 0, 0}, n[3] = {6, 5, 8};
+    char root[512], out[512];
+    snprintf(root, sizeof root, "%s/intr", tmp);
+    snprintf(out, sizeof out, "%s/intr-out", tmp);
+    make_patient(root, "P1", ax, fl, n);
+    make_patient(root, "P2", ax, fl, n);
+    dtcl_import_interrupted = 1;
+    DtclBratsOptions o = {"flair", 8, 0.8, 0, 0};
+    DtclImportStats st;
+    DtclError err;
+    assert_int_equal(dtcl_import_brats(root, out, &o, &st, &err), -1);
+    dtcl_import_interrupted = 0;
+    printf("  %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "interrupted"));
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        assert_null(strstr(e->d_name, "intr-out")); /* neither the dataset nor its temporary folder */
+    closedir(d);
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -444,6 +471,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_orientations),    cmocka_unit_test(test_bad_volumes),
         cmocka_unit_test(test_existing_output_kept), cmocka_unit_test(test_dataset_validation),
+        cmocka_unit_test(test_interrupted_import),
         cmocka_unit_test(test_images_bad_input),
         cmocka_unit_test(test_real_brats),      cmocka_unit_test(test_real_chest),
     };

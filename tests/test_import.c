@@ -235,6 +235,40 @@ static void test_existing_output_kept(void **state)
     dtcl_dataset_close(&ds);
 }
 
+/* BraTS 2023 names: <id>-t2f.nii.gz is the FLAIR, <id>-seg.nii.gz the segmentation;
+ * uncompressed .nii is read too. */
+static void test_brats2023_names(void **state)
+{
+    (void)state;
+    int ax[3] = {0, 1, 2}, fl[3] = {1, 1, 0}, n[3] = {6, 5, 8};
+    char root[512], dir[600], path[700], out[512];
+    snprintf(root, sizeof root, "%s/b2023", tmp);
+    snprintf(dir, sizeof dir, "%s/BraTS-GLI-00000-000", root);
+    mkdir(root, 0755);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/BraTS-GLI-00000-000-t2f.nii.gz", dir);
+    write_volume(path, ax, fl, n, 0);
+    snprintf(path, sizeof path, "%s/BraTS-GLI-00000-000-seg.nii", dir);
+    write_volume(path, ax, fl, n, 1);
+    snprintf(path, sizeof path, "%s/BraTS-GLI-00000-000-t1n.nii.gz", dir);
+    write_volume(path, ax, fl, n, 0);
+    snprintf(out, sizeof out, "%s/b2023-out", tmp);
+    DtclBratsOptions o = {"flair", 8, 0.8, 0, 0};
+    DtclImportStats st;
+    DtclError err;
+    if (dtcl_import_brats(root, out, &o, &st, &err) != 0)
+        fail_msg("%s", err.msg);
+    printf("  BraTS 2023 names: %d patient, %lld slices kept, %lld positive\n", st.patients, (long long)st.kept,
+           (long long)st.positive);
+    assert_int_equal(st.kept, 6);
+    assert_int_equal(st.positive, 2);
+    DtclDataset ds;
+    assert_int_equal(dtcl_dataset_open(&ds, out, &err), 0);
+    int cs = dtcl_csv_column(&ds.meta, "source");
+    assert_string_equal(dtcl_csv_cell(&ds.meta, 0, cs), "BraTS-GLI-00000-000/BraTS-GLI-00000-000-t2f.nii.gz");
+    dtcl_dataset_close(&ds);
+}
+
 /* An interrupted import (the SIGINT handler sets the flag) removes its
  * temporary folder and writes nothing. */
 static void test_interrupted_import(void **state)
@@ -471,7 +505,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_orientations),    cmocka_unit_test(test_bad_volumes),
         cmocka_unit_test(test_existing_output_kept), cmocka_unit_test(test_dataset_validation),
-        cmocka_unit_test(test_interrupted_import),
+        cmocka_unit_test(test_interrupted_import), cmocka_unit_test(test_brats2023_names),
         cmocka_unit_test(test_images_bad_input),
         cmocka_unit_test(test_real_brats),      cmocka_unit_test(test_real_chest),
     };

@@ -127,7 +127,7 @@ static int has_nifti(char **files, int n)
 }
 
 /* One patient folder into the writer. */
-static int import_patient(DtclDatasetWriter *w, const char *root, const char *pid, const char *folder,
+static int import_patient(DtclDatasetWriter *w, const char *pid, const char *folder,
                           char **files, int nfiles, const DtclBratsOptions *o, DtclImportStats *st, DtclError *err)
 {
     int amb;
@@ -179,7 +179,6 @@ static int import_patient(DtclDatasetWriter *w, const char *root, const char *pi
     float *img = DTCL_MALLOC(sizeof(float) * (size_t)o->size * o->size);
     char source[8192];
     snprintf(source, sizeof source, "%s/%s", pid, mod);
-    (void)root;
     for (int64_t z = 0; z < nz && rc == 0; z++) {
         st->slices_read++;
         dtcl_volume_slice(&vm, z, sl, &rows, &cols);
@@ -268,7 +267,7 @@ int dtcl_import_brats(const char *root, const char *out, const DtclBratsOptions 
             free_list(files, nf);
             continue;
         }
-        rc = import_patient(w, root, pid, folder, files, nf, o, st, err);
+        rc = import_patient(w, pid, folder, files, nf, o, st, err);
         free_list(files, nf);
         st->patients++;
         if (o->progress)

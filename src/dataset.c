@@ -31,6 +31,21 @@ static int cmp_key(const void *a, const void *b)
     return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
+/* Sorts group numbers (in .i) by their first image index. */
+static const int64_t *group_first; /* set only during the sort below */
+static int cmp_group_first(const void *a, const void *b)
+{
+    int64_t x = group_first[((const KeyIndex *)a)->i], y = group_first[((const KeyIndex *)b)->i];
+    return (x > y) - (x < y);
+}
+
+static void qsort_r_groups(KeyIndex *groups, int n, const int64_t *first)
+{
+    group_first = first;
+    qsort(groups, (size_t)n, sizeof *groups, cmp_group_first);
+    group_first = NULL;
+}
+
 /* Index of key in sorted[], or -1. */
 static int64_t find_key(const KeyIndex *sorted, int64_t n, const char *key)
 {
@@ -145,27 +160,25 @@ static int read_meta(DtclDataset *ds, const char *path, DtclError *err)
             first_of_group[++g] = (int)p[r].i; /* smallest index: sorted by (key, index) */
         ds->patient_of[p[r].i] = (int)g;
     }
-    /* renumber groups by first appearance */
+    /* renumber groups by first appearance: sort the groups by their first image */
     int ng = (int)(g + 1);
-    int *order = DTCL_MALLOC(sizeof(int) * (size_t)(ng + 1)), *rank = DTCL_MALLOC(sizeof(int) * (size_t)(ng + 1));
+    KeyIndex *firsts = DTCL_MALLOC(sizeof(KeyIndex) * (size_t)(ng + 1));
+    int64_t *first_index = DTCL_MALLOC(sizeof(int64_t) * (size_t)(ng + 1));
+    int *rank = DTCL_MALLOC(sizeof(int) * (size_t)(ng + 1));
     for (int i = 0; i < ng; i++)
-        order[i] = i;
-    for (int i = 1; i < ng; i++) { /* insertion sort by first index: groups are few relative to images */
-        int v = order[i], j = i - 1;
-        while (j >= 0 && first_of_group[order[j]] > first_of_group[v]) {
-            order[j + 1] = order[j];
-            j--;
-        }
-        order[j + 1] = v;
-    }
+        first_index[i] = first_of_group[i];
     for (int i = 0; i < ng; i++)
-        rank[order[i]] = i;
+        firsts[i] = (KeyIndex){NULL, i};
+    qsort_r_groups(firsts, ng, first_index);
+    for (int i = 0; i < ng; i++)
+        rank[firsts[i].i] = i;
     for (int64_t r = 0; r < ds->n; r++)
         ds->patient_of[r] = rank[ds->patient_of[r]];
     ds->npatients = ng;
     free(p);
     free(first_of_group);
-    free(order);
+    free(firsts);
+    free(first_index);
     free(rank);
     return 0;
 }

@@ -16,7 +16,7 @@ struct DtclSynth {
     int S;
     uint64_t seed;
     DtclTransform blur; /* sigma up to 10 pixels */
-    float *field, *tmp;
+    float *tmp;         /* (S,S) white noise before the blur */
 };
 
 DtclSynth *dtcl_synth_create(DtclSynthKind kind, int size, uint64_t seed)
@@ -33,7 +33,6 @@ DtclSynth *dtcl_synth_create(DtclSynthKind kind, int size, uint64_t seed)
         free(s);
         return NULL;
     }
-    s->field = DTCL_ALIGNED(sizeof(float) * (size_t)size * size);
     s->tmp = DTCL_ALIGNED(sizeof(float) * (size_t)size * size);
     return s;
 }
@@ -43,7 +42,6 @@ void dtcl_synth_free(DtclSynth *s)
     if (!s)
         return;
     dtcl_transform_free(&s->blur);
-    free(s->field);
     free(s->tmp);
     free(s);
 }
@@ -58,24 +56,24 @@ static void draws(const DtclSynth *s, double *u, int n, int patient, int k, int 
 static double lerp(double a, double b, double u) { return a + (b - a) * u; }
 static double sigm(double t) { return 1.0 / (1.0 + exp(-t)); }
 
-/* A smooth field of unit standard deviation, correlation length sigma pixels, into s->field. */
-static void smooth_field(DtclSynth *s, double sigma_px, int patient, int k, int what)
+/* out (S,S): a smooth field of unit standard deviation and correlation length sigma pixels. */
+static void smooth_field(DtclSynth *s, float *out, double sigma_px, int patient, int k, int what)
 {
     int S = s->S;
     size_t SS = (size_t)S * S;
     DtclStream st = {s->seed, DTCL_RNG_SYNTH, (uint32_t)(1000 + what), (uint32_t)k, (uint32_t)patient};
     dtcl_rng_normal(&st, s->tmp, SS);
     float lam[7] = {(float)(sigma_px / 10.0 > 1 ? 1 : sigma_px / 10.0), 0, 0, 0, 0, 0, 0};
-    dtcl_transform_forward(&s->blur, s->field, NULL, s->tmp, lam, NULL, 1);
+    dtcl_transform_forward(&s->blur, out, NULL, s->tmp, lam, NULL, 1);
     double m = 0, v = 0;
     for (size_t q = 0; q < SS; q++)
-        m += s->field[q];
+        m += out[q];
     m /= SS;
     for (size_t q = 0; q < SS; q++)
-        v += (s->field[q] - m) * (s->field[q] - m);
+        v += (out[q] - m) * (out[q] - m);
     double sd = sqrt(v / SS) + 1e-12;
     for (size_t q = 0; q < SS; q++)
-        s->field[q] = (float)((s->field[q] - m) / sd);
+        out[q] = (float)((out[q] - m) / sd);
 }
 
 /* ---- brain */
@@ -101,15 +99,11 @@ static int brain(DtclSynth *s, float *out, int p, int k, int nk)
     double a = A * h, b = B * h, v = fmax(0.0, 1.0 - (t / 0.3) * (t / 0.3)) * ventr;
     double r_t = has_tumour ? tR * sqrt(fmax(0.0, 1.0 - ((k - tkc) / tH) * ((k - tkc) / tH))) : 0;
 
-    smooth_field(s, 1.2, p, k, 1); /* fine texture */
-    float *fine = DTCL_MALLOC(sizeof(float) * SS);
-    memcpy(fine, s->field, sizeof(float) * SS);
-    smooth_field(s, 0.035 * S, p, k, 2); /* gyri */
-    float *gyri = DTCL_MALLOC(sizeof(float) * SS);
-    memcpy(gyri, s->field, sizeof(float) * SS);
-    smooth_field(s, 0.25 * S > 10 ? 10 : 0.25 * S, p, 0, 3); /* bias field, the same along the patient */
-    float *bias = DTCL_MALLOC(sizeof(float) * SS);
-    memcpy(bias, s->field, sizeof(float) * SS);
+    float *fine = DTCL_MALLOC(sizeof(float) * SS), *gyri = DTCL_MALLOC(sizeof(float) * SS),
+          *bias = DTCL_MALLOC(sizeof(float) * SS);
+    smooth_field(s, fine, 1.2, p, k, 1);                             /* fine texture */
+    smooth_field(s, gyri, 0.035 * S, p, k, 2);                       /* gyri */
+    smooth_field(s, bias, 0.25 * S > 10 ? 10 : 0.25 * S, p, 0, 3);   /* bias field, the same along the patient */
     DtclStream ns = {s->seed, DTCL_RNG_SYNTH, 4, (uint32_t)k, (uint32_t)p};
     float *noise = DTCL_MALLOC(sizeof(float) * SS);
     dtcl_rng_normal(&ns, noise, SS);
@@ -200,12 +194,9 @@ static int chest(DtclSynth *s, float *out, int p, int k, int nk)
     double fy = lerp(-0.2, 0.12, abnormal_patient ? u[10] : w[8]);
     double fsize = lerp(0.5, 1.0, abnormal_patient ? u[11] : w[9]), fc = lerp(0.1, 0.3, w[10]);
 
-    smooth_field(s, 1.5, p, k, 11);
-    float *tex = DTCL_MALLOC(sizeof(float) * SS);
-    memcpy(tex, s->field, sizeof(float) * SS);
-    smooth_field(s, 0.05 * S > 10 ? 10 : 0.05 * S, p, k, 12);
-    float *blob = DTCL_MALLOC(sizeof(float) * SS);
-    memcpy(blob, s->field, sizeof(float) * SS);
+    float *tex = DTCL_MALLOC(sizeof(float) * SS), *blob = DTCL_MALLOC(sizeof(float) * SS);
+    smooth_field(s, tex, 1.5, p, k, 11);
+    smooth_field(s, blob, 0.05 * S > 10 ? 10 : 0.05 * S, p, k, 12);
     DtclStream ns = {s->seed, DTCL_RNG_SYNTH, 13, (uint32_t)k, (uint32_t)p};
     float *noise = DTCL_MALLOC(sizeof(float) * SS);
     dtcl_rng_normal(&ns, noise, SS);

@@ -9,12 +9,14 @@
 #include "dataset.h"
 #include "nifti.h"
 #include "npy.h"
+#include "safetensors.h"
 
 static const char *info_help =
     "Usage: dtcl info PATH\n"
     "Validate and describe a dataset folder (images.npy, meta.csv, optional split.csv): counts,\n"
     "image size, label balance, patients, split sizes. PATH may also be a .npy file or a\n"
-    "NIfTI volume (.nii, .nii.gz): dimensions, orientation, intensity range, axial slices.\n"
+    "NIfTI volume (.nii, .nii.gz): dimensions, orientation, intensity range, axial slices; or a\n"
+    "checkpoint (.safetensors): its tensors, their dtypes and shapes, and its metadata.\n"
     "Exit status 2, with the file, line and field, when something is wrong.\n"
     "\n"
     "  -h, --help    this text\n";
@@ -48,6 +50,15 @@ int dtcl_cmd_info(int argc, char **argv)
         return DTCL_EXIT_OK;
     }
     size_t len = strlen(argv[1]);
+    if (len > 12 && strcmp(argv[1] + len - 12, ".safetensors") == 0) {
+        DtclSafetensors st;
+        if (dtcl_st_open(argv[1], &st, &err) != 0)
+            return dtcl_cli_input_error(cmd, &err);
+        printf("%s:\n", argv[1]);
+        dtcl_st_print(&st, stdout);
+        dtcl_st_close(&st);
+        return DTCL_EXIT_OK;
+    }
     if ((len > 4 && strcmp(argv[1] + len - 4, ".nii") == 0) || (len > 7 && strcmp(argv[1] + len - 7, ".nii.gz") == 0)) {
         DtclVolume v;
         if (dtcl_nifti_load(argv[1], &v, &err) != 0)

@@ -15,7 +15,8 @@ npy)   src="src/npy.c src/error.c src/atomicfile.c"; libs="" ;;
 png)   src="src/pngio.c src/error.c src/atomicfile.c"; libs="$(pkg-config --libs libpng zlib)" ;;
 csv)   src="src/csv.c src/error.c"; libs="" ;;
 nifti) src="src/nifti.c src/error.c"; libs="-lnifti2 -lz -lm" ;;
-*) echo "run-fuzzer.sh: unknown target '$target' (npy, png, csv, nifti)" >&2; exit 2 ;;
+safetensors) src="src/safetensors.c src/error.c src/atomicfile.c"; libs="-lcjson" ;;
+*) echo "run-fuzzer.sh: unknown target '$target' (npy, png, csv, nifti, safetensors)" >&2; exit 2 ;;
 esac
 paths=""
 for f in $src; do paths="$paths $srcdir/$f"; done

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bce.h"
+#include "nce.h"
 #include "rng.h"
 #include "transform_naive.h"
 
@@ -287,4 +289,79 @@ int dtcl_gradcheck_transforms(DtclCheckTable *tab, const DtclGradcheckConfig *cf
     if (dtcl_gradcheck_transform(tab, "T (default order)", order, n, cfg, err) != 0)
         return -1;
     return dtcl_gradcheck_transform(tab, "T (reversed order)", reversed, n, cfg, err);
+}
+
+/* ---- losses */
+
+static double rel_l2(const float *a, const double *b, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += (a[i] - b[i]) * (a[i] - b[i]);
+        den += b[i] * b[i];
+    }
+    return sqrt(num / fmax(den, 1e-300));
+}
+
+int dtcl_gradcheck_losses(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err)
+{
+    (void)err;
+    enum { B = 6, D = 8 };
+    const size_t n = (size_t)B * D;
+    const double h = 1e-6;
+    struct { const char *name; DtclNce c; } kinds[] = {
+        {"L_NCE (paper, dot)", {DTCL_NCE_PAPER, DTCL_SIM_DOT, 1.0}},
+        {"L_NCE (paper, cosine)", {DTCL_NCE_PAPER, DTCL_SIM_COSINE, 0.5}},
+        {"NT-Xent (cosine)", {DTCL_NCE_SIMCLR, DTCL_SIM_COSINE, 0.5}},
+        {"SupCon (cosine)", {DTCL_NCE_SUPCON, DTCL_SIM_COSINE, 0.2}},
+    };
+    float zm[B * D], z[B * D], gzm[B * D], gz[B * D];
+    int8_t labels[B] = {1, 0, -1, 1, 0, 1};
+    uniform(zm, n, cfg->seed, 50, -1.0f, 1.0f);
+    uniform(z, n, cfg->seed, 51, -1.0f, 1.0f);
+    double a[B * D], b[B * D], fa[B * D], fb[B * D];
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        memset(gzm, 0, sizeof gzm);
+        memset(gz, 0, sizeof gz);
+        dtcl_nce_forward_backward(&kinds[k].c, gzm, gz, zm, z, labels, B, D);
+        for (size_t q = 0; q < n; q++)
+            a[q] = zm[q], b[q] = z[q];
+        for (size_t q = 0; q < n; q++) { /* every coordinate of both views */
+            double keep = a[q];
+            a[q] = keep + h;
+            double lp = dtcl_nce_loss_d(&kinds[k].c, a, b, labels, B, D);
+            a[q] = keep - h;
+            double lm = dtcl_nce_loss_d(&kinds[k].c, a, b, labels, B, D);
+            a[q] = keep;
+            fa[q] = (lp - lm) / (2 * h);
+            keep = b[q];
+            b[q] = keep + h;
+            lp = dtcl_nce_loss_d(&kinds[k].c, a, b, labels, B, D);
+            b[q] = keep - h;
+            lm = dtcl_nce_loss_d(&kinds[k].c, a, b, labels, B, D);
+            b[q] = keep;
+            fb[q] = (lp - lm) / (2 * h);
+        }
+        dtcl_check_add(tab, kinds[k].name, "dL/dzm vs FD", rel_l2(gzm, fa, n), 1e-5);
+        dtcl_check_add(tab, kinds[k].name, "dL/dz vs FD", rel_l2(gz, fb, n), 1e-5);
+    }
+    /* BCE: the labelled images only */
+    float x[B], gx[B] = {0};
+    int8_t mask[B] = {1, 1, 1, 0, 1, 1};
+    uniform(x, B, cfg->seed, 52, -3.0f, 3.0f);
+    dtcl_bce_forward_backward(gx, x, labels, mask, B);
+    double fx[B];
+    for (int i = 0; i < B; i++) {
+        float keep = x[i];
+        /* the loss is evaluated in double inside; perturb in float by a representable step */
+        float hp = keep + 1e-3f, hm = keep - 1e-3f;
+        x[i] = hp;
+        double lp = dtcl_bce_forward_backward(NULL, x, labels, mask, B);
+        x[i] = hm;
+        double lm = dtcl_bce_forward_backward(NULL, x, labels, mask, B);
+        x[i] = keep;
+        fx[i] = (lp - lm) / ((double)hp - (double)hm);
+    }
+    dtcl_check_add(tab, "BCE (labelled only)", "dL/dx vs FD", rel_l2(gx, fx, B), 1e-5);
+    return 0;
 }

@@ -59,6 +59,10 @@ int dtcl_gradcheck_transforms(DtclCheckTable *tab, const DtclGradcheckConfig *cf
 int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const DtclStepKind *order,
                              int nsteps, const DtclGradcheckConfig *cfg, DtclError *err);
 
+/* The losses (nce.h, bce.h): every gradient coordinate against central
+ * differences in double, for L_NCE (dot, cosine), NT-Xent, SupCon and BCE. */
+int dtcl_gradcheck_losses(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err);
+
 /* Whether finite differences of step h around lambda cross no kink of the
  * crop's max-norm or of the bilinear sampler (margin 1e-4 pixel). */
 int dtcl_transform_kink_free(const DtclTransform *t, const double *lambda, double h);

@@ -1,0 +1,40 @@
+/* nce.h: the contrastive loss L_NCE (paper Eq. 2; SPEC section 4), the
+ * symmetric NT-Xent of SimCLR, and the supervised contrastive loss of Khosla
+ * et al. (2020) for the paper's comparison, with gradients with respect to
+ * both views.
+ *
+ * Views zm (B,D), the transformed images' projections, and z (B,D), the
+ * untransformed ones. sim(a,b) = a.b / tau ("dot", the paper) or
+ * a.b / (|a| |b| tau) ("cosine").
+ *   paper:  L = (1/B) sum_i [ -s(zm_i, z_i) + log sum_{j != i} exp s(zm_i, z_j) ]
+ *   simclr: over the 2B views v = (zm; z), positive p(k) = k +- B,
+ *           L = (1/2B) sum_k [ -s(v_k, v_p(k)) + log sum_{l != k} exp s(v_k, v_l) ]
+ *   supcon: over the 2B views, P(k) = the other view of k's image and every
+ *           view of an image with the same known label (labels -1: unknown),
+ *           L = (1/2B) sum_k [ -(1/|P(k)|) sum_{p in P(k)} s(v_k, v_p) + log sum_{l != k} exp s(v_k, v_l) ]
+ * Sums are in double, in a fixed order. */
+#ifndef DTCL_NCE_H
+#define DTCL_NCE_H
+
+#include <stdint.h>
+
+typedef enum { DTCL_NCE_PAPER, DTCL_NCE_SIMCLR, DTCL_NCE_SUPCON } DtclNceKind;
+typedef enum { DTCL_SIM_DOT, DTCL_SIM_COSINE } DtclSimilarity;
+
+typedef struct {
+    DtclNceKind kind;
+    DtclSimilarity sim;
+    double tau;
+} DtclNce;
+
+/* Returns L; with dzm/dz not NULL, adds dL/dzm and dL/dz to them (+=).
+ * labels (B) in {0, 1, -1} are read by supcon only (may be NULL). */
+double dtcl_nce_forward_backward(const DtclNce *c,
+                                 float *dzm, float *dz,            /* (B,D) each, or NULL */
+                                 const float *zm, const float *z,  /* (B,D) each */
+                                 const int8_t *labels, int B, int D);
+
+/* The loss alone in double, for finite differences (gradcheck). */
+double dtcl_nce_loss_d(const DtclNce *c, const double *zm, const double *z, const int8_t *labels, int B, int D);
+
+#endif

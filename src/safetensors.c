@@ -153,6 +153,10 @@ int dtcl_st_parse(const void *buf, size_t len, DtclSafetensors *st, DtclError *e
         if (!e->string) {
             rc = dtcl_fail(err, "byte 8: a header entry has no name");
         } else if (strcmp(e->string, "__metadata__") == 0) {
+            if (st->meta_keys) {
+                rc = dtcl_fail(err, "__metadata__ appears twice in the header");
+                break;
+            }
             if (!cJSON_IsObject(e)) {
                 rc = dtcl_fail(err, "__metadata__ is not an object of strings");
                 break;

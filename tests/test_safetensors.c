@@ -124,6 +124,8 @@ static void test_malformed(void **state)
     expect_refused(buf, n, "shape holds something other than a non-negative integer");
     n = build(buf, "{\"__metadata__\":{\"epoch\":3}}", data, 0);
     expect_refused(buf, n, "__metadata__ value of 'epoch' is not a string");
+    n = build(buf, "{\"__metadata__\":{\"a\":\"1\"},\"__metadata__\":{\"b\":\"2\"}}", data, 0);
+    expect_refused(buf, n, "__metadata__ appears twice");
     n = build(buf, "[1,2]", data, 0);
     expect_refused(buf, n, "does not begin with '{'");
     n = build(buf, "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}} x", data, 4);

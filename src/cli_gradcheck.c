@@ -19,7 +19,7 @@ static const char *gradcheck_help =
     "      --size S         image size of the checks (default 24, 4 to 64)\n"
     "      --batch N        images per check (default 3)\n"
     "  -s, --seed N         seed of points, images and directions (default 1)\n"
-    "      --only NAME      only this component: blur, noise, crop, hflip, vflip, rotate, T, losses\n"
+    "      --only NAME      only this component: blur, noise, crop, hflip, vflip, rotate, T, losses, layers\n"
     "      --image FILE     use the centre S x S patch of this image (.png or .npy) instead of noise\n"
     "  -t, --threads N      OpenMP threads\n"
     "  -h, --help           this text\n";
@@ -68,12 +68,12 @@ int dtcl_cmd_gradcheck(int argc, char **argv)
     if (optind < argc)
         return dtcl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     DtclStepKind one = DTCL_NSTEP_KINDS;
-    if (only && strcmp(only, "T") != 0 && strcmp(only, "losses") != 0) {
+    if (only && strcmp(only, "T") != 0 && strcmp(only, "losses") != 0 && strcmp(only, "layers") != 0) {
         for (int k = 0; k < DTCL_NSTEP_KINDS; k++)
             if (strcmp(only, dtcl_step_names[k]) == 0)
                 one = (DtclStepKind)k;
         if (one == DTCL_NSTEP_KINDS)
-            return dtcl_cli_usage_error(cmd, "--only '%s' is not one of blur, noise, crop, hflip, vflip, rotate, T, losses",
+            return dtcl_cli_usage_error(cmd, "--only '%s' is not one of blur, noise, crop, hflip, vflip, rotate, T, losses, layers",
                                         only);
     }
     dtcl_set_threads((int)threads);
@@ -103,6 +103,10 @@ int dtcl_cmd_gradcheck(int argc, char **argv)
         rc = dtcl_gradcheck_transforms(&tab, &cfg, &err);
         if (rc == 0)
             rc = dtcl_gradcheck_losses(&tab, &cfg, &err);
+        if (rc == 0)
+            rc = dtcl_gradcheck_layers(&tab, &cfg, &err);
+    } else if (strcmp(only, "layers") == 0) {
+        rc = dtcl_gradcheck_layers(&tab, &cfg, &err);
     } else if (strcmp(only, "losses") == 0) {
         rc = dtcl_gradcheck_losses(&tab, &cfg, &err);
     } else if (one != DTCL_NSTEP_KINDS) {

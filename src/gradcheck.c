@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation.h"
+#include "batchnorm.h"
 #include "bce.h"
+#include "linear.h"
+#include "pool.h"
 #include "nce.h"
 #include "rng.h"
 #include "transform_naive.h"
@@ -363,5 +367,106 @@ int dtcl_gradcheck_losses(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, D
         fx[i] = (lp - lm) / ((double)hp - (double)hm);
     }
     dtcl_check_add(tab, "BCE (labelled only)", "dL/dx vs FD", rel_l2(gx, fx, B), 1e-5);
+    return 0;
+}
+
+/* ---- layers */
+
+enum { LAYER_BN, LAYER_RELU, LAYER_LOGISTIC, LAYER_MAXPOOL, LAYER_AVGPOOL, LAYER_LINEAR, NLAYERS };
+static const char *const layer_names[NLAYERS] = {"BatchNorm2d (train)", "ReLU", "logistic", "max-pool 2x2",
+                                                 "global avg pool", "Linear"};
+
+/* Geometry of the test: x (B,C,H,W) or (B,NIN) for Linear; params: BN gamma,
+ * beta (C each); Linear weight (NOUT,NIN), bias (NOUT). */
+enum { LB = 3, LC = 2, LH = 4, LW = 6, NIN = 5, NOUT = 4 };
+
+static size_t layer_in(int k) { return k == LAYER_LINEAR ? (size_t)LB * NIN : (size_t)LB * LC * LH * LW; }
+static size_t layer_out(int k)
+{
+    return k == LAYER_LINEAR ? (size_t)LB * NOUT : k == LAYER_MAXPOOL ? (size_t)LB * LC * (LH / 2) * (LW / 2)
+           : k == LAYER_AVGPOOL ? (size_t)LB * LC : layer_in(k);
+}
+static size_t layer_params(int k) { return k == LAYER_BN ? 2 * LC : k == LAYER_LINEAR ? (size_t)NOUT * NIN + NOUT : 0; }
+
+static void layer_forward(int k, float *y, const float *x, const float *p)
+{
+    size_t n = layer_in(k);
+    float xhat[LB * LC * LH * LW], is[LC];
+    int32_t am[LB * LC * LH * LW];
+    switch (k) {
+    case LAYER_BN: dtcl_batchnorm_forward_train(y, xhat, is, NULL, NULL, x, p, p + LC, LB, LC, LH * LW, 0.1f, 1e-5f); break;
+    case LAYER_RELU: dtcl_relu_forward(y, x, n); break;
+    case LAYER_LOGISTIC: dtcl_logistic_forward(y, x, n); break;
+    case LAYER_MAXPOOL: dtcl_maxpool2_forward(y, am, x, LB, LC, LH, LW); break;
+    case LAYER_AVGPOOL: dtcl_avgpool_forward(y, x, LB, LC, LH * LW); break;
+    default: dtcl_linear_forward(y, x, p, p + NOUT * NIN, LB, NIN, NOUT); break;
+    }
+}
+
+/* dx, dp (+=) for upstream w. */
+static void layer_backward(int k, float *dx, float *dp, const float *w, const float *x, const float *p)
+{
+    size_t n = layer_in(k);
+    float y[LB * LC * LH * LW], xhat[LB * LC * LH * LW], is[LC];
+    int32_t am[LB * LC * LH * LW];
+    switch (k) {
+    case LAYER_BN:
+        dtcl_batchnorm_forward_train(y, xhat, is, NULL, NULL, x, p, p + LC, LB, LC, LH * LW, 0.1f, 1e-5f);
+        dtcl_batchnorm_backward(dx, dp, dp + LC, w, xhat, is, p, LB, LC, LH * LW);
+        break;
+    case LAYER_RELU: dtcl_relu_backward(dx, w, x, n); break;
+    case LAYER_LOGISTIC:
+        dtcl_logistic_forward(y, x, n);
+        dtcl_logistic_backward(dx, w, y, n);
+        break;
+    case LAYER_MAXPOOL:
+        dtcl_maxpool2_forward(y, am, x, LB, LC, LH, LW);
+        dtcl_maxpool2_backward(dx, w, am, LB, LC, LH, LW);
+        break;
+    case LAYER_AVGPOOL: dtcl_avgpool_backward(dx, w, LB, LC, LH * LW); break;
+    default: dtcl_linear_backward(dx, dp, dp + NOUT * NIN, w, x, p, LB, NIN, NOUT); break;
+    }
+}
+
+int dtcl_gradcheck_layers(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err)
+{
+    (void)err;
+    enum { MAXN = LB * LC * LH * LW, MAXP = NOUT * NIN + NOUT };
+    const float h = 3e-3f; /* below the 0.05 ReLU margin and half the 0.01 max-pool gaps */
+    for (int k = 0; k < NLAYERS; k++) {
+        size_t n = layer_in(k), m = layer_out(k), np = layer_params(k);
+        float x[MAXN], v[MAXN], w[MAXN], p[MAXP + 1], vp[MAXP + 1], dx[MAXN] = {0}, dp[MAXP + 1] = {0};
+        float xs[MAXN], ps[MAXP + 1], y[MAXN];
+        uniform(x, n, cfg->seed, 60 + (uint32_t)k, -2.0f, 2.0f);
+        uniform(v, n, cfg->seed, 70 + (uint32_t)k, -1.0f, 1.0f);
+        uniform(w, m, cfg->seed, 80 + (uint32_t)k, -1.0f, 1.0f);
+        uniform(p, np + 1, cfg->seed, 90 + (uint32_t)k, 0.5f, 1.5f);
+        uniform(vp, np + 1, cfg->seed, 100 + (uint32_t)k, -1.0f, 1.0f);
+        if (k == LAYER_RELU) /* away from the kink at 0 */
+            for (size_t i = 0; i < n; i++)
+                x[i] = x[i] >= 0 ? x[i] + 0.05f : x[i] - 0.05f;
+        if (k == LAYER_MAXPOOL) /* distinct values, 0.01 apart: no tie crosses within +-h */
+            for (size_t i = 0; i < n; i++)
+                x[i] = 0.01f * (float)((i * 37) % n) - 0.5f;
+        layer_backward(k, dx, dp, w, x, p);
+        double analytic = dot(dx, v, n) + (np ? dot(dp, vp, np) : 0.0);
+        double side[2];
+        for (int s = 0; s < 2; s++) {
+            float sg = s ? -h : h;
+            for (size_t i = 0; i < n; i++)
+                xs[i] = x[i] + sg * v[i];
+            for (size_t i = 0; i < np; i++)
+                ps[i] = p[i] + sg * vp[i];
+            layer_forward(k, y, xs, np ? ps : p);
+            side[s] = dot(y, w, m);
+        }
+        /* the step actually taken is h up to float rounding of x + h v, which the
+         * tolerance covers */
+        double fd = (side[0] - side[1]) / (2.0 * h);
+        double scale = sqrt(dot(dx, dx, n) + (np ? dot(dp, dp, np) : 0.0)) *
+                       sqrt(dot(v, v, n) + (np ? dot(vp, vp, np) : 0.0));
+        dtcl_check_add(tab, layer_names[k], np ? "directional: inputs and parameters" : "directional: inputs",
+                       scalar_err(analytic, fd, scale, n + np), 1e-3);
+    }
     return 0;
 }

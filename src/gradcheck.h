@@ -63,6 +63,13 @@ int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const D
  * differences in double, for L_NCE (dot, cosine), NT-Xent, SupCon and BCE. */
 int dtcl_gradcheck_losses(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err);
 
+/* The layers (batchnorm.h, activation.h, pool.h, linear.h): for each, the
+ * directional derivative of <f(x; params), w> along a random direction of the
+ * inputs and parameters, backward against central differences of the float32
+ * forward (step 3e-3, sums in double, inputs kept away from the kinks of ReLU
+ * and max-pooling). Tolerance 1e-3: the float32 forward limits the differences. */
+int dtcl_gradcheck_layers(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err);
+
 /* Whether finite differences of step h around lambda cross no kink of the
  * crop's max-norm or of the bilinear sampler (margin 1e-4 pixel). */
 int dtcl_transform_kink_free(const DtclTransform *t, const double *lambda, double h);

@@ -1,0 +1,32 @@
+/* batchnorm.h: BatchNorm2d with PyTorch's semantics (SPEC section 3), NCHW.
+ * Training: batch statistics over (B,H,W) per channel, biased variance,
+ *   y = gamma (x - mu) / sqrt(var + eps) + beta;
+ *   running_mean = (1 - m) running_mean + m mu,
+ *   running_var  = (1 - m) running_var + m var N/(N-1)  (unbiased), N = B H W,
+ *   updated only when the running pointers are not NULL (the M step passes NULL:
+ *   SPEC section 4 updates them in the encoder step only).
+ * Evaluation: y = gamma (x - running_mean) / sqrt(running_var + eps) + beta.
+ * Per-channel sums are in double, in a fixed order; OpenMP over channels. */
+#ifndef DTCL_BATCHNORM_H
+#define DTCL_BATCHNORM_H
+
+void dtcl_batchnorm_forward_train(float *y,            /* (B,C,HW) */
+                                  float *xhat,         /* (B,C,HW) saved */
+                                  float *invstd,       /* (C) saved */
+                                  float *running_mean, /* (C) or NULL */
+                                  float *running_var,  /* (C) or NULL */
+                                  const float *x,      /* (B,C,HW) */
+                                  const float *gamma, const float *beta, /* (C) */
+                                  int B, int C, int HW, float momentum, float eps);
+
+void dtcl_batchnorm_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
+                                 const float *running_mean, const float *running_var, int B, int C, int HW,
+                                 float eps);
+
+/* dx += gamma invstd / N (N dy - sum dy - xhat sum(dy xhat)); dgamma += sum dy xhat; dbeta += sum dy. */
+void dtcl_batchnorm_backward(float *dx,                  /* (B,C,HW) or NULL */
+                             float *dgamma, float *dbeta, /* (C) */
+                             const float *dy,            /* (B,C,HW) */
+                             const float *xhat, const float *invstd, const float *gamma, int B, int C, int HW);
+
+#endif

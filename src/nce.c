@@ -10,6 +10,19 @@
 
 #include "error.h"
 
+/* out (rows,D) = x / |x| row by row (cosine), or x (dot); norm (rows) the divisors. */
+static void normalise_rows(double *out, double *norm, const double *x, int rows, int D, DtclSimilarity sim)
+{
+    for (int r = 0; r < rows; r++) {
+        double s = 0;
+        for (int d = 0; d < D; d++)
+            s += x[(size_t)r * D + d] * x[(size_t)r * D + d];
+        norm[r] = sim == DTCL_SIM_COSINE ? fmax(sqrt(s), 1e-12) : 1.0;
+        for (int d = 0; d < D; d++)
+            out[(size_t)r * D + d] = x[(size_t)r * D + d] / norm[r];
+    }
+}
+
 /* The shared core in double. a (R,D) anchors, b (C,D) candidates; for row r
  * the candidates are all c except excl[r] (or none when -1), and target
  * (R,C) holds the weights of its positives (summing to 1): row r's loss is
@@ -21,22 +34,8 @@ static double core(const double *a, const double *b, int R, int C, int D, const 
 {
     double *an = DTCL_MALLOC(sizeof(double) * (size_t)R * D), *bn = DTCL_MALLOC(sizeof(double) * (size_t)C * D);
     double *na = DTCL_MALLOC(sizeof(double) * (size_t)R), *nb = DTCL_MALLOC(sizeof(double) * (size_t)C);
-    for (int r = 0; r < R; r++) {
-        double s = 0;
-        for (int d = 0; d < D; d++)
-            s += a[(size_t)r * D + d] * a[(size_t)r * D + d];
-        na[r] = sim == DTCL_SIM_COSINE ? fmax(sqrt(s), 1e-12) : 1.0;
-        for (int d = 0; d < D; d++)
-            an[(size_t)r * D + d] = a[(size_t)r * D + d] / na[r];
-    }
-    for (int c = 0; c < C; c++) {
-        double s = 0;
-        for (int d = 0; d < D; d++)
-            s += b[(size_t)c * D + d] * b[(size_t)c * D + d];
-        nb[c] = sim == DTCL_SIM_COSINE ? fmax(sqrt(s), 1e-12) : 1.0;
-        for (int d = 0; d < D; d++)
-            bn[(size_t)c * D + d] = b[(size_t)c * D + d] / nb[c];
-    }
+    normalise_rows(an, na, a, R, D, sim);
+    normalise_rows(bn, nb, b, C, D, sim);
     double *srow = DTCL_MALLOC(sizeof(double) * (size_t)C);
     double *gan = ga ? DTCL_CALLOC((size_t)R * D, sizeof(double)) : NULL;
     double *gbn = gb ? DTCL_CALLOC((size_t)C * D, sizeof(double)) : NULL;

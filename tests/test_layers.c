@@ -25,15 +25,7 @@ static char dir[4096];
 
 static float *load(const char *sub, const char *name, size_t expect)
 {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s/%s.npy", dir, sub, name);
-    float *d;
-    DtclNpyInfo info;
-    DtclError err;
-    if (dtcl_npy_load(path, &d, &info, &err) != 0)
-        fail_msg("%s", err.msg);
-    assert_int_equal(info.count, expect);
-    return d;
+    return TEST_LOAD_NPY(dir, sub, name, expect);
 }
 
 static double check(const char *what, const float *got, const char *sub, const char *name, size_t n, double tol)
@@ -169,21 +161,7 @@ static void test_linear(void **state)
 static void test_gradcheck_rows(void **state)
 {
     (void)state;
-    DtclGradcheckConfig cfg;
-    dtcl_gradcheck_config_default(&cfg);
-    DtclCheckTable tab = {0};
-    DtclError err;
-    for (uint64_t seed = 1; seed <= 20; seed++) {
-        cfg.seed = seed;
-        assert_int_equal(dtcl_gradcheck_layers(&tab, &cfg, &err), 0);
-    }
-    double worst = 0;
-    for (int i = 0; i < tab.n; i++)
-        worst = fmax(worst, tab.rows[i].err);
-    printf("  %d layer checks over 20 seeds, %d failed, worst relative error %.2e (tolerance 1e-3)\n", tab.n,
-           dtcl_check_failures(&tab), worst);
-    assert_int_equal(dtcl_check_failures(&tab), 0);
-    dtcl_check_free(&tab);
+    test_gradcheck_seeds(dtcl_gradcheck_layers, "layer", 20, 1e-3);
 }
 
 int main(void)

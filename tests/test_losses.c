@@ -23,15 +23,7 @@ static char dir[4096];
 
 static float *load(const char *sub, const char *name, size_t expect)
 {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s/%s.npy", dir, sub, name);
-    float *d;
-    DtclNpyInfo info;
-    DtclError err;
-    if (dtcl_npy_load(path, &d, &info, &err) != 0)
-        fail_msg("%s", err.msg);
-    assert_int_equal(info.count, expect);
-    return d;
+    return TEST_LOAD_NPY(dir, sub, name, expect);
 }
 
 /* The float64 goldens, read exactly (npy.h converts to float32). */
@@ -146,21 +138,7 @@ static void test_adam(void **state)
 static void test_gradcheck_rows(void **state)
 {
     (void)state;
-    DtclGradcheckConfig cfg;
-    dtcl_gradcheck_config_default(&cfg);
-    DtclCheckTable tab = {0};
-    DtclError err;
-    for (uint64_t seed = 1; seed <= 5; seed++) {
-        cfg.seed = seed;
-        assert_int_equal(dtcl_gradcheck_losses(&tab, &cfg, &err), 0);
-    }
-    double worst = 0;
-    for (int i = 0; i < tab.n; i++)
-        worst = fmax(worst, tab.rows[i].err);
-    printf("  %d loss checks over 5 seeds, %d failed, worst relative error %.2e (tolerance 1e-5)\n", tab.n,
-           dtcl_check_failures(&tab), worst);
-    assert_int_equal(dtcl_check_failures(&tab), 0);
-    dtcl_check_free(&tab);
+    test_gradcheck_seeds(dtcl_gradcheck_losses, "loss", 5, 1e-5);
 }
 
 int main(void)

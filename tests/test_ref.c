@@ -19,15 +19,7 @@ static char golden_dir[4096];
 
 static float *load(const char *cas, const char *name, size_t expect)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s/%s.npy", golden_dir, cas, name);
-    float *d;
-    DtclNpyInfo info;
-    DtclError err;
-    if (dtcl_npy_load(path, &d, &info, &err) != 0)
-        fail_msg("%s", err.msg);
-    assert_int_equal(info.count, expect);
-    return d;
+    return TEST_LOAD_NPY(golden_dir, cas, name, expect);
 }
 
 static double *widen(const float *a, size_t n)

@@ -44,4 +44,52 @@ static inline long test_first_diff(const float *a, const float *b, size_t n)
     return -1;
 }
 
+/* DIR/SUB/NAME.npy as float32 (npy.h), which must hold `expect` values;
+ * fails the current cmocka test otherwise. Needs npy.h and cmocka.h. */
+#define TEST_LOAD_NPY(dir, sub, name, expect) test_load_npy_at((dir), (sub), (name), (expect), __FILE__, __LINE__)
+#ifdef DTCL_NPY_H
+static inline float *test_load_npy_at(const char *dir, const char *sub, const char *name, size_t expect,
+                                      const char *file, int line)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s/%s.npy", dir, sub, name);
+    float *d;
+    DtclNpyInfo info;
+    DtclError err;
+    if (dtcl_npy_load(path, &d, &info, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        _fail(file, line);
+    }
+    if (info.count != expect) {
+        fprintf(stderr, "%s: %zu values, expected %zu\n", path, info.count, expect);
+        _fail(file, line);
+    }
+    return d;
+}
+#endif
+
+#ifdef DTCL_GRADCHECK_H
+/* Runs a gradcheck family over seeds 1..nseeds; asserts that no row fails
+ * and prints the worst error. */
+static inline void test_gradcheck_seeds(int (*family)(DtclCheckTable *, const DtclGradcheckConfig *, DtclError *),
+                                        const char *what, int nseeds, double tol)
+{
+    DtclGradcheckConfig cfg;
+    dtcl_gradcheck_config_default(&cfg);
+    DtclCheckTable tab = {0};
+    DtclError err;
+    for (int seed = 1; seed <= nseeds; seed++) {
+        cfg.seed = (uint64_t)seed;
+        assert_int_equal(family(&tab, &cfg, &err), 0);
+    }
+    double worst = 0;
+    for (int i = 0; i < tab.n; i++)
+        worst = fmax(worst, tab.rows[i].err);
+    printf("  %d %s checks over %d seeds, %d failed, worst relative error %.2e (tolerance %.0e)\n", tab.n, what,
+           nseeds, dtcl_check_failures(&tab), worst, tol);
+    assert_int_equal(dtcl_check_failures(&tab), 0);
+    dtcl_check_free(&tab);
+}
+#endif
+
 #endif

@@ -56,13 +56,19 @@ static void draws(const DtclSynth *s, double *u, int n, int patient, int k, int 
 static double lerp(double a, double b, double u) { return a + (b - a) * u; }
 static double sigm(double t) { return 1.0 / (1.0 + exp(-t)); }
 
+/* out (S,S): white standard normal noise of (patient, slice, what). */
+static void white_noise(const DtclSynth *s, float *out, int patient, int k, int what)
+{
+    DtclStream st = {s->seed, DTCL_RNG_SYNTH, (uint32_t)what, (uint32_t)k, (uint32_t)patient};
+    dtcl_rng_normal(&st, out, (size_t)s->S * s->S);
+}
+
 /* out (S,S): a smooth field of unit standard deviation and correlation length sigma pixels. */
 static void smooth_field(DtclSynth *s, float *out, double sigma_px, int patient, int k, int what)
 {
     int S = s->S;
     size_t SS = (size_t)S * S;
-    DtclStream st = {s->seed, DTCL_RNG_SYNTH, (uint32_t)(1000 + what), (uint32_t)k, (uint32_t)patient};
-    dtcl_rng_normal(&st, s->tmp, SS);
+    white_noise(s, s->tmp, patient, k, 1000 + what);
     float lam[7] = {(float)(sigma_px / 10.0 > 1 ? 1 : sigma_px / 10.0), 0, 0, 0, 0, 0, 0};
     dtcl_transform_forward(&s->blur, out, NULL, s->tmp, lam, NULL, 1);
     double m = 0, v = 0;
@@ -104,9 +110,8 @@ static int brain(DtclSynth *s, float *out, int p, int k, int nk)
     smooth_field(s, fine, 1.2, p, k, 1);                             /* fine texture */
     smooth_field(s, gyri, 0.035 * S, p, k, 2);                       /* gyri */
     smooth_field(s, bias, 0.25 * S > 10 ? 10 : 0.25 * S, p, 0, 3);   /* bias field, the same along the patient */
-    DtclStream ns = {s->seed, DTCL_RNG_SYNTH, 4, (uint32_t)k, (uint32_t)p};
     float *noise = DTCL_MALLOC(sizeof(float) * SS);
-    dtcl_rng_normal(&ns, noise, SS);
+    white_noise(s, noise, p, k, 4); /* acquisition noise */
 
     int core_pixels = 0;
     double px = 1.0 / S, cs = cos(phi), sn = sin(phi);
@@ -197,9 +202,8 @@ static int chest(DtclSynth *s, float *out, int p, int k, int nk)
     float *tex = DTCL_MALLOC(sizeof(float) * SS), *blob = DTCL_MALLOC(sizeof(float) * SS);
     smooth_field(s, tex, 1.5, p, k, 11);
     smooth_field(s, blob, 0.05 * S > 10 ? 10 : 0.05 * S, p, k, 12);
-    DtclStream ns = {s->seed, DTCL_RNG_SYNTH, 13, (uint32_t)k, (uint32_t)p};
     float *noise = DTCL_MALLOC(sizeof(float) * SS);
-    dtcl_rng_normal(&ns, noise, SS);
+    white_noise(s, noise, p, k, 13); /* detector noise */
     double px = 1.0 / S, ct = cos(tilt), st = sin(tilt);
     for (int i = 0; i < S; i++)
         for (int j = 0; j < S; j++) {

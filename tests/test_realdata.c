@@ -89,14 +89,7 @@ static void test_jacobian_finite(void **state)
     (void)state;
     int S;
     float *px = load(files[0], &S);
-    DtclTransform t;
-    DtclTransformParams p;
-    DtclStepKind o[DTCL_NSTEP_KINDS];
-    int n;
-    DtclError err;
-    dtcl_transform_params_default(&p);
-    dtcl_transform_parse_order(dtcl_default_order, o, &n, &err);
-    assert_int_equal(dtcl_transform_init(&t, S, o, n, &p, &err), 0);
+    DtclTransform t = test_make_transform(S, dtcl_default_order);
     float lam[7] = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f}, *jac = malloc(sizeof(float) * 7 * S * S);
     DtclNoiseSource ns = {1, 0, 0, NULL};
     dtcl_transform_jacobian(&t, jac, NULL, px, lam, &ns, 1);

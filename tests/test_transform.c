@@ -15,18 +15,7 @@
 #include "transform_naive.h"
 #include "testutil.h"
 
-static DtclTransform make(int S, const char *order)
-{
-    DtclTransform t;
-    DtclTransformParams p;
-    DtclStepKind o[DTCL_NSTEP_KINDS];
-    int n;
-    DtclError err;
-    dtcl_transform_params_default(&p);
-    assert_int_equal(dtcl_transform_parse_order(order, o, &n, &err), 0);
-    assert_int_equal(dtcl_transform_init(&t, S, o, n, &p, &err), 0);
-    return t;
-}
+static DtclTransform make(int S, const char *order) { return test_make_transform(S, order); }
 
 static float *random_image(int S, uint32_t item)
 {

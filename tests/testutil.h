@@ -68,6 +68,22 @@ static inline float *test_load_npy_at(const char *dir, const char *sub, const ch
 }
 #endif
 
+#ifdef DTCL_TRANSFORM_H
+/* T with default parameters for images S x S and an order such as "blur,rotate". */
+static inline DtclTransform test_make_transform(int S, const char *order)
+{
+    DtclTransform t;
+    DtclTransformParams p;
+    DtclStepKind o[DTCL_NSTEP_KINDS];
+    int n;
+    DtclError err;
+    dtcl_transform_params_default(&p);
+    assert_int_equal(dtcl_transform_parse_order(order, o, &n, &err), 0);
+    assert_int_equal(dtcl_transform_init(&t, S, o, n, &p, &err), 0);
+    return t;
+}
+#endif
+
 #ifdef DTCL_GRADCHECK_H
 /* Runs a gradcheck family over seeds 1..nseeds; asserts that no row fails
  * and prints the worst error. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes ref/golden/layers/: BatchNorm2d (training with the running-statistics
 update, and evaluation), ReLU, the logistic function, 2x2 max-pooling (an odd
-width, floor mode), global average pooling and nn.Linear, forward and backward,
+width, floor mode), global average pooling, nn.Linear and nn.Conv2d (3x3 with
+and without bias, 1x1; padding (k-1)/2), forward and backward,
 by PyTorch (float64 from float32 inputs), independently of dtcl's C code.
 Each folder holds the inputs, an upstream gradient dy, and the results.
 
@@ -71,6 +72,17 @@ def main():
     y = F.linear(xt, wt, bt)
     y.backward(t64(dy))
     save(os.path.join(out, "linear"), x=x, weight=w, bias=b, dy=dy, y=y, dx=xt.grad, dweight=wt.grad, dbias=bt.grad)
+    # nn.Conv2d, "same" padding: 3x3 without bias (f), 3x3 with bias on an odd size, 1x1 with bias (M's head)
+    for name, (B, C, O, H, W, k, bias) in (("conv3x3", (3, 2, 4, 6, 6, 3, False)),
+                                           ("conv3x3_bias", (2, 3, 5, 7, 5, 3, True)),
+                                           ("conv1x1_bias", (2, 4, 7, 3, 3, 1, True))):
+        x, w, dy = f32(B, C, H, W), f32(O, C, k, k, sc=0.4), f32(B, O, H, W)
+        b = f32(O) if bias else np.zeros(O, np.float32)
+        xt, wt, bt = t64(x, True), t64(w, True), t64(b, True)
+        y = F.conv2d(xt, wt, bt if bias else None, padding=(k - 1) // 2)
+        y.backward(t64(dy))
+        save(os.path.join(out, name), x=x, weight=w, bias=b, dy=dy, y=y, dx=xt.grad, dweight=wt.grad,
+             dbias=bt.grad if bias else np.zeros(O))
     with open(os.path.join(out, "MANIFEST.json"), "w") as f:
         json.dump({"format": "dtcl-golden-layers", "version": 1, "script": "ref/make_golden_layers.py",
                    "torch": torch.__version__, "batchnorm": {"momentum": 0.1, "eps": 1e-5}}, f, indent=1)

@@ -71,8 +71,10 @@ void dtcl_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float
                 sdyx += (double)dy[o + q] * xhat[o + q];
             }
         }
-        dgamma[c] += (float)sdyx;
-        dbeta[c] += (float)sdy;
+        if (dgamma)
+            dgamma[c] += (float)sdyx;
+        if (dbeta)
+            dbeta[c] += (float)sdy;
         if (!dx)
             continue;
         double k = (double)gamma[c] * invstd[c] / N;

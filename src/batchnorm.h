@@ -25,7 +25,7 @@ void dtcl_batchnorm_forward_eval(float *y, const float *x, const float *gamma, c
 
 /* dx += gamma invstd / N (N dy - sum dy - xhat sum(dy xhat)); dgamma += sum dy xhat; dbeta += sum dy. */
 void dtcl_batchnorm_backward(float *dx,                  /* (B,C,HW) or NULL */
-                             float *dgamma, float *dbeta, /* (C) */
+                             float *dgamma, float *dbeta, /* (C) or NULL */
                              const float *dy,            /* (B,C,HW) */
                              const float *xhat, const float *invstd, const float *gamma, int B, int C, int HW);
 

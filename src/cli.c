@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <cblas.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -180,6 +181,9 @@ void dtcl_set_threads(int threads)
 {
     if (threads > 0)
         omp_set_num_threads(threads);
+    /* dtcl's parallelism is OpenMP over images and channels; the sgemm calls
+     * inside those loops run on one thread each (conv.h) */
+    openblas_set_num_threads(1);
 }
 
 static int check_parent(const char *path, DtclError *err)

@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "bench.h"
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
@@ -33,16 +34,19 @@ char *openblas_get_corename(void);
 
 static const char *bench_help =
     "Usage: dtcl bench transform [OPTIONS]\n"
+    "       dtcl bench train-step [OPTIONS]\n"
     "       dtcl bench import ROOT [--repeats N]\n"
     "       dtcl bench dataset [--gb G] [--size S] [--batch N]\n"
     "transform: time T_Lambda's forward pass, its Jacobian dT/dlambda (7 columns) and its\n"
     "vector-Jacobian products for a batch, against the PyTorch reference (ref/) in the same run.\n"
+    "train-step: time the encoder step and the whole `proposed' step (M step, then encoder step)\n"
+    "of SPEC section 4, and the same steps in PyTorch; also the sgemm rate and the convolutions' share.\n"
     "import: time `dtcl import brats ROOT' per patient (one modality and one segmentation).\n"
     "dataset: build batches from a memory-mapped dataset of G GiB (a sparse file, larger than\n"
     "memory by default) and report how much of the file the batches touched.\n"
     "\n"
     "      --gb G           dataset size in GiB for `dataset' (default 32)\n"
-    "      --sizes LIST     image sizes (default 64,128,240)\n"
+    "      --sizes LIST     image sizes (default 64,128,240; train-step: 64,128)\n"
     "      --batch N        images per batch (default 32)\n"
     "      --size S         image size for `dataset' (default 128)\n"
     "      --repeats N      timed repeats after one warm-up, at least 5 (default 7; import: 3)\n"
@@ -53,20 +57,20 @@ static const char *bench_help =
     "Environment: DTCL_PYTHON (interpreter with torch), DTCL_REF_DIR (folder of bench_transform.py),\n"
     "OPENBLAS_CORETYPE (forces OpenBLAS's kernels; dtcl does not override it).\n";
 
-static double now_ms(void)
+double dtcl_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int cmp_double(const void *a, const void *b)
+int dtcl_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-static const char *ref_dir(void)
+const char *dtcl_bench_ref_dir(void)
 {
     static char dir[4096];
     const char *cands[3] = {getenv("DTCL_REF_DIR"), DTCL_SRCDIR "/ref", DTCL_PKGDATADIR "/ref"};
@@ -83,7 +87,7 @@ static const char *ref_dir(void)
 }
 
 /* An interpreter that imports torch, or NULL. */
-static const char *find_python(void)
+const char *dtcl_bench_python(void)
 {
     static char found[1024];
     const char *cands[3] = {getenv("DTCL_PYTHON"), "python3", "/usr/bin/python3"};
@@ -100,7 +104,7 @@ static const char *find_python(void)
     return NULL;
 }
 
-static void print_machine(int threads)
+void dtcl_bench_machine(int threads)
 {
     char model[256] = "unknown";
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -133,8 +137,8 @@ static void print_machine(int threads)
 static int bench_transform(const int *sizes, int nsizes, int batch, int repeats, int use_torch)
 {
     int threads = omp_get_max_threads();
-    print_machine(threads);
-    const char *py = use_torch ? find_python() : NULL, *rd = use_torch ? ref_dir() : NULL;
+    dtcl_bench_machine(threads);
+    const char *py = use_torch ? dtcl_bench_python() : NULL, *rd = use_torch ? dtcl_bench_ref_dir() : NULL;
     if (use_torch && (!py || !rd))
         printf("pytorch reference: not run (%s)\n", !py ? "no python3 that imports torch; set DTCL_PYTHON"
                                                         : "ref/bench_transform.py not found; set DTCL_REF_DIR");
@@ -171,16 +175,16 @@ static int bench_transform(const int *sizes, int nsizes, int batch, int repeats,
         double *ms = DTCL_MALLOC(sizeof(double) * repeats);
         for (int r = -1; r < repeats; r++) {
             DtclNoiseSource ns = {1, 0, (uint32_t)(r + 1), NULL};
-            double t0 = now_ms();
+            double t0 = dtcl_now_ms();
             dtcl_transform_forward(&t, y, saved, x, lam, &ns, batch);
             dtcl_transform_jacobian(&t, jac, NULL, x, lam, &ns, batch);
             memset(dx, 0, NS * 4);
             memset(dl, 0, (size_t)batch * 7 * 4);
             dtcl_transform_backward(&t, dx, dl, dy, x, lam, saved, batch);
             if (r >= 0)
-                ms[r] = now_ms() - t0;
+                ms[r] = dtcl_now_ms() - t0;
         }
-        qsort(ms, repeats, sizeof(double), cmp_double);
+        qsort(ms, repeats, sizeof(double), dtcl_cmp_double);
         double dmin = ms[0], dmed = ms[repeats / 2];
         printf("%5d %5d %12.2f %12.2f %10.0f", S, batch, dmin, dmed, batch / (dmed / 1e3));
         fflush(stdout);
@@ -221,13 +225,13 @@ static int bench_import(const char *root, int repeats)
     for (int r = 0; r < repeats; r++) {
         DtclBratsOptions o = {"flair", 128, 0.8, 1, 0};
         DtclError err;
-        double t0 = now_ms();
+        double t0 = dtcl_now_ms();
         if (dtcl_import_brats(root, out, &o, &st, &err) != 0) {
             fprintf(stderr, "dtcl bench: %s\n", err.msg);
             dtcl_remove_tree(tmpl);
             return DTCL_EXIT_INPUT;
         }
-        double ms = now_ms() - t0;
+        double ms = dtcl_now_ms() - t0;
         best = ms < best ? ms : best;
         total += ms;
     }
@@ -298,13 +302,13 @@ static int bench_dataset(double gb, int S, int batch, int nbatches)
     double ram = (double)pages * psize;
     DtclDataset ds;
     DtclError err;
-    double t0 = now_ms();
+    double t0 = dtcl_now_ms();
     if (dtcl_dataset_open(&ds, tmpl, &err) != 0) {
         fprintf(stderr, "dtcl bench: %s\n", err.msg);
         dtcl_remove_tree(tmpl);
         return DTCL_EXIT_FAIL;
     }
-    double open_ms = now_ms() - t0;
+    double open_ms = dtcl_now_ms() - t0;
     float *x = DTCL_ALIGNED(SS * 4 * (size_t)batch);
     int64_t *idx = DTCL_MALLOC(sizeof(int64_t) * (size_t)batch);
     double *u = DTCL_MALLOC(sizeof(double) * (size_t)batch);
@@ -315,12 +319,12 @@ static int bench_dataset(double gb, int S, int batch, int nbatches)
         dtcl_rng_uniform(&s, u, (size_t)batch);
         for (int i = 0; i < batch; i++)
             idx[i] = (int64_t)(u[i] * (double)n) % n;
-        double t = now_ms();
+        double t = dtcl_now_ms();
         dtcl_dataset_load(&ds, x, idx, batch);
-        ms[b] = now_ms() - t;
+        ms[b] = dtcl_now_ms() - t;
     }
     long touched = resident_pages(ds.map, ds.map_len) - r0;
-    qsort(ms, (size_t)nbatches, sizeof(double), cmp_double);
+    qsort(ms, (size_t)nbatches, sizeof(double), dtcl_cmp_double);
     double file = (double)ds.map_len;
     printf("dataset: %lld images of %dx%d float32 = %.1f GiB (memory %.1f GiB), memory-mapped, opened in %.0f ms\n",
            (long long)n, S, S, file / 1073741824.0, ram / 1073741824.0, open_ms);
@@ -348,7 +352,8 @@ int dtcl_cmd_bench(int argc, char **argv)
         {"size", required_argument, 0, 6},   {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *cmd = "bench";
-    int sizes[16] = {64, 128, 240}, nsizes = 3, use_torch = 1;
+    int sizes[16] = {64, 128, 240}, nsizes = 3, use_torch = 1, sizes_set = 0;
+    static const int train_sizes[2] = {64, 128};
     long batch = 32, repeats = 7, threads = 0, size = 128;
     double gb = 32;
     double list[16];
@@ -366,6 +371,7 @@ int dtcl_cmd_bench(int argc, char **argv)
                     return dtcl_cli_usage_error(cmd, "--sizes: %g is not an integer from 8 to 1024", list[i]);
                 sizes[i] = (int)list[i];
             }
+            sizes_set = 1;
             break;
         case 2:
             if (dtcl_parse_int(optarg, 1, 4096, &batch) != 0)
@@ -394,7 +400,7 @@ int dtcl_cmd_bench(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return dtcl_cli_usage_error(cmd, "which benchmark? (available: transform, import, dataset)");
+        return dtcl_cli_usage_error(cmd, "which benchmark? (available: transform, train-step, import, dataset)");
     const char *which = argv[optind];
     dtcl_set_threads((int)threads);
     if (strcmp(which, "import") == 0) {
@@ -406,7 +412,11 @@ int dtcl_cmd_bench(int argc, char **argv)
         return dtcl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
     if (strcmp(which, "dataset") == 0)
         return bench_dataset(gb, (int)size, (int)batch, 200);
+    if (strcmp(which, "train-step") == 0)
+        return dtcl_bench_train_step(sizes_set ? sizes : train_sizes, sizes_set ? nsizes : 2, (int)batch,
+                                     (int)repeats, use_torch);
     if (strcmp(which, "transform") != 0)
-        return dtcl_cli_usage_error(cmd, "unknown benchmark '%s' (available: transform, import, dataset)", which);
+        return dtcl_cli_usage_error(cmd, "unknown benchmark '%s' (available: transform, train-step, import, dataset)",
+                                    which);
     return bench_transform(sizes, nsizes, (int)batch, (int)repeats, use_torch);
 }

@@ -17,7 +17,8 @@ void dtcl_linear_backward(float *dx, float *dweight, float *dbias, const float *
     /* forward: y = x W^T + b */
     if (dx)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, nin, nout, 1.0f, dy, nout, weight, nin, 1.0f, dx, nin);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, B, 1.0f, dy, nout, x, nin, 1.0f, dweight, nin);
+    if (dweight)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, B, 1.0f, dy, nout, x, nin, 1.0f, dweight, nin);
     if (dbias)
         for (int o = 0; o < nout; o++) {
             double s = 0;

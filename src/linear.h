@@ -7,7 +7,7 @@
 
 void dtcl_linear_forward(float *y, const float *x, const float *weight, const float *bias, int B, int nin, int nout);
 void dtcl_linear_backward(float *dx,                  /* (B,nin) or NULL */
-                          float *dweight, float *dbias, /* (nout,nin), (nout) or NULL */
+                          float *dweight, float *dbias, /* (nout,nin), (nout); either may be NULL */
                           const float *dy,            /* (B,nout) */
                           const float *x, const float *weight, int B, int nin, int nout);
 

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""The PyTorch side of `dtcl bench train-step`: SPEC section 4's steps with the
+dtcl_nets modules in float32 on the CPU, batch N of S x S images:
+  encoder   f on X and X_M, g, p, L_NCE and both BCE terms, backward, Adam;
+  proposed  M proposes Lambda, T makes X_M, the M step, then the encoder step
+            on the same X_M, the forward pass of f, g, p shared.
+Half of the batch is labelled. Prints one line:
+  "min_ms median_ms torch_version threads".
+
+Usage: bench_train.py --step encoder|proposed --size S --batch N --repeats R --threads T
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dtcl_nets as N  # noqa: E402
+import dtcl_ref as R  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--step", choices=("encoder", "proposed"), required=True)
+    ap.add_argument("--size", type=int, required=True)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    B, S = a.batch, a.size
+    model = N.Model()
+    opt_e = torch.optim.Adam(list(model.f.parameters()) + list(model.g.parameters()) + list(model.p.parameters()),
+                             lr=1e-4)
+    opt_m = torch.optim.Adam(model.m.parameters(), lr=1e-3)
+    x = torch.rand(B, S, S)
+    labels = torch.full((B,), -1, dtype=torch.int64)
+    labels[: B // 2] = torch.arange(B // 2) % 2
+
+    def work():
+        if a.step == "encoder":
+            xm = torch.rand(B, 1, S, S)
+            N.encoder_step(model, opt_e, x[:, None], xm, labels)
+        else:
+            z = torch.randn(B, S, S)
+            N.proposed_step(model, opt_m, opt_e, x, z, labels)
+
+    work()  # warm-up
+    times = []
+    for _ in range(a.repeats):
+        t0 = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - t0) * 1e3)
+    print("%.3f %.3f %s %d" % (min(times), statistics.median(times), torch.__version__, torch.get_num_threads()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+/* bench.h: what the benchmarks of `dtcl bench` share: a monotonic clock,
+ * the machine's description and the PyTorch reference's location. Speed is
+ * always reported as a ratio against a reference measured in the same run. */
+#ifndef DTCL_BENCH_H
+#define DTCL_BENCH_H
+
+double dtcl_now_ms(void);
+int dtcl_cmp_double(const void *a, const void *b);
+/* The folder of ref/bench_*.py (DTCL_REF_DIR, the source tree, pkgdatadir), or NULL. */
+const char *dtcl_bench_ref_dir(void);
+/* An interpreter that imports torch (DTCL_PYTHON, python3, /usr/bin/python3), or NULL. */
+const char *dtcl_bench_python(void);
+/* cpu, threads, OpenBLAS core, FFTW version. */
+void dtcl_bench_machine(int threads);
+
+/* `dtcl bench train-step`: the encoder step and the proposed step (step.h). */
+int dtcl_bench_train_step(const int *sizes, int nsizes, int batch, int repeats, int use_torch);
+
+#endif

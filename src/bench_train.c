@@ -1,0 +1,194 @@
+/* bench_train.c: `dtcl bench train-step` times SPEC section 4's steps for a
+ * batch of the default networks:
+ *   (a) the encoder step: f on X and X_M, g, p, L_NCE and both BCE terms,
+ *       backward, Adam;
+ *   (b) the whole `proposed` step: M proposes Lambda, T, the M step, then the
+ *       encoder step on the same X_M (one shared forward pass);
+ * and, when python3 imports torch, the same steps by ref/bench_train.py in
+ * the same run, reported as ratios of medians. It also measures the machine's
+ * sgemm rate (one single-threaded sgemm per thread, as the convolutions call
+ * it) and the rate the encoder's convolutions reach on their own. */
+#define _DEFAULT_SOURCE
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "conv.h"
+#include "error.h"
+#include "rng.h"
+#include "step.h"
+
+static void fill_uniform(float *x, size_t n, uint32_t item)
+{
+    double *u = DTCL_MALLOC(sizeof(double) * n);
+    DtclStream s = {1, DTCL_RNG_TEST, 0, 0, item};
+    dtcl_rng_uniform(&s, u, n);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)u[i];
+    free(u);
+}
+
+/* GFLOP/s of one 1024^3 sgemm per thread, all threads at once (best of 5). */
+static double sgemm_rate(int threads)
+{
+    const int n = 1024;
+    size_t nn = (size_t)n * n;
+    float *a = DTCL_ALIGNED(sizeof(float) * nn * 3 * threads);
+    fill_uniform(a, nn * 3 * threads, 7);
+    double best = 1e300;
+    for (int r = 0; r < 5; r++) {
+        double t0 = dtcl_now_ms();
+#pragma omp parallel num_threads(threads)
+        {
+            float *m = a + (size_t)omp_get_thread_num() * 3 * nn;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, m, n, m + nn, n, 0.0f, m + 2 * nn, n);
+        }
+        double t = dtcl_now_ms() - t0;
+        best = t < best ? t : best;
+    }
+    free(a);
+    return 2.0 * n * nn * threads / (best * 1e6);
+}
+
+/* GFLOP/s of f's convolutions alone at batch B and side S: forward,
+ * backward with input and weight gradients (the first without input
+ * gradient), best of 3. */
+static double conv_rate(const DtclModel *md, int B, int S, int threads)
+{
+    double flops = 0, ms = 0;
+    for (int b = 0; b < md->f.nblocks; b++)
+        for (int c = 0; c < 2; c++) {
+            int H = S >> b;
+            DtclConvShape s = {B, c ? md->f.widths[b] : (b ? md->f.widths[b - 1] : 1), md->f.widths[b], H, H, 3, threads};
+            size_t nx = (size_t)B * s.C * H * H, ny = (size_t)B * s.O * H * H, nw = (size_t)s.O * s.C * 9;
+            float *x = DTCL_ALIGNED(4 * nx), *dx = DTCL_ALIGNED(4 * nx), *y = DTCL_ALIGNED(4 * ny);
+            float *w = DTCL_ALIGNED(4 * nw), *dw = DTCL_ALIGNED(4 * nw);
+            float *work = DTCL_ALIGNED(4 * dtcl_conv2d_work_size(&s));
+            fill_uniform(x, nx, 1);
+            fill_uniform(w, nw, 2);
+            memset(dx, 0, 4 * nx);
+            memset(dw, 0, 4 * nw);
+            double best = 1e300, mac = (double)B * H * H * s.O * s.C * 9;
+            int first = b == 0 && c == 0;
+            for (int r = 0; r < 3; r++) {
+                double t0 = dtcl_now_ms();
+                dtcl_conv2d_forward(y, x, w, NULL, &s, work);
+                dtcl_conv2d_backward(first ? NULL : dx, dw, NULL, y, x, w, &s, work);
+                double t = dtcl_now_ms() - t0;
+                best = t < best ? t : best;
+            }
+            flops += 2 * mac * (first ? 2 : 3);
+            ms += best;
+            free(x); free(dx); free(y); free(w); free(dw); free(work);
+        }
+    return flops / (ms * 1e6);
+}
+
+static void time_steps(int S, int batch, int repeats, int threads, double med[2], double mins[2])
+{
+    DtclModelConfig cfg;
+    dtcl_model_config_default(&cfg);
+    DtclModel md;
+    dtcl_model_init(&md, &cfg);
+    dtcl_model_reset(&md, 1);
+    DtclStepKind order[DTCL_NSTEP_KINDS];
+    int nsteps;
+    dtcl_transform_parse_order(dtcl_default_order, order, &nsteps, NULL);
+    DtclTransformParams tp;
+    dtcl_transform_params_default(&tp);
+    DtclTransform tr;
+    dtcl_transform_init(&tr, S, order, nsteps, &tp, NULL);
+    DtclStepPlan plan;
+    dtcl_step_plan(&plan, &md, &tr, batch, S, threads);
+    DtclStepConfig sc;
+    dtcl_step_config_default(&sc);
+    size_t n = (size_t)batch * S * S;
+    float *x = DTCL_ALIGNED(4 * n), *xm = DTCL_ALIGNED(4 * n);
+    fill_uniform(x, n, 3);
+    fill_uniform(xm, n, 4);
+    int8_t *labels = DTCL_MALLOC((size_t)batch);
+    for (int i = 0; i < batch; i++) /* half of the batch labelled */
+        labels[i] = i < batch / 2 ? (int8_t)(i & 1) : -1;
+    double *ms = DTCL_MALLOC(sizeof(double) * repeats);
+    for (int which = 0; which < 2; which++) {
+        for (int r = -1; r < repeats; r++) {
+            DtclStepLosses l;
+            DtclNoiseSource ns = {1, 0, (uint32_t)(r + 1), NULL};
+            double t0 = dtcl_now_ms();
+            if (which == 0)
+                dtcl_step_encoder(&md, &plan, &sc, x, xm, labels, &l);
+            else
+                dtcl_step_proposed(&md, &plan, &sc, &ns, x, labels, &l);
+            if (r >= 0)
+                ms[r] = dtcl_now_ms() - t0;
+        }
+        qsort(ms, (size_t)repeats, sizeof(double), dtcl_cmp_double);
+        mins[which] = ms[0];
+        med[which] = ms[repeats / 2];
+    }
+    free(ms);
+    free(labels);
+    free(x);
+    free(xm);
+    dtcl_step_plan_free(&plan);
+    dtcl_transform_free(&tr);
+    dtcl_model_free(&md);
+}
+
+static int torch_step(const char *py, const char *rd, const char *step, int S, int batch, int repeats, int threads,
+                      double *tmin, double *tmed)
+{
+    char cmd[9000], line[256] = "";
+    snprintf(cmd, sizeof cmd, "'%s' '%s/bench_train.py' --step %s --size %d --batch %d --repeats %d --threads %d", py,
+             rd, step, S, batch, repeats, threads);
+    FILE *pp = popen(cmd, "r");
+    int ok = pp && fgets(line, sizeof line, pp) && sscanf(line, "%lf %lf", tmin, tmed) == 2;
+    if (pp)
+        pclose(pp);
+    return ok ? 0 : -1;
+}
+
+int dtcl_bench_train_step(const int *sizes, int nsizes, int batch, int repeats, int use_torch)
+{
+    int threads = omp_get_max_threads();
+    dtcl_bench_machine(threads);
+    const char *py = use_torch ? dtcl_bench_python() : NULL, *rd = use_torch ? dtcl_bench_ref_dir() : NULL;
+    if (use_torch && (!py || !rd))
+        printf("pytorch reference: not run (%s)\n", !py ? "no python3 that imports torch; set DTCL_PYTHON"
+                                                        : "ref/bench_train.py not found; set DTCL_REF_DIR");
+    double peak = sgemm_rate(threads);
+    printf("sgemm: %.1f GFLOP/s (one single-threaded 1024^3 sgemm per thread, %d at once)\n", peak, threads);
+    printf("networks: fcn 32,64,128,256; M 16,32; g 256->128; half of each batch labelled; %d repeats after a "
+           "warm-up\n\n", repeats);
+    printf("%5s %5s %-9s %11s %11s %9s %11s %11s %8s %9s\n", "S", "batch", "step", "dtcl_min_ms", "dtcl_med_ms",
+           "images/s", "torch_min", "torch_med", "speedup", "vs_enc");
+    for (int si = 0; si < nsizes; si++) {
+        int S = sizes[si];
+        double med[2], mins[2];
+        time_steps(S, batch, repeats, threads, med, mins);
+        static const char *const names[2] = {"encoder", "proposed"};
+        for (int w = 0; w < 2; w++) {
+            printf("%5d %5d %-9s %11.1f %11.1f %9.1f", S, batch, names[w], mins[w], med[w], batch / (med[w] / 1e3));
+            fflush(stdout);
+            double tmin, tmed;
+            if (py && rd && torch_step(py, rd, names[w], S, batch, repeats, threads, &tmin, &tmed) == 0)
+                printf(" %11.1f %11.1f %7.2fx", tmin, tmed, tmed / med[w]);
+            else
+                printf(" %11s %11s %8s", "-", "-", "-");
+            printf(" %8.2fx\n", med[w] / med[0]);
+        }
+        DtclModelConfig cfg;
+        dtcl_model_config_default(&cfg);
+        DtclModel md;
+        dtcl_model_init(&md, &cfg);
+        double cr = conv_rate(&md, batch, S, threads);
+        dtcl_model_free(&md);
+        printf("%5d %5d conv layers alone: %.1f GFLOP/s = %.0f%% of sgemm\n", S, batch, cr, 100 * cr / peak);
+    }
+    printf("\nspeedup = PyTorch median / dtcl median; vs_enc = this step's median / the encoder step's, both from\n"
+           "this run. PyTorch: ref/bench_train.py with ref/dtcl_nets.py (same networks and steps).\n");
+    return DTCL_EXIT_OK;
+}

@@ -1,0 +1,56 @@
+/* conv.h: 2-D convolution, stride 1, kernel k x k with k odd and zero padding
+ * (k-1)/2 ("same"), PyTorch's nn.Conv2d layout (SPEC section 3: the 3x3
+ * convolutions of f and M, M's 1x1 head).
+ *   y[b,o,i,j] = bias[o] + sum_{c,u,v} w[o,c,u,v] x[b,c,i+u-p,j+v-p]
+ *   dx += conv^T(dy, w),  dw += sum_b dy (x)^T,  dbias += sum dy
+ *
+ * Letters: B images, C input channels, O output channels, H W the image,
+ * K = C k k the im2col rows.
+ *
+ * The fast path lowers each image to columns (im2col, (K, H W)) and calls one
+ * single-threaded OpenBLAS sgemm per image; OpenMP runs over images. The
+ * weight gradient is summed per fixed group of images (DTCL_CONV_GROUPS) and
+ * the group sums are added in group order, so every result is bitwise the
+ * same for any thread count. The naive direct convolution beside it, in
+ * double, is what the tests hold the fast path against. */
+#ifndef DTCL_CONV_H
+#define DTCL_CONV_H
+
+#include <stddef.h>
+
+#define DTCL_CONV_GROUPS 8
+
+typedef struct {
+    int B, C, O, H, W, k;
+    int threads; /* threads the workspace holds; the loops use at most this many */
+} DtclConvShape;
+
+/* Floats of workspace that forward and backward need: im2col columns for
+ * each thread and the per-group weight gradients. */
+size_t dtcl_conv2d_work_size(const DtclConvShape *s);
+
+void dtcl_conv2d_forward(float *y,            /* (B,O,H,W) */
+                         const float *x,      /* (B,C,H,W) */
+                         const float *weight, /* (O,C,k,k) */
+                         const float *bias,   /* (O) or NULL */
+                         const DtclConvShape *s, float *work);
+
+/* dx, dbias may be NULL. */
+void dtcl_conv2d_backward(float *dx,          /* (B,C,H,W) or NULL */
+                          float *dweight,     /* (O,C,k,k) */
+                          float *dbias,       /* (O) or NULL */
+                          const float *dy,    /* (B,O,H,W) */
+                          const float *x,     /* (B,C,H,W) */
+                          const float *weight, const DtclConvShape *s, float *work);
+
+/* Only dx += conv^T(dy, w): the M step's input gradient (no weight gradient). */
+void dtcl_conv2d_backward_data(float *dx, const float *dy, const float *weight, const DtclConvShape *s,
+                               float *work);
+
+/* The direct loops, in double: the reference the tests use. */
+void dtcl_conv2d_forward_naive(float *y, const float *x, const float *weight, const float *bias,
+                               const DtclConvShape *s);
+void dtcl_conv2d_backward_naive(float *dx, float *dweight, float *dbias, const float *dy, const float *x,
+                                const float *weight, const DtclConvShape *s);
+
+#endif

@@ -3,34 +3,89 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 
-void dtcl_batchnorm_forward_train(float *y, float *xhat, float *invstd, float *running_mean, float *running_var,
-                                  const float *x, const float *gamma, const float *beta, int B, int C, int HW,
-                                  float momentum, float eps)
+/* Sums in double over DTCL_BN_LANES interleaved lanes (element q goes to
+ * lane q % LANES), the lanes added in order at the end: a fixed order that
+ * the compiler can vectorise, the same for any thread count. */
+#define LANES 8
+
+static double lanes_total(const double *acc)
+{
+    double t = 0;
+    for (int l = 0; l < LANES; l++)
+        t += acc[l];
+    return t;
+}
+
+/* acc[q % LANES] += p[q] - shift, and acc2 likewise for the squares. */
+static void sum_row(double *acc, double *acc2, const float *p, int n, double shift)
+{
+    int q = 0;
+    for (; q + LANES <= n; q += LANES)
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            double d = p[q + l] - shift;
+            acc[l] += d;
+            acc2[l] += d * d;
+        }
+    for (int l = 0; q < n; q++, l++) {
+        double d = p[q] - shift;
+        acc[l] += d;
+        acc2[l] += d * d;
+    }
+}
+
+/* g = dy, or dr [r > 0] with the fused ReLU, into buf; acc += g, acc2 += g xhat. */
+static void sum_grad_row(double *acc, double *acc2, float *g, const float *dr, const float *r, const float *xhat,
+                         int n)
+{
+    if (r) { /* a product, not a branch, so that the loop vectorises; dr 1 or dr 0 exactly */
+        for (int q = 0; q < n; q++)
+            g[q] = dr[q] * (float)(r[q] > 0.0f);
+    } else {
+        for (int q = 0; q < n; q++)
+            g[q] = dr[q];
+    }
+    int q = 0;
+    for (; q + LANES <= n; q += LANES)
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            acc[l] += g[q + l];
+            acc2[l] += (double)g[q + l] * xhat[q + l];
+        }
+    for (int l = 0; q < n; q++, l++) {
+        acc[l] += g[q];
+        acc2[l] += (double)g[q] * xhat[q];
+    }
+}
+
+static void forward_train(float *y, float *xhat, float *invstd, float *running_mean, float *running_var,
+                          const float *x, const float *gamma, const float *beta, int B, int C, int HW, float momentum,
+                          float eps, int relu)
 {
     double N = (double)B * HW;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
-        double s = 0, s2 = 0;
-        for (int b = 0; b < B; b++) {
-            const float *p = x + ((size_t)b * C + c) * HW;
-            for (int q = 0; q < HW; q++)
-                s += p[q];
-        }
-        double mu = s / N;
-        for (int b = 0; b < B; b++) {
-            const float *p = x + ((size_t)b * C + c) * HW;
-            for (int q = 0; q < HW; q++)
-                s2 += (p[q] - mu) * (p[q] - mu);
-        }
-        double var = s2 / N, is = 1.0 / sqrt(var + eps);
+        double a[LANES] = {0}, a2[LANES] = {0};
+        for (int b = 0; b < B; b++)
+            sum_row(a, a2, x + ((size_t)b * C + c) * HW, HW, 0.0);
+        double mu = lanes_total(a) / N;
+        for (int l = 0; l < LANES; l++)
+            a[l] = a2[l] = 0;
+        for (int b = 0; b < B; b++) /* two passes: the variance about the mean */
+            sum_row(a, a2, x + ((size_t)b * C + c) * HW, HW, mu);
+        double var = lanes_total(a2) / N, is = 1.0 / sqrt(var + eps);
         invstd[c] = (float)is;
+        float fmu = (float)mu, fis = (float)is, g = gamma[c], be = beta[c];
         for (int b = 0; b < B; b++) {
             size_t o = ((size_t)b * C + c) * HW;
+#pragma omp simd
             for (int q = 0; q < HW; q++) {
-                float xh = (float)((x[o + q] - mu) * is);
+                float xh = (x[o + q] - fmu) * fis;
+                float v = g * xh + be;
                 xhat[o + q] = xh;
-                y[o + q] = gamma[c] * xh + beta[c];
+                y[o + q] = relu ? fmaxf(v, 0.0f) : v;
             }
         }
         if (running_mean && running_var) {
@@ -38,6 +93,20 @@ void dtcl_batchnorm_forward_train(float *y, float *xhat, float *invstd, float *r
             running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * var * N / (N > 1 ? N - 1 : 1));
         }
     }
+}
+
+void dtcl_batchnorm_forward_train(float *y, float *xhat, float *invstd, float *running_mean, float *running_var,
+                                  const float *x, const float *gamma, const float *beta, int B, int C, int HW,
+                                  float momentum, float eps)
+{
+    forward_train(y, xhat, invstd, running_mean, running_var, x, gamma, beta, B, C, HW, momentum, eps, 0);
+}
+
+void dtcl_batchnorm_relu_forward_train(float *r, float *xhat, float *invstd, float *running_mean, float *running_var,
+                                       const float *x, const float *gamma, const float *beta, int B, int C, int HW,
+                                       float momentum, float eps)
+{
+    forward_train(r, xhat, invstd, running_mean, running_var, x, gamma, beta, B, C, HW, momentum, eps, 1);
 }
 
 void dtcl_batchnorm_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
@@ -56,32 +125,58 @@ void dtcl_batchnorm_forward_eval(float *y, const float *x, const float *gamma, c
     }
 }
 
-void dtcl_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
-                             const float *invstd, const float *gamma, int B, int C, int HW)
+/* dy_i = dr_i [r_i > 0] when r is not NULL (the fused ReLU), dr_i otherwise. */
+static void backward(float *dx, float *dgamma, float *dbeta, const float *dr, const float *r, const float *xhat,
+                     const float *invstd, const float *gamma, int B, int C, int HW)
 {
     /* forward: y = gamma xhat + beta, xhat = (x - mu) invstd, with batch mu and var */
     double N = (double)B * HW;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel
+    {
+    float *g = malloc(sizeof(float) * (size_t)(HW > 0 ? HW : 1));
+#pragma omp for schedule(static)
     for (int c = 0; c < C; c++) {
-        double sdy = 0, sdyx = 0;
+        double a[LANES] = {0}, a2[LANES] = {0};
         for (int b = 0; b < B; b++) {
             size_t o = ((size_t)b * C + c) * HW;
-            for (int q = 0; q < HW; q++) {
-                sdy += dy[o + q];
-                sdyx += (double)dy[o + q] * xhat[o + q];
-            }
+            sum_grad_row(a, a2, g, dr + o, r ? r + o : NULL, xhat + o, HW);
         }
+        double sdy = lanes_total(a), sdyx = lanes_total(a2);
         if (dgamma)
             dgamma[c] += (float)sdyx;
         if (dbeta)
             dbeta[c] += (float)sdy;
         if (!dx)
             continue;
-        double k = (double)gamma[c] * invstd[c] / N;
+        /* dx = k (N dy - sum dy - xhat sum(dy xhat)), in float from double coefficients */
+        float k = (float)((double)gamma[c] * invstd[c]), m1 = (float)(sdy / N), m2 = (float)(sdyx / N);
         for (int b = 0; b < B; b++) {
             size_t o = ((size_t)b * C + c) * HW;
-            for (int q = 0; q < HW; q++)
-                dx[o + q] += (float)(k * (N * dy[o + q] - sdy - xhat[o + q] * sdyx));
+            if (r) {
+                for (int q = 0; q < HW; q++) {
+                    float gq = dr[o + q] * (float)(r[o + q] > 0.0f);
+                    dx[o + q] += k * (gq - m1 - xhat[o + q] * m2);
+                }
+            } else {
+#pragma omp simd
+                for (int q = 0; q < HW; q++)
+                    dx[o + q] += k * (dr[o + q] - m1 - xhat[o + q] * m2);
+            }
         }
     }
+    free(g);
+    }
+}
+
+void dtcl_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+                             const float *invstd, const float *gamma, int B, int C, int HW)
+{
+    backward(dx, dgamma, dbeta, dy, NULL, xhat, invstd, gamma, B, C, HW);
+}
+
+void dtcl_batchnorm_relu_backward(float *dx, float *dgamma, float *dbeta, const float *dr, const float *r,
+                                  const float *xhat, const float *invstd, const float *gamma, int B, int C, int HW)
+{
+    /* forward: r = relu(gamma xhat + beta) */
+    backward(dx, dgamma, dbeta, dr, r, xhat, invstd, gamma, B, C, HW);
 }

@@ -29,4 +29,17 @@ void dtcl_batchnorm_backward(float *dx,                  /* (B,C,HW) or NULL */
                              const float *dy,            /* (B,C,HW) */
                              const float *xhat, const float *invstd, const float *gamma, int B, int C, int HW);
 
+/* The encoder's BatchNorm followed by ReLU in one pass over the data (fcn.h):
+ * forward r = max(gamma xhat + beta, 0), written once; backward reads the
+ * upstream gradient dr masked by [r > 0] on the fly, as
+ * dtcl_relu_backward then dtcl_batchnorm_backward would, without the
+ * intermediate tensor. Same statistics, same order of summation. */
+void dtcl_batchnorm_relu_forward_train(float *r, float *xhat, float *invstd, float *running_mean, float *running_var,
+                                       const float *x, const float *gamma, const float *beta, int B, int C, int HW,
+                                       float momentum, float eps);
+void dtcl_batchnorm_relu_backward(float *dx, float *dgamma, float *dbeta,
+                                  const float *dr,  /* (B,C,HW) upstream of the ReLU */
+                                  const float *r,   /* (B,C,HW) the ReLU's output */
+                                  const float *xhat, const float *invstd, const float *gamma, int B, int C, int HW);
+
 #endif

@@ -16,18 +16,25 @@ static size_t conv_rows(const DtclConvShape *s)
     return (size_t)s->C * s->k * s->k;
 }
 
-size_t dtcl_conv2d_work_size(const DtclConvShape *s)
+/* Columns per thread: of x (C k k rows) or of dy (O k k rows), H W each. */
+static size_t per_thread(const DtclConvShape *s)
 {
-    size_t K = conv_rows(s), HW = (size_t)s->H * s->W;
-    size_t per_thread = s->k == 1 ? 0 : 2 * K * HW; /* columns and their gradient */
-    return (size_t)s->threads * per_thread + (size_t)conv_groups(s) * ((size_t)s->O * K + s->O);
+    int ch = s->C > s->O ? s->C : s->O;
+    return s->k == 1 ? 0 : (size_t)ch * s->k * s->k * s->H * s->W;
 }
 
-/* col (K, H W), row (c,u,v) holds x[c, i+u-p, j+v-p] with zeros outside. */
-static void im2col(float *col, const float *x /* (C,H,W) */, const DtclConvShape *s)
+/* Layout: [threads x columns][flipped weights (C,O,k,k)][G x (dweight, dbias)] */
+size_t dtcl_conv2d_work_size(const DtclConvShape *s)
+{
+    size_t K = conv_rows(s);
+    return (size_t)s->threads * per_thread(s) + (size_t)s->O * K + (size_t)conv_groups(s) * ((size_t)s->O * K + s->O);
+}
+
+/* col (n k k, H W), row (c,u,v) holds x[c, i+u-p, j+v-p] with zeros outside. */
+static void im2col(float *col, const float *x /* (n,H,W) */, int n, const DtclConvShape *s)
 {
     int k = s->k, p = (k - 1) / 2, H = s->H, W = s->W;
-    for (int c = 0; c < s->C; c++)
+    for (int c = 0; c < n; c++)
         for (int u = 0; u < k; u++)
             for (int v = 0; v < k; v++) {
                 float *r = col + ((size_t)(c * k + u) * k + v) * H * W;
@@ -49,25 +56,16 @@ static void im2col(float *col, const float *x /* (C,H,W) */, const DtclConvShape
             }
 }
 
-/* dx[c, i+u-p, j+v-p] += dcol[(c,u,v), i W + j]: the transpose of im2col. */
-static void col2im_add(float *dx /* (C,H,W) */, const float *dcol, const DtclConvShape *s)
+/* wt[c,o,u,v] = w[o,c,k-1-u,k-1-v]: the input gradient is the convolution of
+ * dy with these weights, dx_b (C,HW) = wt (C, O k k) im2col(dy_b) (O k k, HW). */
+static void flip_weights(float *wt, const float *w, const DtclConvShape *s)
 {
-    int k = s->k, p = (k - 1) / 2, H = s->H, W = s->W;
-    for (int c = 0; c < s->C; c++)
-        for (int u = 0; u < k; u++)
-            for (int v = 0; v < k; v++) {
-                const float *r = dcol + ((size_t)(c * k + u) * k + v) * H * W;
-                int dj = v - p, j0 = dj < 0 ? -dj : 0, j1 = dj > 0 ? W - dj : W;
-                for (int i = 0; i < H; i++) {
-                    int si = i + u - p;
-                    if (si < 0 || si >= H)
-                        continue;
-                    float *xi = dx + ((size_t)c * H + si) * W + dj;
-                    const float *ri = r + (size_t)i * W;
-                    for (int j = j0; j < j1; j++)
-                        xi[j] += ri[j];
-                }
-            }
+    int k = s->k, C = s->C, O = s->O;
+    for (int c = 0; c < C; c++)
+        for (int o = 0; o < O; o++)
+            for (int u = 0; u < k; u++)
+                for (int v = 0; v < k; v++)
+                    wt[((c * O + o) * k + u) * k + v] = w[((o * C + c) * k + (k - 1 - u)) * k + (k - 1 - v)];
 }
 
 void dtcl_conv2d_forward(float *y, const float *x, const float *weight, const float *bias,
@@ -80,8 +78,8 @@ void dtcl_conv2d_forward(float *y, const float *x, const float *weight, const fl
         float *yb = y + (size_t)b * O * HW;
         const float *col = xb;
         if (s->k != 1) {
-            float *c = work + (size_t)omp_get_thread_num() * 2 * K * HW;
-            im2col(c, xb, s);
+            float *c = work + (size_t)omp_get_thread_num() * per_thread(s);
+            im2col(c, xb, s->C, s);
             col = c;
         }
         for (int o = 0; o < O; o++)
@@ -91,17 +89,18 @@ void dtcl_conv2d_forward(float *y, const float *x, const float *weight, const fl
     }
 }
 
-/* Input gradient of image b: dx_b += W^T dy_b, through columns when k > 1. */
-static void conv_backward_data_image(float *dxb, const float *dyb, const float *weight, const DtclConvShape *s,
-                                     float *dcol)
+/* Input gradient of image b: dx_b += W^T dy_b (k = 1), or the convolution of
+ * dy_b with the flipped weights wt through columns of dy_b (k > 1). */
+static void conv_backward_data_image(float *dxb, const float *dyb, const float *weight, const float *wt,
+                                     const DtclConvShape *s, float *col)
 {
-    int K = (int)conv_rows(s), HW = s->H * s->W;
+    int K = (int)conv_rows(s), HW = s->H * s->W, Ko = s->O * s->k * s->k;
     if (s->k == 1) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, HW, s->O, 1.0f, weight, K, dyb, HW, 1.0f, dxb, HW);
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, HW, s->O, 1.0f, weight, K, dyb, HW, 0.0f, dcol, HW);
-    col2im_add(dxb, dcol, s);
+    im2col(col, dyb, s->O, s);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->C, HW, Ko, 1.0f, wt, Ko, col, HW, 1.0f, dxb, HW);
 }
 
 void dtcl_conv2d_backward(float *dx, float *dweight, float *dbias, const float *dy, const float *x,
@@ -109,19 +108,21 @@ void dtcl_conv2d_backward(float *dx, float *dweight, float *dbias, const float *
 {
     /* forward: y_b = W col(x_b) + bias */
     int K = (int)conv_rows(s), HW = s->H * s->W, O = s->O, G = conv_groups(s);
-    size_t per_thread = s->k == 1 ? 0 : 2 * (size_t)K * HW;
-    float *part = work + (size_t)s->threads * per_thread; /* (G, O*K + O) */
+    float *wt = work + (size_t)s->threads * per_thread(s);
+    float *part = wt + (size_t)O * K; /* (G, O*K + O) */
     size_t part_len = (size_t)O * K + O;
+    if (dx && s->k != 1)
+        flip_weights(wt, weight, s);
 #pragma omp parallel for schedule(static) num_threads(s->threads)
     for (int g = 0; g < G; g++) {
-        float *col = work + (size_t)omp_get_thread_num() * per_thread, *dcol = col + (size_t)K * HW;
+        float *col = work + (size_t)omp_get_thread_num() * per_thread(s);
         float *dw = part + g * part_len, *db = dw + (size_t)O * K;
         memset(dw, 0, sizeof(float) * part_len);
         for (int b = g * s->B / G; b < (g + 1) * s->B / G; b++) {
             const float *xb = x + (size_t)b * s->C * HW, *dyb = dy + (size_t)b * O * HW;
             const float *cb = xb;
             if (s->k != 1) {
-                im2col(col, xb, s);
+                im2col(col, xb, s->C, s);
                 cb = col;
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, K, HW, 1.0f, dyb, HW, cb, HW, 1.0f, dw, K);
@@ -133,7 +134,7 @@ void dtcl_conv2d_backward(float *dx, float *dweight, float *dbias, const float *
                     db[o] += (float)t;
                 }
             if (dx)
-                conv_backward_data_image(dx + (size_t)b * s->C * HW, dyb, weight, s, dcol);
+                conv_backward_data_image(dx + (size_t)b * s->C * HW, dyb, weight, wt, s, col);
         }
     }
     /* The group sums in group order: the same bits for any thread count. */
@@ -152,12 +153,14 @@ void dtcl_conv2d_backward(float *dx, float *dweight, float *dbias, const float *
 void dtcl_conv2d_backward_data(float *dx, const float *dy, const float *weight, const DtclConvShape *s, float *work)
 {
     /* forward: y_b = W col(x_b) + bias */
-    int K = (int)conv_rows(s), HW = s->H * s->W;
-    size_t per_thread = s->k == 1 ? 0 : 2 * (size_t)K * HW;
+    float *wt = work + (size_t)s->threads * per_thread(s);
+    if (s->k != 1)
+        flip_weights(wt, weight, s);
 #pragma omp parallel for schedule(static) num_threads(s->threads)
     for (int b = 0; b < s->B; b++) {
-        float *dcol = work + (size_t)omp_get_thread_num() * per_thread + (size_t)K * HW;
-        conv_backward_data_image(dx + (size_t)b * s->C * HW, dy + (size_t)b * s->O * HW, weight, s, dcol);
+        float *col = work + (size_t)omp_get_thread_num() * per_thread(s);
+        conv_backward_data_image(dx + (size_t)b * s->C * s->H * s->W, dy + (size_t)b * s->O * s->H * s->W, weight,
+                                 wt, s, col);
     }
 }
 

@@ -8,7 +8,10 @@
  * K = C k k the im2col rows.
  *
  * The fast path lowers each image to columns (im2col, (K, H W)) and calls one
- * single-threaded OpenBLAS sgemm per image; OpenMP runs over images. The
+ * single-threaded OpenBLAS sgemm per image; OpenMP runs over images. The input
+ * gradient is itself a convolution, of dy with the flipped, transposed
+ * weights, through columns of dy: a (C, O k k) x (O k k, H W) product that
+ * accumulates straight into dx (no scatter). The
  * weight gradient is summed per fixed group of images (DTCL_CONV_GROUPS) and
  * the group sums are added in group order, so every result is bitwise the
  * same for any thread count. The naive direct convolution beside it, in

@@ -66,7 +66,7 @@ void dtcl_fcn_plan(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, 
         most = n > most ? n : most;
     }
     p->tmp = dtcl_arena_take(a, most);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         p->grad[i] = dtcl_arena_take(a, most);
     p->argmax = (int32_t *)dtcl_arena_take(a, most / 4 + 1);
     p->work = dtcl_arena_take(a, work);
@@ -97,15 +97,14 @@ void dtcl_fcn_forward_train(DtclFcnSaved *s, const DtclFcn *f, const float *x, i
     for (int b = 0; b < f->nblocks; b++) {
         const DtclFcnBlock *k = &f->blk[b];
         int H = side(p, b), C = f->widths[b];
-        size_t n = (size_t)B * C * H * H;
         for (int c = 0; c < 2; c++) {
             dtcl_conv2d_forward(p->tmp, in, k->conv[c], NULL, &p->conv[b][c], p->work);
-            dtcl_batchnorm_forward_train(s->r[b][c], s->xhat[b][c], s->invstd[b][c],
-                                         update_stats ? k->mean[c] : NULL, update_stats ? k->var[c] : NULL,
-                                         p->tmp, k->gamma[c], k->beta[c], B, C, H * H, DTCL_BN_MOMENTUM, DTCL_BN_EPS);
+            dtcl_batchnorm_relu_forward_train(s->r[b][c], s->xhat[b][c], s->invstd[b][c],
+                                              update_stats ? k->mean[c] : NULL, update_stats ? k->var[c] : NULL,
+                                              p->tmp, k->gamma[c], k->beta[c], B, C, H * H, DTCL_BN_MOMENTUM,
+                                              DTCL_BN_EPS);
             if (update_stats)
                 (*k->tracked[c])++;
-            dtcl_relu_forward(s->r[b][c], s->r[b][c], n);
             in = s->r[b][c];
         }
         dtcl_maxpool2_forward(s->pool[b], s->argmax[b], in, B, C, H, H);
@@ -147,7 +146,7 @@ void dtcl_fcn_backward(float *dx, int param_grads, const float *dh, const DtclFc
                        DtclFcnPlan *p)
 {
     int B = p->B, last = f->nblocks - 1, Hl = side(p, last) / 2;
-    float *A = p->grad[0], *G1 = p->grad[1], *G2 = p->grad[2];
+    float *A = p->grad[0], *G1 = p->grad[1];
     /* forward: h = mean_{HW} pool_last */
     zero(A, (size_t)B * dtcl_fcn_dim(f) * Hl * Hl);
     dtcl_avgpool_backward(A, dh, B, dtcl_fcn_dim(f), Hl * Hl);
@@ -160,11 +159,9 @@ void dtcl_fcn_backward(float *dx, int param_grads, const float *dh, const DtclFc
         dtcl_maxpool2_backward(G1, A, s->argmax[b], B, C, H, H);
         for (int c = 1; c >= 0; c--) {
             /* forward: r_c = relu(gamma xhat_c + beta), xhat_c = batchnorm(conv_c(in)) */
-            zero(G2, n);
-            dtcl_relu_backward(G2, G1, s->r[b][c], n);
             zero(A, n);
-            dtcl_batchnorm_backward(A, param_grads ? k->dgamma[c] : NULL, param_grads ? k->dbeta[c] : NULL, G2,
-                                    s->xhat[b][c], s->invstd[b][c], k->gamma[c], B, C, H * H);
+            dtcl_batchnorm_relu_backward(A, param_grads ? k->dgamma[c] : NULL, param_grads ? k->dbeta[c] : NULL, G1,
+                                         s->r[b][c], s->xhat[b][c], s->invstd[b][c], k->gamma[c], B, C, H * H);
             const float *in = c ? s->r[b][0] : (b ? s->pool[b - 1] : s->x);
             const DtclConvShape *cs = &p->conv[b][c];
             float *din = G1;

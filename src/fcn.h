@@ -37,7 +37,7 @@ typedef struct {
     int B, S, threads;
     DtclConvShape conv[DTCL_FCN_MAX_BLOCKS][2];
     float *tmp;      /* (B, max C H W) a convolution's output */
-    float *grad[3];  /* (B, max C H W) each: backward's rotating buffers */
+    float *grad[2];  /* (B, max C H W) each: backward's two alternating buffers */
     int32_t *argmax; /* (B, max C H W / 4) evaluation's pooling indices */
     float *work;     /* convolution workspace */
 } DtclFcnPlan;

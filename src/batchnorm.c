@@ -41,6 +41,7 @@ static void sum_grad_row(double *acc, double *acc2, float *g, const float *dr, c
                          int n)
 {
     if (r) { /* a product, not a branch, so that the loop vectorises; dr 1 or dr 0 exactly */
+#pragma omp simd
         for (int q = 0; q < n; q++)
             g[q] = dr[q] * (float)(r[q] > 0.0f);
     } else {
@@ -85,7 +86,7 @@ static void forward_train(float *y, float *xhat, float *invstd, float *running_m
                 float xh = (x[o + q] - fmu) * fis;
                 float v = g * xh + be;
                 xhat[o + q] = xh;
-                y[o + q] = relu ? fmaxf(v, 0.0f) : v;
+                y[o + q] = relu && !(v > 0.0f) ? 0.0f : v;
             }
         }
         if (running_mean && running_var) {
@@ -153,6 +154,7 @@ static void backward(float *dx, float *dgamma, float *dbeta, const float *dr, co
         for (int b = 0; b < B; b++) {
             size_t o = ((size_t)b * C + c) * HW;
             if (r) {
+#pragma omp simd
                 for (int q = 0; q < HW; q++) {
                     float gq = dr[o + q] * (float)(r[o + q] > 0.0f);
                     dx[o + q] += k * (gq - m1 - xhat[o + q] * m2);

@@ -201,3 +201,15 @@ def save_safetensors(tensors, path, metadata=None):
     h += b" " * (-len(h) % 8)
     with open(path, "wb") as fh:
         fh.write(struct.pack("<Q", len(h)) + h + b"".join(chunks))
+
+
+def model_from_state(state):
+    """A Model whose widths are read from the tensors' shapes (as dtcl does)."""
+    widths, b = [], 0
+    while "f.blocks.%d.conv0.weight" % b in state:
+        widths.append(state["f.blocks.%d.conv0.weight" % b].shape[0])
+        b += 1
+    mw = (state["m.conv0.weight"].shape[0], state["m.conv1.weight"].shape[0]) if "m.conv0.weight" in state else (16, 32)
+    hidden, zdim = ((state["g.fc0.weight"].shape[0], state["g.fc1.weight"].shape[0]) if "g.fc0.weight" in state
+                    else (256, 128))
+    return Model(tuple(widths), mw, hidden, zdim)

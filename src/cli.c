@@ -130,10 +130,16 @@ int dtcl_load_images(const char *path, float **pixels, int *n, int *size, int *s
             *n = (int)info.shape[0];
             *size = (int)info.shape[1];
             *single = 0;
+        } else if (info.rank == 4 && info.shape[1] == 1 && info.shape[2] == info.shape[3] && info.shape[0] > 0) {
+            *n = (int)info.shape[0]; /* PyTorch's (N, 1, S, S) */
+            *size = (int)info.shape[2];
+            *single = 0;
         } else {
             free(*pixels);
             *pixels = NULL;
-            return dtcl_fail(err, "%s: array of shape %s; expected one square image (S, S) or a stack (N, S, S)",
+            return dtcl_fail(err,
+                             "%s: array of shape %s; expected one square image (S, S) or a stack (N, S, S) "
+                             "or (N, 1, S, S)",
                              path, s);
         }
         if (info.shape[0] > 1 << 24 || *size > 8192) {

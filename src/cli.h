@@ -22,7 +22,7 @@ int dtcl_parse_list(const char *s, double *out, int max);
 /* Lower-case extension check: "npy" or "png". */
 int dtcl_has_ext(const char *path, const char *ext);
 
-/* Images from .npy ((S,S) or (N,S,S)) or .png (one S x S image):
+/* Images from .npy ((S,S), (N,S,S) or (N,1,S,S)) or .png (one S x S image):
  * *single is 1 when the file held one image without a batch dimension. */
 int dtcl_load_images(const char *path, float **pixels, int *n, int *size, int *single, DtclError *err);
 /* Writes (N,S,S) (or (S,S) when single) as .npy, or one image as .png. */

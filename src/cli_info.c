@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
@@ -56,7 +57,27 @@ int dtcl_cmd_info(int argc, char **argv)
             return dtcl_cli_input_error(cmd, &err);
         printf("%s:\n", argv[1]);
         dtcl_st_print(&st, stdout);
+        DtclModelConfig c;
+        int is_model = dtcl_checkpoint_config(&st, &c, &err) == 0, has_m = dtcl_st_find(&st, "m.conv0.weight") != NULL;
         dtcl_st_close(&st);
+        if (!is_model)
+            return DTCL_EXIT_OK; /* some other safetensors file */
+        /* a model: check every tensor dtcl would read */
+        DtclModel md;
+        if (dtcl_checkpoint_load(argv[1], &md, has_m ? DTCL_CK_MODEL : DTCL_CK_ENCODER, &err) != 0)
+            return dtcl_cli_input_error(cmd, &err);
+        printf("model: fcn encoder, %d blocks, widths", c.nblocks);
+        for (int b = 0; b < c.nblocks; b++)
+            printf("%s%d", b ? "," : " ", c.widths[b]);
+        printf(", representation d = %d; images at least %dx%d\n", c.widths[c.nblocks - 1],
+               dtcl_model_min_size(&c), dtcl_model_min_size(&c));
+        if (has_m)
+            printf("       M widths %d,%d; g %d -> %d -> %d; p %d -> 1; Adam steps: encoder %lld, M %lld\n",
+                   c.mwidths[0], c.mwidths[1], c.widths[c.nblocks - 1], c.hidden, c.zdim, c.widths[c.nblocks - 1],
+                   (long long)md.step_e, (long long)md.step_m);
+        else
+            printf("       encoder only (f.*): enough for `dtcl embed'\n");
+        dtcl_model_free(&md);
         return DTCL_EXIT_OK;
     }
     if ((len > 4 && strcmp(argv[1] + len - 4, ".nii") == 0) || (len > 7 && strcmp(argv[1] + len - 7, ".nii.gz") == 0)) {

@@ -137,6 +137,21 @@ void dtcl_fcn_forward_eval(float *h, const DtclFcn *f, const float *x, int n, Dt
     dtcl_avgpool_forward(h, in, n, dtcl_fcn_dim(f), Hl * Hl);
 }
 
+void dtcl_fcn_embed(float *h, const DtclFcn *f, const float *x, int64_t n, int S, int batch, int threads)
+{
+    DtclArena a = {0};
+    DtclFcnPlan p;
+    dtcl_fcn_plan(&p, f, batch, S, threads, &a); /* counting walk */
+    dtcl_arena_alloc(&a);
+    dtcl_fcn_plan(&p, f, batch, S, threads, &a);
+    int d = dtcl_fcn_dim(f);
+    for (int64_t i = 0; i < n; i += batch) {
+        int m = n - i < batch ? (int)(n - i) : batch;
+        dtcl_fcn_forward_eval(h + i * d, f, x + i * (int64_t)S * S, m, &p);
+    }
+    dtcl_arena_free(&a);
+}
+
 static void zero(float *a, size_t n)
 {
     memset(a, 0, sizeof(float) * n);

@@ -35,6 +35,27 @@ static inline double test_rel_l2(const char *what, const float *a, const double 
     return rel;
 }
 
+/* Runs `DTCL ARGS` in the folder CWD with stderr captured into errbuf;
+ * returns the exit status (128 + signal when killed). No sanitizer report
+ * is ever acceptable. Needs cmocka.h and sys/wait.h. */
+#ifdef WEXITSTATUS
+static inline int test_run_dtcl(const char *cwd, const char *dtcl, char *errbuf, size_t errsize, const char *args)
+{
+    char cmd[8192], errpath[512];
+    snprintf(errpath, sizeof errpath, "%s/stderr.txt", cwd);
+    snprintf(cmd, sizeof cmd, "cd %s && '%s' %s >/dev/null 2>%s", cwd, dtcl, args, errpath);
+    int st = system(cmd);
+    FILE *f = fopen(errpath, "r");
+    size_t n = f ? fread(errbuf, 1, errsize - 1, f) : 0;
+    if (f)
+        fclose(f);
+    errbuf[n] = 0;
+    assert_null(strstr(errbuf, "Sanitizer"));
+    assert_null(strstr(errbuf, "runtime error"));
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+#endif
+
 /* Index of the first differing float, or -1 when bitwise equal. */
 static inline long test_first_diff(const float *a, const float *b, size_t n)
 {

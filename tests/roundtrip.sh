@@ -1,0 +1,35 @@
+#!/bin/sh
+# roundtrip.sh: checkpoints between dtcl and PyTorch, both ways, and the
+# representations of `dtcl embed` against PyTorch's on the same weights
+# (tolerance 1e-5, relative L2). Skips (77) without python3-torch.
+#   1. PyTorch -> dtcl: ref/roundtrip.py saves the f.* tensors of a PyTorch
+#      module as safetensors.torch.save_file does; dtcl embed reads them.
+#   2. dtcl -> PyTorch: tests/make_checkpoint writes a trained dtcl checkpoint
+#      (with Adam state); PyTorch loads it with load_state_dict(strict=True)
+#      and embeds; dtcl embed on the same file agrees; PyTorch re-saves every
+#      tensor and dtcl embed on that file agrees bitwise with the first.
+srcdir=${DTCL_SRCDIR:-${srcdir:-.}}
+dtcl=${DTCL:-./dtcl}
+ref="$srcdir/ref/roundtrip.py"
+py=""
+for c in "$DTCL_PYTHON" python3 /usr/bin/python3; do
+    [ -n "$c" ] && "$c" -c 'import torch, numpy' >/dev/null 2>&1 && { py=$c; break; }
+done
+if [ -z "$py" ]; then
+    echo "SKIP: no python3 that imports torch and numpy (Debian: apt-get install python3-torch)"
+    exit 77
+fi
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+set -e
+"$py" "$ref" export "$tmp"
+"$dtcl" embed -t 2 -c "$tmp/torch_f.safetensors" -i "$tmp/x.npy" -o "$tmp/h_dtcl.npy"
+"$py" "$ref" compare "$tmp/h_dtcl.npy" "$tmp/h_torch.npy" 1e-5
+
+tests/make_checkpoint "$tmp/ck.safetensors" "$tmp/x2.npy"
+"$py" "$ref" load "$tmp/ck.safetensors" "$tmp/x2.npy" "$tmp/h2_torch.npy"
+"$dtcl" embed -t 2 -c "$tmp/ck.safetensors" -i "$tmp/x2.npy" -o "$tmp/h2_dtcl.npy"
+"$py" "$ref" compare "$tmp/h2_dtcl.npy" "$tmp/h2_torch.npy" 1e-5
+"$dtcl" embed -t 2 -c "$tmp/h2_torch.npy.safetensors" -i "$tmp/x2.npy" -o "$tmp/h3_dtcl.npy"
+cmp "$tmp/h2_dtcl.npy" "$tmp/h3_dtcl.npy"
+echo "PyTorch's re-saved checkpoint gives bitwise the same representations in dtcl"

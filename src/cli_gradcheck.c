@@ -11,15 +11,17 @@
 
 static const char *gradcheck_help =
     "Usage: dtcl gradcheck [OPTIONS]\n"
-    "Check every derivative of T_Lambda and of the losses: dT/dlambda_k and the vector-Jacobian products\n"
-    "against central finite differences (in double) of a naive double-precision twin, at\n"
-    "random points away from kinks, and the adjoint identity <Jv,w> = <v,J^T w> between the\n"
-    "forward-mode and reverse-mode code. One row per check; exit status 1 on any failure.\n"
+    "Check every derivative: T_Lambda (dT/dlambda_k and the vector-Jacobian products), the losses,\n"
+    "the layers, the networks (f, M, g, p, per tensor) and the M step's path M(X) -> T -> f -> g -> L,\n"
+    "against central finite differences (in double) of a naive double-precision twin, at random\n"
+    "points away from kinks, and the adjoint identity <Jv,w> = <v,J^T w> between the forward-mode\n"
+    "and reverse-mode code. One row per check; exit status 1 on any failure.\n"
     "\n"
     "      --size S         image size of the checks (default 24, 4 to 64)\n"
     "      --batch N        images per check (default 3)\n"
     "  -s, --seed N         seed of points, images and directions (default 1)\n"
-    "      --only NAME      only this component: blur, noise, crop, hflip, vflip, rotate, T, losses, layers\n"
+    "      --only NAME      only this component: blur, noise, crop, hflip, vflip, rotate, T, losses,\n"
+    "                       layers, networks\n"
     "      --image FILE     use the centre S x S patch of this image (.png or .npy) instead of noise\n"
     "  -t, --threads N      OpenMP threads\n"
     "  -h, --help           this text\n";
@@ -68,12 +70,13 @@ int dtcl_cmd_gradcheck(int argc, char **argv)
     if (optind < argc)
         return dtcl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     DtclStepKind one = DTCL_NSTEP_KINDS;
-    if (only && strcmp(only, "T") != 0 && strcmp(only, "losses") != 0 && strcmp(only, "layers") != 0) {
+    if (only && strcmp(only, "T") != 0 && strcmp(only, "losses") != 0 && strcmp(only, "layers") != 0 &&
+        strcmp(only, "networks") != 0) {
         for (int k = 0; k < DTCL_NSTEP_KINDS; k++)
             if (strcmp(only, dtcl_step_names[k]) == 0)
                 one = (DtclStepKind)k;
         if (one == DTCL_NSTEP_KINDS)
-            return dtcl_cli_usage_error(cmd, "--only '%s' is not one of blur, noise, crop, hflip, vflip, rotate, T, losses, layers",
+            return dtcl_cli_usage_error(cmd, "--only '%s' is not one of blur, noise, crop, hflip, vflip, rotate, T, losses, layers, networks",
                                         only);
     }
     dtcl_set_threads((int)threads);
@@ -105,6 +108,10 @@ int dtcl_cmd_gradcheck(int argc, char **argv)
             rc = dtcl_gradcheck_losses(&tab, &cfg, &err);
         if (rc == 0)
             rc = dtcl_gradcheck_layers(&tab, &cfg, &err);
+        if (rc == 0)
+            rc = dtcl_gradcheck_networks(&tab, &cfg, &err);
+    } else if (strcmp(only, "networks") == 0) {
+        rc = dtcl_gradcheck_networks(&tab, &cfg, &err);
     } else if (strcmp(only, "layers") == 0) {
         rc = dtcl_gradcheck_layers(&tab, &cfg, &err);
     } else if (strcmp(only, "losses") == 0) {

@@ -8,6 +8,7 @@
 #include "activation.h"
 #include "batchnorm.h"
 #include "bce.h"
+#include "conv.h"
 #include "linear.h"
 #include "pool.h"
 #include "nce.h"
@@ -372,9 +373,10 @@ int dtcl_gradcheck_losses(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, D
 
 /* ---- layers */
 
-enum { LAYER_BN, LAYER_RELU, LAYER_LOGISTIC, LAYER_MAXPOOL, LAYER_AVGPOOL, LAYER_LINEAR, NLAYERS };
+enum { LAYER_BN, LAYER_RELU, LAYER_LOGISTIC, LAYER_MAXPOOL, LAYER_AVGPOOL, LAYER_LINEAR, LAYER_CONV3, LAYER_CONV1,
+       NLAYERS };
 static const char *const layer_names[NLAYERS] = {"BatchNorm2d (train)", "ReLU", "logistic", "max-pool 2x2",
-                                                 "global avg pool", "Linear"};
+                                                 "global avg pool", "Linear", "conv 3x3 (im2col)", "conv 1x1"};
 
 /* Geometry of the test: x (B,C,H,W) or (B,NIN) for Linear; params: BN gamma,
  * beta (C each); Linear weight (NOUT,NIN), bias (NOUT). */
@@ -386,7 +388,19 @@ static size_t layer_out(int k)
     return k == LAYER_LINEAR ? (size_t)LB * NOUT : k == LAYER_MAXPOOL ? (size_t)LB * LC * (LH / 2) * (LW / 2)
            : k == LAYER_AVGPOOL ? (size_t)LB * LC : layer_in(k);
 }
-static size_t layer_params(int k) { return k == LAYER_BN ? 2 * LC : k == LAYER_LINEAR ? (size_t)NOUT * NIN + NOUT : 0; }
+static size_t layer_params(int k)
+{
+    return k == LAYER_BN ? 2 * LC : k == LAYER_LINEAR ? (size_t)NOUT * NIN + NOUT
+           : k == LAYER_CONV3 ? (size_t)LC * LC * 9 + LC : k == LAYER_CONV1 ? (size_t)LC * LC + LC : 0;
+}
+
+/* Convolutions LC -> LC channels, bias included; workspace for one thread. */
+static DtclConvShape layer_conv(int k)
+{
+    DtclConvShape s = {LB, LC, LC, LH, LW, k == LAYER_CONV3 ? 3 : 1, 1};
+    return s;
+}
+static float conv_work[2048];
 
 static void layer_forward(int k, float *y, const float *x, const float *p)
 {
@@ -399,6 +413,12 @@ static void layer_forward(int k, float *y, const float *x, const float *p)
     case LAYER_LOGISTIC: dtcl_logistic_forward(y, x, n); break;
     case LAYER_MAXPOOL: dtcl_maxpool2_forward(y, am, x, LB, LC, LH, LW); break;
     case LAYER_AVGPOOL: dtcl_avgpool_forward(y, x, LB, LC, LH * LW); break;
+    case LAYER_CONV3:
+    case LAYER_CONV1: {
+        DtclConvShape s = layer_conv(k);
+        dtcl_conv2d_forward(y, x, p, p + layer_params(k) - LC, &s, conv_work);
+        break;
+    }
     default: dtcl_linear_forward(y, x, p, p + NOUT * NIN, LB, NIN, NOUT); break;
     }
 }
@@ -424,6 +444,12 @@ static void layer_backward(int k, float *dx, float *dp, const float *w, const fl
         dtcl_maxpool2_backward(dx, w, am, LB, LC, LH, LW);
         break;
     case LAYER_AVGPOOL: dtcl_avgpool_backward(dx, w, LB, LC, LH * LW); break;
+    case LAYER_CONV3:
+    case LAYER_CONV1: {
+        DtclConvShape s = layer_conv(k);
+        dtcl_conv2d_backward(dx, dp, dp + layer_params(k) - LC, w, x, p, &s, conv_work);
+        break;
+    }
     default: dtcl_linear_backward(dx, dp, dp + NOUT * NIN, w, x, p, LB, NIN, NOUT); break;
     }
 }
@@ -431,7 +457,7 @@ static void layer_backward(int k, float *dx, float *dp, const float *w, const fl
 int dtcl_gradcheck_layers(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err)
 {
     (void)err;
-    enum { MAXN = LB * LC * LH * LW, MAXP = NOUT * NIN + NOUT };
+    enum { MAXN = LB * LC * LH * LW, MAXP = LC * LC * 9 + LC };
     const float h = 3e-3f; /* below the 0.05 ReLU margin and half the 0.01 max-pool gaps */
     for (int k = 0; k < NLAYERS; k++) {
         size_t n = layer_in(k), m = layer_out(k), np = layer_params(k);

@@ -63,12 +63,21 @@ int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const D
  * differences in double, for L_NCE (dot, cosine), NT-Xent, SupCon and BCE. */
 int dtcl_gradcheck_losses(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err);
 
-/* The layers (batchnorm.h, activation.h, pool.h, linear.h): for each, the
+/* The layers (batchnorm.h, activation.h, pool.h, linear.h, conv.h 3x3 and
+ * 1x1 with bias): for each, the
  * directional derivative of <f(x; params), w> along a random direction of the
  * inputs and parameters, backward against central differences of the float32
  * forward (step 3e-3, sums in double, inputs kept away from the kinks of ReLU
  * and max-pooling). Tolerance 1e-3: the float32 forward limits the differences. */
 int dtcl_gradcheck_layers(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err);
+
+/* The networks (gradcheck_nets.c): the fcn encoder in training mode, M, the
+ * heads g and p, each along one direction through its input and weights and
+ * along each weight tensor; and the composed path of the M step, Lambda =
+ * M(X) -> T -> f -> g, p -> L_M, with respect to M's weights, against
+ * central differences (h = 1e-6) of the double twin (nets_naive.h).
+ * Tolerance 2e-2 (typical errors 1e-7; see gradcheck_nets.c). */
+int dtcl_gradcheck_networks(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err);
 
 /* Whether finite differences of step h around lambda cross no kink of the
  * crop's max-norm or of the bilinear sampler (margin 1e-4 pixel). */

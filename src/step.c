@@ -123,31 +123,41 @@ void dtcl_step_encoder(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, 
     encoder_backward_and_update(md, p, c);
 }
 
-void dtcl_step_proposed(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, const DtclNoiseSource *noise,
-                        const float *x, const int8_t *labels, DtclStepLosses *out)
+void dtcl_step_forward_proposed(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c,
+                                const DtclNoiseSource *noise, const float *x, const int8_t *labels,
+                                DtclStepLosses *out)
 {
-    int B = p->B, S = p->S;
-    const double *a = c->alpha;
-    DtclTable *t = &md->table;
     /* M proposes Lambda; T makes X_M */
     dtcl_mnet_forward(&p->mp, &md->m, x);
-    dtcl_transform_forward(p->tr, p->xm, p->tsaved, x, p->mp.lambda, noise, B);
+    dtcl_transform_forward(p->tr, p->xm, p->tsaved, x, p->mp.lambda, noise, p->B);
     forward_views(md, p, c, x, p->xm, labels, out);
+}
 
-    /* M step: dL_M/dX_M through p, g and f (no weight gradients), then
-     * through T to Lambda and M's weights */
-    heads_backward(md, p, 1, -a[0], a[1], 0);
+void dtcl_step_m_backward(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, const float *x)
+{
+    int B = p->B, S = p->S;
+    DtclTable *t = &md->table;
+    /* dL_M/dX_M through p, g and f (no weight gradients), then through T to
+     * Lambda and M's weights */
+    heads_backward(md, p, 1, -c->alpha[0], c->alpha[1], 0);
     memset(p->dxm, 0, sizeof(float) * B * S * S);
     dtcl_fcn_backward(p->dxm, 0, p->dh[1], &md->f, &p->view[1], &p->fp);
     memset(p->dlambda, 0, sizeof(float) * B * DTCL_NLAMBDA);
     dtcl_transform_backward(p->tr, NULL, p->dlambda, p->dxm, x, p->mp.lambda, p->tsaved, B);
-    size_t n = md->m_end - md->m_begin;
-    memset(t->grad + md->m_begin, 0, sizeof(float) * n);
+    memset(t->grad + md->m_begin, 0, sizeof(float) * (md->m_end - md->m_begin));
     dtcl_mnet_backward(p->dlambda, &md->m, &p->mp);
+}
+
+void dtcl_step_proposed(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, const DtclNoiseSource *noise,
+                        const float *x, const int8_t *labels, DtclStepLosses *out)
+{
+    DtclTable *t = &md->table;
+    dtcl_step_forward_proposed(md, p, c, noise, x, labels, out);
+    /* the M step */
+    dtcl_step_m_backward(md, p, c, x);
     md->step_m++;
     dtcl_adam_step(&c->adam_m, t->param + md->m_begin, t->adam_m + md->m_begin, t->adam_v + md->m_begin,
-                   t->grad + md->m_begin, n, md->step_m);
-
-    /* encoder step on the same X_M, from the same forward pass */
+                   t->grad + md->m_begin, md->m_end - md->m_begin, md->step_m);
+    /* the encoder step on the same X_M, from the same forward pass */
     encoder_backward_and_update(md, p, c);
 }

@@ -75,4 +75,12 @@ void dtcl_step_encoder(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, 
 void dtcl_step_proposed(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, const DtclNoiseSource *noise,
                         const float *x, const int8_t *labels, DtclStepLosses *out);
 
+/* The parts of dtcl_step_proposed, for gradcheck: the shared forward pass
+ * (Lambda, X_M, f, g, p, the losses; no update), then M's gradient of L_M
+ * into md's gradient family (M's range cleared first), without Adam. */
+void dtcl_step_forward_proposed(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c,
+                                const DtclNoiseSource *noise, const float *x, const int8_t *labels,
+                                DtclStepLosses *out);
+void dtcl_step_m_backward(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, const float *x);
+
 #endif

@@ -5,7 +5,8 @@
  *   M (Lambda and every parameter gradient);
  *   three `proposed` steps (M step, encoder step, Adam) and every tensor after;
  * forward within 1e-5, gradients within 1e-4, tensors after the steps within
- * 1e-4 (relative L2 per tensor). Then determinism: ten steps twice with the
+ * 1e-4 (relative L2 per tensor); every network gradient against central
+ * differences of the double-precision twin (gradcheck, 20 seeds). Then determinism: ten steps twice with the
  * same thread count give bitwise-equal checkpoints, and 1 and 2 threads agree. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <omp.h>
 
 #include "checkpoint.h"
+#include "gradcheck.h"
 #include "npy.h"
 #include "rng.h"
 #include "step.h"
@@ -263,6 +265,13 @@ static void test_determinism(void **state)
     omp_set_num_threads(2);
 }
 
+/* The networks' gradients against the double twin, 20 seeds. */
+static void test_gradcheck_networks(void **state)
+{
+    (void)state;
+    test_gradcheck_seeds(dtcl_gradcheck_networks, "network", 20, 2e-2);
+}
+
 int main(void)
 {
     openblas_set_num_threads(1);
@@ -272,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_mnet),
         cmocka_unit_test(test_proposed_steps),
         cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_gradcheck_networks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

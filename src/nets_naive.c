@@ -1,0 +1,188 @@
+/* nets_naive.c: the networks in double precision (see nets_naive.h). */
+#include "nets_naive.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "transform_naive.h"
+
+/* The double view of a float parameter tensor of md. */
+#define PV(md, P, ptr) ((P) + ((ptr) - (md)->table.param))
+
+static void conv(double *y, const double *x, const double *w, const double *bias, int B, int C, int O, int H, int k)
+{
+    int p = (k - 1) / 2;
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < O; o++)
+            for (int i = 0; i < H; i++)
+                for (int j = 0; j < H; j++) {
+                    double t = bias ? bias[o] : 0.0;
+                    for (int c = 0; c < C; c++)
+                        for (int u = 0; u < k; u++)
+                            for (int v = 0; v < k; v++) {
+                                int si = i + u - p, sj = j + v - p;
+                                if (si >= 0 && si < H && sj >= 0 && sj < H)
+                                    t += w[((o * C + c) * k + u) * k + v] * x[(((size_t)b * C + c) * H + si) * H + sj];
+                            }
+                    y[(((size_t)b * O + o) * H + i) * H + j] = t;
+                }
+}
+
+static void batchnorm_relu(double *y, const double *gamma, const double *beta, int B, int C, int HW)
+{
+    for (int c = 0; c < C; c++) {
+        double s = 0, s2 = 0, N = (double)B * HW;
+        for (int b = 0; b < B; b++)
+            for (int q = 0; q < HW; q++)
+                s += y[((size_t)b * C + c) * HW + q];
+        double mu = s / N;
+        for (int b = 0; b < B; b++)
+            for (int q = 0; q < HW; q++) {
+                double d = y[((size_t)b * C + c) * HW + q] - mu;
+                s2 += d * d;
+            }
+        double is = 1.0 / sqrt(s2 / N + DTCL_BN_EPS);
+        for (int b = 0; b < B; b++)
+            for (int q = 0; q < HW; q++) {
+                double *e = &y[((size_t)b * C + c) * HW + q];
+                *e = fmax(gamma[c] * (*e - mu) * is + beta[c], 0.0);
+            }
+    }
+}
+
+static void relu(double *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = fmax(y[i], 0.0);
+}
+
+static void maxpool(double *y, const double *x, int B, int C, int H)
+{
+    int h = H / 2;
+    for (int bc = 0; bc < B * C; bc++)
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < h; j++) {
+                const double *r = x + (size_t)bc * H * H + (size_t)(2 * i) * H + 2 * j;
+                y[(size_t)bc * h * h + i * h + j] = fmax(fmax(r[0], r[1]), fmax(r[H], r[H + 1]));
+            }
+}
+
+static void avgpool(double *y, const double *x, int B, int C, int HW)
+{
+    for (int bc = 0; bc < B * C; bc++) {
+        double s = 0;
+        for (int q = 0; q < HW; q++)
+            s += x[(size_t)bc * HW + q];
+        y[bc] = s / HW;
+    }
+}
+
+static void linear(double *y, const double *x, const double *w, const double *b, int B, int nin, int nout)
+{
+    for (int i = 0; i < B; i++)
+        for (int o = 0; o < nout; o++) {
+            double t = b[o];
+            for (int k = 0; k < nin; k++)
+                t += w[(size_t)o * nin + k] * x[(size_t)i * nin + k];
+            y[(size_t)i * nout + o] = t;
+        }
+}
+
+void dtcl_fcn_forward_naive(double *h, const DtclModel *md, const double *P, const double *x, int B, int S)
+{
+    const DtclFcn *f = &md->f;
+    size_t most = (size_t)B * S * S;
+    for (int b = 0; b < f->nblocks; b++) {
+        size_t n = (size_t)B * f->widths[b] * (S >> b) * (S >> b);
+        most = n > most ? n : most;
+    }
+    double *a = DTCL_MALLOC(sizeof(double) * most), *t = DTCL_MALLOC(sizeof(double) * most);
+    memcpy(a, x, sizeof(double) * B * S * S);
+    int cin = 1;
+    for (int b = 0; b < f->nblocks; b++) {
+        int H = S >> b, C = f->widths[b];
+        for (int c = 0; c < 2; c++) {
+            conv(t, a, PV(md, P, f->blk[b].conv[c]), NULL, B, c ? C : cin, C, H, 3);
+            batchnorm_relu(t, PV(md, P, f->blk[b].gamma[c]), PV(md, P, f->blk[b].beta[c]), B, C, H * H);
+            memcpy(a, t, sizeof(double) * B * C * H * H);
+        }
+        maxpool(t, a, B, C, H);
+        memcpy(a, t, sizeof(double) * B * C * (H / 2) * (H / 2));
+        cin = C;
+    }
+    int Hl = (S >> (f->nblocks - 1)) / 2;
+    avgpool(h, a, B, dtcl_fcn_dim(f), Hl * Hl);
+    free(a);
+    free(t);
+}
+
+void dtcl_mnet_forward_naive(double *lambda, const DtclModel *md, const double *P, const double *x, int B, int S)
+{
+    const DtclMnet *m = &md->m;
+    int C0 = m->widths[0], C1 = m->widths[1], S2 = S / 2, S4 = S2 / 2;
+    double *r0 = DTCL_MALLOC(sizeof(double) * B * C0 * S * S), *p0 = DTCL_MALLOC(sizeof(double) * B * C0 * S2 * S2);
+    double *r1 = DTCL_MALLOC(sizeof(double) * B * C1 * S2 * S2), *p1 = DTCL_MALLOC(sizeof(double) * B * C1 * S4 * S4);
+    double *hd = DTCL_MALLOC(sizeof(double) * B * DTCL_NLAMBDA * S4 * S4);
+    conv(r0, x, PV(md, P, m->w[0]), PV(md, P, m->b[0]), B, 1, C0, S, 3);
+    relu(r0, (size_t)B * C0 * S * S);
+    maxpool(p0, r0, B, C0, S);
+    conv(r1, p0, PV(md, P, m->w[1]), PV(md, P, m->b[1]), B, C0, C1, S2, 3);
+    relu(r1, (size_t)B * C1 * S2 * S2);
+    maxpool(p1, r1, B, C1, S2);
+    conv(hd, p1, PV(md, P, m->w[2]), PV(md, P, m->b[2]), B, C1, DTCL_NLAMBDA, S4, 1);
+    avgpool(lambda, hd, B, DTCL_NLAMBDA, S4 * S4);
+    for (int i = 0; i < B * DTCL_NLAMBDA; i++)
+        lambda[i] = 1.0 / (1.0 + exp(-lambda[i]));
+    free(r0);
+    free(p0);
+    free(r1);
+    free(p1);
+    free(hd);
+}
+
+void dtcl_heads_forward_naive(double *z, double *logit, const DtclModel *md, const double *P, const double *h,
+                              int B)
+{
+    const DtclProjection *g = &md->g;
+    double *v = DTCL_MALLOC(sizeof(double) * B * g->hidden);
+    linear(v, h, PV(md, P, g->w0), PV(md, P, g->b0), B, g->d, g->hidden);
+    relu(v, (size_t)B * g->hidden);
+    linear(z, v, PV(md, P, g->w1), PV(md, P, g->b1), B, g->hidden, g->zdim);
+    linear(logit, h, PV(md, P, md->p.w), PV(md, P, md->p.b), B, md->p.d, 1);
+    free(v);
+}
+
+double dtcl_mstep_loss_naive(const DtclModel *md, const double *P, const DtclTransform *tr,
+                             const DtclNoiseSource *noise, const DtclStepConfig *c, const double *x,
+                             const int8_t *labels, int B, int S)
+{
+    int d = dtcl_fcn_dim(&md->f), Z = md->g.zdim;
+    size_t SS = (size_t)S * S;
+    double *lam = DTCL_MALLOC(sizeof(double) * B * DTCL_NLAMBDA), *xm = DTCL_MALLOC(sizeof(double) * B * SS);
+    float *zf = DTCL_MALLOC(sizeof(float) * SS);
+    dtcl_mnet_forward_naive(lam, md, P, x, B, S);
+    for (int n = 0; n < B; n++) {
+        dtcl_transform_noise(tr, zf, noise, n);
+        dtcl_transform_naive(tr, xm + n * SS, x + n * SS, lam + n * DTCL_NLAMBDA, zf);
+    }
+    double *h = DTCL_MALLOC(sizeof(double) * B * d), *hm = DTCL_MALLOC(sizeof(double) * B * d);
+    double *z = DTCL_MALLOC(sizeof(double) * B * Z), *zm = DTCL_MALLOC(sizeof(double) * B * Z);
+    double *logit = DTCL_MALLOC(sizeof(double) * B), *logm = DTCL_MALLOC(sizeof(double) * B);
+    dtcl_fcn_forward_naive(h, md, P, x, B, S);
+    dtcl_fcn_forward_naive(hm, md, P, xm, B, S);
+    dtcl_heads_forward_naive(z, logit, md, P, h, B);
+    dtcl_heads_forward_naive(zm, logm, md, P, hm, B);
+    double nce = dtcl_nce_loss_d(&c->nce, zm, z, labels, B, Z), bce = 0;
+    int known = 0;
+    for (int i = 0; i < B; i++)
+        if (labels[i] >= 0) {
+            double xv = logm[i];
+            bce += fmax(xv, 0.0) - xv * labels[i] + log1p(exp(-fabs(xv)));
+            known++;
+        }
+    bce = known ? bce / known : 0.0;
+    free(lam); free(xm); free(zf); free(h); free(hm); free(z); free(zm); free(logit); free(logm);
+    return -c->alpha[0] * nce + c->alpha[1] * bce;
+}

@@ -22,15 +22,7 @@ static char dir[4096];
 
 static double check(const char *what, const float *got, const char *sub, const char *name, size_t n, double tol)
 {
-    float *ref = TEST_LOAD_NPY(dir, sub, name, n);
-    double *r = malloc(sizeof(double) * n);
-    for (size_t i = 0; i < n; i++)
-        r[i] = ref[i];
-    double e = test_rel_l2(what, got, r, n, tol);
-    free(ref);
-    free(r);
-    assert_true(e <= tol);
-    return e;
+    return TEST_CHECK_GOLDEN(dir, what, got, sub, name, n, tol);
 }
 
 static void golden_case(const char *sub, DtclConvShape s, int bias)

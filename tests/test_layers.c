@@ -30,15 +30,7 @@ static float *load(const char *sub, const char *name, size_t expect)
 
 static double check(const char *what, const float *got, const char *sub, const char *name, size_t n, double tol)
 {
-    float *ref = load(sub, name, n);
-    double *r = malloc(sizeof(double) * n);
-    for (size_t i = 0; i < n; i++)
-        r[i] = ref[i];
-    double e = test_rel_l2(what, got, r, n, tol);
-    free(ref);
-    free(r);
-    assert_true(e <= tol);
-    return e;
+    return TEST_CHECK_GOLDEN(dir, what, got, sub, name, n, tol);
 }
 
 static void test_batchnorm(void **state)

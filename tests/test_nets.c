@@ -30,15 +30,7 @@ enum { B = 6, S = 16 };
 
 static double check(const char *what, const float *got, const char *sub, const char *name, size_t n, double tol)
 {
-    float *ref = TEST_LOAD_NPY(dir, sub, name, n);
-    double *r = malloc(sizeof(double) * n);
-    for (size_t i = 0; i < n; i++)
-        r[i] = ref[i];
-    double e = test_rel_l2(what, got, r, n, tol);
-    free(ref);
-    free(r);
-    assert_true(e <= tol);
-    return e;
+    return TEST_CHECK_GOLDEN(dir, what, got, sub, name, n, tol);
 }
 
 static void load_model(DtclModel *md)
@@ -61,18 +53,6 @@ static void golden_name(char *out, size_t size, const char *prefix, const char *
     for (char *c = out; *c; c++)
         if (*c == '.')
             *c = '_';
-}
-
-static DtclTransform default_transform(void)
-{
-    DtclTransform t;
-    DtclTransformParams p;
-    DtclStepKind o[DTCL_NSTEP_KINDS];
-    int n;
-    dtcl_transform_params_default(&p);
-    assert_int_equal(dtcl_transform_parse_order(dtcl_default_order, o, &n, NULL), 0);
-    assert_int_equal(dtcl_transform_init(&t, S, o, n, &p, NULL), 0);
-    return t;
 }
 
 static void test_encoder(void **state)
@@ -119,7 +99,7 @@ static void test_mnet(void **state)
     (void)state;
     DtclModel md;
     load_model(&md);
-    DtclTransform tr = default_transform();
+    DtclTransform tr = test_make_transform(S, dtcl_default_order);
     DtclStepPlan p;
     dtcl_step_plan(&p, &md, &tr, B, S, 2);
     float *x = TEST_LOAD_NPY(dir, "mnet", "x", B * S * S), *dl = TEST_LOAD_NPY(dir, "mnet", "dlambda", B * 7);
@@ -166,7 +146,7 @@ static void test_proposed_steps(void **state)
     (void)state;
     DtclModel md;
     load_model(&md);
-    DtclTransform tr = default_transform();
+    DtclTransform tr = test_make_transform(S, dtcl_default_order);
     DtclStepPlan p;
     dtcl_step_plan(&p, &md, &tr, B, S, 2);
     float *x = TEST_LOAD_NPY(dir, "steps", "x", B * S * S);
@@ -210,13 +190,7 @@ static void ten_steps(DtclModel *md, int threads)
     assert_int_equal(dtcl_model_parse_widths("8,16,32", &c, &err), 0);
     dtcl_model_init(md, &c);
     dtcl_model_reset(md, 42);
-    DtclTransformParams tp;
-    DtclStepKind o[DTCL_NSTEP_KINDS];
-    int n;
-    DtclTransform tr;
-    dtcl_transform_params_default(&tp);
-    dtcl_transform_parse_order(dtcl_default_order, o, &n, NULL);
-    dtcl_transform_init(&tr, DS, o, n, &tp, NULL);
+    DtclTransform tr = test_make_transform(DS, dtcl_default_order);
     omp_set_num_threads(threads);
     DtclStepPlan p;
     dtcl_step_plan(&p, md, &tr, DB, DS, threads);

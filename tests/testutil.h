@@ -87,6 +87,25 @@ static inline float *test_load_npy_at(const char *dir, const char *sub, const ch
     }
     return d;
 }
+
+/* The golden DIR/SUB/NAME.npy against `got` (n values): relative L2 within
+ * tol, the worst element printed; fails the current test otherwise. */
+#define TEST_CHECK_GOLDEN(dir, what, got, sub, name, n, tol) \
+    test_check_golden_at((dir), (what), (got), (sub), (name), (n), (tol), __FILE__, __LINE__)
+static inline double test_check_golden_at(const char *dir, const char *what, const float *got, const char *sub,
+                                          const char *name, size_t n, double tol, const char *file, int line)
+{
+    float *ref = test_load_npy_at(dir, sub, name, n, file, line);
+    double *r = malloc(sizeof(double) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        r[i] = ref[i];
+    double e = test_rel_l2(what, got, r, n, tol);
+    free(ref);
+    free(r);
+    if (!(e <= tol))
+        _fail(file, line);
+    return e;
+}
 #endif
 
 #ifdef DTCL_TRANSFORM_H

@@ -117,21 +117,23 @@ void dtcl_conv2d_backward(float *dx, float *dweight, float *dbias, const float *
     for (int g = 0; g < G; g++) {
         float *col = work + (size_t)omp_get_thread_num() * per_thread(s);
         float *dw = part + g * part_len, *db = dw + (size_t)O * K;
-        memset(dw, 0, sizeof(float) * part_len);
-        for (int b = g * s->B / G; b < (g + 1) * s->B / G; b++) {
+        int b0 = g * s->B / G;
+        for (int b = b0; b < (g + 1) * s->B / G; b++) {
             const float *xb = x + (size_t)b * s->C * HW, *dyb = dy + (size_t)b * O * HW;
             const float *cb = xb;
             if (s->k != 1) {
                 im2col(col, xb, s->C, s);
                 cb = col;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, K, HW, 1.0f, dyb, HW, cb, HW, 1.0f, dw, K);
+            /* the group's first image writes its sums (beta 0), the others add */
+            float beta = b == b0 ? 0.0f : 1.0f;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, K, HW, 1.0f, dyb, HW, cb, HW, beta, dw, K);
             if (dbias)
                 for (int o = 0; o < O; o++) {
                     double t = 0;
                     for (int q = 0; q < HW; q++)
                         t += dyb[(size_t)o * HW + q];
-                    db[o] += (float)t;
+                    db[o] = (b == b0 ? 0.0f : db[o]) + (float)t;
                 }
             if (dx)
                 conv_backward_data_image(dx + (size_t)b * s->C * HW, dyb, weight, wt, s, col);

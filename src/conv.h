@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#define DTCL_CONV_GROUPS 8
+#define DTCL_CONV_GROUPS 4
 
 typedef struct {
     int B, C, O, H, W, k;

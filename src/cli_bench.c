@@ -412,9 +412,14 @@ int dtcl_cmd_bench(int argc, char **argv)
         return dtcl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
     if (strcmp(which, "dataset") == 0)
         return bench_dataset(gb, (int)size, (int)batch, 200);
-    if (strcmp(which, "train-step") == 0)
+    if (strcmp(which, "train-step") == 0) {
+        for (int i = 0; sizes_set && i < nsizes; i++)
+            if (sizes[i] < 16)
+                return dtcl_cli_usage_error(cmd, "--sizes: %d is too small for the encoder's 4 blocks "
+                                                 "(train-step needs 16 or more)", sizes[i]);
         return dtcl_bench_train_step(sizes_set ? sizes : train_sizes, sizes_set ? nsizes : 2, (int)batch,
                                      (int)repeats, use_torch);
+    }
     if (strcmp(which, "transform") != 0)
         return dtcl_cli_usage_error(cmd, "unknown benchmark '%s' (available: transform, train-step, import, dataset)",
                                     which);

@@ -22,6 +22,7 @@ static const Command commands[] = {
     {"import", dtcl_cmd_import, "build a dataset from BraTS volumes or PNG images"},
     {"split", dtcl_cmd_split, "write patient-disjoint test, validation and training splits"},
     {"info", dtcl_cmd_info, "validate and describe a dataset folder or a .npy file"},
+    {"train", dtcl_cmd_train, "train a strategy (proposed, ssl, random, simclr, ...) into a run folder"},
     {"embed", dtcl_cmd_embed, "write the representations h = f(X) of a checkpoint's encoder"},
     {"bench", dtcl_cmd_bench, "measure speed against the PyTorch reference in the same run"},
 };

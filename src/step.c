@@ -123,6 +123,26 @@ void dtcl_step_encoder(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, 
     encoder_backward_and_update(md, p, c);
 }
 
+void dtcl_step_supervised(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, const float *xm,
+                          const int8_t *labels, DtclStepLosses *out)
+{
+    int B = p->B, d = dtcl_fcn_dim(&md->f);
+    DtclTable *t = &md->table;
+    memset(out, 0, sizeof *out);
+    dtcl_fcn_forward_train(&p->view[1], &md->f, xm, 1, &p->fp);
+    dtcl_classifier_forward(p->logit[1], p->view[1].h, &md->p, B);
+    memset(p->dlogit[1], 0, sizeof(float) * B);
+    out->bce_m = out->loss_e = dtcl_bce_forward_backward(p->dlogit[1], p->logit[1], labels, NULL, B);
+    size_t n = md->enc_end - md->enc_begin;
+    memset(t->grad + md->enc_begin, 0, sizeof(float) * n);
+    memset(p->dh[1], 0, sizeof(float) * B * d);
+    dtcl_classifier_backward(p->dh[1], 1, p->dlogit[1], p->view[1].h, &md->p, B);
+    dtcl_fcn_backward(NULL, 1, p->dh[1], &md->f, &p->view[1], &p->fp);
+    md->step_e++; /* g's gradient is zero: Adam leaves it where it is */
+    dtcl_adam_step(&c->adam_e, t->param + md->enc_begin, t->adam_m + md->enc_begin, t->adam_v + md->enc_begin,
+                   t->grad + md->enc_begin, n, md->step_e);
+}
+
 void dtcl_step_forward_proposed(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c,
                                 const DtclNoiseSource *noise, const float *x, const int8_t *labels,
                                 DtclStepLosses *out)

@@ -75,6 +75,12 @@ void dtcl_step_encoder(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, 
 void dtcl_step_proposed(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, const DtclNoiseSource *noise,
                         const float *x, const int8_t *labels, DtclStepLosses *out);
 
+/* The `supervised` baseline (SPEC section 4): f on the augmented images,
+ * p, BCE over the labelled images; backward; Adam on f and p (g unused). The
+ * loss is reported as out->bce_m and out->loss_e. */
+void dtcl_step_supervised(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, const float *xm,
+                          const int8_t *labels, DtclStepLosses *out);
+
 /* The parts of dtcl_step_proposed, for gradcheck: the shared forward pass
  * (Lambda, X_M, f, g, p, the losses; no update), then M's gradient of L_M
  * into md's gradient family (M's range cleared first), without Adam. */

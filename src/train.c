@@ -1,0 +1,787 @@
+/* train.c: training runs for every strategy (paper section 3, Eq. 1; SPEC
+ * sections 4, 5, 8; see train.h). */
+#define _DEFAULT_SOURCE
+#include "config.h"
+
+#include "train.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
+
+#include "atomicfile.h"
+#include "checkpoint.h"
+#include "dataset.h"
+#include "logreg.h"
+#include "rng.h"
+#include "split.h"
+#include "step.h"
+
+#ifdef HAVE_OPENBLAS_GET_CORENAME
+char *openblas_get_corename(void);
+#endif
+
+const char *const dtcl_strategy_names[DTCL_NSTRATEGIES] = {"random", "random-sup", "ssl", "proposed", "simclr",
+                                                           "supervised"};
+
+volatile int dtcl_train_stop;
+
+/* SPEC section 4's table; "-" entries are 0 (unused). */
+static const double strategy_alpha[DTCL_NSTRATEGIES][5] = {
+    {0, 0, 1, 0, 0}, {0, 0, 1, 10, 10}, {1, 0, 1, 0, 0}, {1, 10, 1, 1, 1}, {0, 0, 1, 0, 0}, {0, 0, 0, 1, 0}};
+
+void dtcl_train_config_default(DtclTrainConfig *c, DtclStrategy s)
+{
+    memset(c, 0, sizeof *c);
+    c->strategy = s;
+    memcpy(c->alpha, strategy_alpha[s], sizeof c->alpha);
+    c->lr_f = 1e-4;
+    c->lr_m = -1;
+    c->batch = 32;
+    c->epochs = 100;
+    c->save_every = 10;
+    c->label_fraction = 0.1;
+    c->nce.kind = DTCL_NCE_PAPER;
+    c->nce.sim = DTCL_SIM_DOT;
+    c->nce.tau = 1.0;
+    snprintf(c->order, sizeof c->order, "%s", dtcl_default_order);
+    snprintf(c->widths, sizeof c->widths, "32,64,128,256");
+    c->seed = 1;
+}
+
+int dtcl_strategy_parse(const char *name, DtclStrategy *s)
+{
+    for (int k = 0; k < DTCL_NSTRATEGIES; k++)
+        if (strcmp(name, dtcl_strategy_names[k]) == 0) {
+            *s = (DtclStrategy)k;
+            return 0;
+        }
+    return -1;
+}
+
+double dtcl_train_lr_m(const DtclTrainConfig *c)
+{
+    return c->lr_m > 0 ? c->lr_m : c->alpha[1] > 0 ? 1e-3 : 1e-4;
+}
+
+static int uses_m(DtclStrategy s)
+{
+    return s == DTCL_STRATEGY_SSL || s == DTCL_STRATEGY_PROPOSED;
+}
+
+/* ---------------------------------------------------------------- config.json */
+
+static const char *nce_names[3] = {"paper", "simclr", "supcon"};
+static const char *sim_names[2] = {"dot", "cosine"};
+
+static char *config_json(const DtclTrainConfig *c, int threads)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "format", "dtcl-run");
+    cJSON_AddNumberToObject(r, "format_version", 1);
+    cJSON_AddStringToObject(r, "dtcl_version", PACKAGE_VERSION);
+    cJSON_AddStringToObject(r, "build", DTCL_BUILD_OPTIONS);
+#ifdef HAVE_OPENBLAS_GET_CORENAME
+    cJSON_AddStringToObject(r, "blas_core", openblas_get_corename());
+#endif
+    cJSON_AddStringToObject(r, "device", "cpu");
+    cJSON_AddNumberToObject(r, "threads", threads);
+    cJSON_AddStringToObject(r, "data", c->data);
+    cJSON_AddStringToObject(r, "strategy", dtcl_strategy_names[c->strategy]);
+    cJSON *a = cJSON_AddArrayToObject(r, "alpha");
+    for (int k = 0; k < 5; k++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber(c->alpha[k]));
+    cJSON_AddNumberToObject(r, "lr_f", c->lr_f);
+    cJSON_AddNumberToObject(r, "lr_m", dtcl_train_lr_m(c));
+    cJSON_AddNumberToObject(r, "batch", c->batch);
+    cJSON_AddNumberToObject(r, "epochs", c->epochs);
+    cJSON_AddNumberToObject(r, "save_every", c->save_every);
+    cJSON_AddNumberToObject(r, "label_fraction", c->label_fraction);
+    cJSON_AddStringToObject(r, "nce", nce_names[c->nce.kind]);
+    cJSON_AddStringToObject(r, "similarity", sim_names[c->nce.sim]);
+    cJSON_AddNumberToObject(r, "tau", c->nce.tau);
+    cJSON_AddStringToObject(r, "order", c->order);
+    cJSON_AddStringToObject(r, "widths", c->widths);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+    cJSON_AddStringToObject(r, "seed", seed); /* a string: JSON numbers lose 64-bit integers */
+    char *s = cJSON_Print(r);
+    cJSON_Delete(r);
+    return s;
+}
+
+static int json_string(const cJSON *r, const char *key, char *out, size_t size, const char *path, DtclError *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, key);
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= size)
+        return dtcl_fail(err, "%s: \"%s\" is missing or not a string", path, key);
+    snprintf(out, size, "%s", v->valuestring);
+    return 0;
+}
+
+static int json_number(const cJSON *r, const char *key, double *out, const char *path, DtclError *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, key);
+    if (!cJSON_IsNumber(v))
+        return dtcl_fail(err, "%s: \"%s\" is missing or not a number", path, key);
+    *out = v->valuedouble;
+    return 0;
+}
+
+int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", run);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dtcl_fail(err, "%s: cannot open (%s); expected a run folder written by `dtcl train'", path,
+                         strerror(errno));
+    char *buf = DTCL_MALLOC(1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    cJSON *r = cJSON_Parse(buf);
+    free(buf);
+    if (!r)
+        return dtcl_fail(err, "%s: not valid JSON", path);
+    char s[4096], fmt[64];
+    double v = 0, a[5] = {0};
+    int rc = json_string(r, "format", fmt, sizeof fmt, path, err);
+    if (rc == 0 && strcmp(fmt, "dtcl-run") != 0)
+        rc = dtcl_fail(err, "%s: format \"%s\"; expected \"dtcl-run\"", path, fmt);
+    if (rc == 0)
+        rc = json_string(r, "strategy", s, sizeof s, path, err);
+    DtclStrategy st = DTCL_STRATEGY_PROPOSED;
+    if (rc == 0 && dtcl_strategy_parse(s, &st) != 0)
+        rc = dtcl_fail(err, "%s: unknown strategy \"%s\"", path, s);
+    if (rc == 0)
+        dtcl_train_config_default(c, st);
+    const cJSON *al = cJSON_GetObjectItemCaseSensitive(r, "alpha");
+    if (rc == 0 && (!cJSON_IsArray(al) || cJSON_GetArraySize(al) != 5))
+        rc = dtcl_fail(err, "%s: \"alpha\" must be 5 numbers", path);
+    for (int k = 0; rc == 0 && k < 5; k++) {
+        const cJSON *e = cJSON_GetArrayItem(al, k);
+        if (!cJSON_IsNumber(e))
+            rc = dtcl_fail(err, "%s: \"alpha\" must be 5 numbers", path);
+        else
+            a[k] = e->valuedouble;
+    }
+    if (rc == 0)
+        memcpy(c->alpha, a, sizeof a);
+    if (rc == 0)
+        rc = json_string(r, "data", c->data, sizeof c->data, path, err);
+    if (rc == 0 && (rc = json_number(r, "lr_f", &c->lr_f, path, err)) == 0 &&
+        (rc = json_number(r, "lr_m", &c->lr_m, path, err)) == 0 && (rc = json_number(r, "batch", &v, path, err)) == 0)
+        c->batch = (int)v;
+    if (rc == 0 && (rc = json_number(r, "epochs", &v, path, err)) == 0)
+        c->epochs = (int)v;
+    if (rc == 0 && (rc = json_number(r, "save_every", &v, path, err)) == 0)
+        c->save_every = (int)v;
+    if (rc == 0)
+        rc = json_number(r, "label_fraction", &c->label_fraction, path, err);
+    if (rc == 0)
+        rc = json_number(r, "tau", &c->nce.tau, path, err);
+    if (rc == 0)
+        rc = json_string(r, "nce", s, sizeof s, path, err);
+    if (rc == 0)
+        c->nce.kind = strcmp(s, "simclr") == 0 ? DTCL_NCE_SIMCLR : strcmp(s, "supcon") == 0 ? DTCL_NCE_SUPCON
+                                                                                          : DTCL_NCE_PAPER;
+    if (rc == 0)
+        rc = json_string(r, "similarity", s, sizeof s, path, err);
+    if (rc == 0)
+        c->nce.sim = strcmp(s, "cosine") == 0 ? DTCL_SIM_COSINE : DTCL_SIM_DOT;
+    if (rc == 0)
+        rc = json_string(r, "order", c->order, sizeof c->order, path, err);
+    if (rc == 0)
+        rc = json_string(r, "widths", c->widths, sizeof c->widths, path, err);
+    if (rc == 0 && (rc = json_string(r, "seed", s, sizeof s, path, err)) == 0)
+        c->seed = strtoull(s, NULL, 10);
+    cJSON_Delete(r);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the run */
+
+typedef struct {
+    DtclTrainConfig cfg;
+    const char *run;
+    DtclDataset ds;
+    int8_t *split, *labelled;
+    int64_t *train, *val; /* dataset indices */
+    int64_t ntrain, nval;
+    int S, threads;
+    DtclModel md;
+    DtclTransform tr, tr_nocrop; /* tr_nocrop: simclr's images whose crop is off */
+    int has_nocrop;
+    DtclStepPlan plan;
+    DtclStepConfig sc;
+    float *x, *xm, *lambda, *xtmp; /* (B,S,S), (B,S,S), (B,7), (B,S,S) */
+    int8_t *labels;
+    uint32_t *items;
+} Run;
+
+/* Sums over an epoch's steps, for metrics.csv. */
+enum { ACC_LOSS_E, ACC_LOSS_M, ACC_NCE, ACC_BCE_M, ACC_BCE, ACC_STEPS, ACC_LAMBDA, /* then (class, k, sum|sumsq|n) */
+       ACC_N = ACC_LAMBDA + 2 * DTCL_NLAMBDA * 3 };
+
+static int dir_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The order of the training images in epoch e: by Philox key of (seed, shuffle, e, index). */
+typedef struct {
+    uint64_t key;
+    int64_t idx;
+} KeyIdx;
+
+static int cmp_key(const void *a, const void *b)
+{
+    const KeyIdx *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key ? 1 : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static void epoch_order(const Run *r, int epoch, int64_t *order)
+{
+    KeyIdx *k = DTCL_MALLOC(sizeof(KeyIdx) * (size_t)(r->ntrain + 1));
+    for (int64_t i = 0; i < r->ntrain; i++) {
+        uint32_t w[4];
+        DtclStream s = {r->cfg.seed, DTCL_RNG_SHUFFLE, (uint32_t)epoch, 0, (uint32_t)r->train[i]};
+        dtcl_rng_block(&s, 0, w);
+        k[i].key = ((uint64_t)w[0] << 32) | w[1];
+        k[i].idx = r->train[i];
+    }
+    qsort(k, (size_t)r->ntrain, sizeof *k, cmp_key);
+    for (int64_t i = 0; i < r->ntrain; i++)
+        order[i] = k[i].idx;
+    free(k);
+}
+
+/* Lambda for the random strategies: U([0,1]^7) per image, from (seed, lambda, epoch, step, image). */
+static void draw_lambda(Run *r, int epoch, int step, const int64_t *idx)
+{
+    for (int b = 0; b < r->cfg.batch; b++) {
+        double u[DTCL_NLAMBDA];
+        DtclStream s = {r->cfg.seed, DTCL_RNG_LAMBDA, (uint32_t)epoch, (uint32_t)step, (uint32_t)idx[b]};
+        dtcl_rng_uniform(&s, u, DTCL_NLAMBDA);
+        for (int k = 0; k < DTCL_NLAMBDA; k++)
+            r->lambda[b * DTCL_NLAMBDA + k] = (float)u[k];
+    }
+}
+
+/* simclr and supervised: each of the six transformations on with probability
+ * 1/2, its lambda uniform when on; off is the identity value (blur, noise,
+ * flips and rotation at 0 are exact identities) and, for the crop, which has
+ * none, the transformation without a crop step. crop_on (B). */
+static void draw_augmentation(Run *r, int epoch, int step, const int64_t *idx, uint8_t *crop_on)
+{
+    for (int b = 0; b < r->cfg.batch; b++) {
+        double u[2 * DTCL_NSTEP_KINDS + 2];
+        DtclStream s = {r->cfg.seed, DTCL_RNG_AUGMENT, (uint32_t)epoch, (uint32_t)step, (uint32_t)idx[b]};
+        dtcl_rng_uniform(&s, u, 2 * DTCL_NSTEP_KINDS + 2);
+        float *l = r->lambda + b * DTCL_NLAMBDA;
+        /* steps: blur 0, noise 1, crop 2 (lambda 2, 3), hflip 3 (4), vflip 4 (5), rotate 5 (6) */
+        static const int first_lambda[DTCL_NSTEP_KINDS] = {0, 1, 2, 4, 5, 6};
+        for (int k = 0; k < DTCL_NSTEP_KINDS; k++) {
+            int on = u[k] < 0.5;
+            int li = first_lambda[k];
+            l[li] = on ? (float)u[DTCL_NSTEP_KINDS + k] : 0.0f;
+            if (k == DTCL_STEP_CROP) {
+                l[3] = on ? (float)u[2 * DTCL_NSTEP_KINDS] : 0.5f;
+                crop_on[b] = (uint8_t)on;
+            }
+        }
+    }
+}
+
+/* X_M = T(X, Lambda) without saving (the random strategies); simclr's
+ * crop-off images go through the transformation without the crop. */
+static void transform_batch(Run *r, const DtclNoiseSource *ns, const uint8_t *crop_on)
+{
+    int B = r->cfg.batch;
+    size_t SS = (size_t)r->S * r->S;
+    if (!crop_on || !r->has_nocrop) {
+        dtcl_transform_forward(&r->tr, r->xm, NULL, r->x, r->lambda, ns, B);
+        return;
+    }
+    /* both transforms over the whole batch, then each image takes its own:
+     * the noise and every other step see the same numbers either way */
+    dtcl_transform_forward(&r->tr, r->xm, NULL, r->x, r->lambda, ns, B);
+    dtcl_transform_forward(&r->tr_nocrop, r->xtmp, NULL, r->x, r->lambda, ns, B);
+    for (int b = 0; b < B; b++)
+        if (!crop_on[b])
+            memcpy(r->xm + b * SS, r->xtmp + b * SS, SS * sizeof(float));
+}
+
+/* checkpoints/epoch-NNN.safetensors, or checkpoints/last.safetensors (the
+ * state after the latest epoch, rewritten every epoch) when last. */
+static int save_checkpoint(Run *r, int epoch, int last, DtclError *err)
+{
+    char path[4300], ep[32], seed[32];
+    if (last)
+        snprintf(path, sizeof path, "%s/checkpoints/last.safetensors", r->run);
+    else
+        snprintf(path, sizeof path, "%s/checkpoints/epoch-%03d.safetensors", r->run, epoch);
+    snprintf(ep, sizeof ep, "%d", epoch);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->cfg.seed);
+    char *cfg = config_json(&r->cfg, r->threads);
+    const char *k[4] = {"epoch", "seed", "strategy", "config"};
+    const char *v[4] = {ep, seed, dtcl_strategy_names[r->cfg.strategy], cfg};
+    int rc = dtcl_checkpoint_save(path, &r->md, k, v, 4, err);
+    free(cfg);
+    return rc;
+}
+
+/* The newest checkpoints/epoch-NNN.safetensors, or -1. */
+static int newest_epoch_file(const char *run)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run);
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int best = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int ep;
+        char tail[32];
+        if (sscanf(e->d_name, "epoch-%d.safetensor%31s", &ep, tail) == 2 && strcmp(tail, "s") == 0 && ep > best)
+            best = ep;
+    }
+    closedir(d);
+    return best;
+}
+
+/* Where a resumed run starts: the newest of the epoch files and last.safetensors
+ * (its epoch from the metadata); the epoch, and the file in path, or -1. */
+static int resume_point(const char *run, char *path, size_t size)
+{
+    int ep = newest_epoch_file(run);
+    if (ep >= 0)
+        snprintf(path, size, "%s/checkpoints/epoch-%03d.safetensors", run, ep);
+    char last[4300];
+    snprintf(last, sizeof last, "%s/checkpoints/last.safetensors", run);
+    DtclSafetensors st;
+    if (dtcl_st_open(last, &st, NULL) == 0) {
+        const char *e = dtcl_st_meta(&st, "epoch");
+        int le = e ? atoi(e) : -1;
+        if (le > ep) {
+            ep = le;
+            snprintf(path, size, "%s", last);
+        }
+        dtcl_st_close(&st);
+    }
+    return ep;
+}
+
+/* Validation: BCE and AUC of p(f(X)) in evaluation mode over the labelled
+ * validation images. */
+static void validate(Run *r, double *bce, double *auc)
+{
+    int d = dtcl_fcn_dim(&r->md.f);
+    int64_t n = r->nval;
+    *bce = NAN;
+    *auc = NAN;
+    if (n == 0)
+        return;
+    size_t SS = (size_t)r->S * r->S;
+    int B = r->cfg.batch;
+    float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * d), logit[1];
+    double *score = DTCL_MALLOC(sizeof(double) * (size_t)n);
+    int8_t *y = DTCL_MALLOC((size_t)n);
+    int64_t m = 0;
+    double sum = 0;
+    for (int64_t i = 0; i < n; i += B) {
+        int nb = n - i < B ? (int)(n - i) : B;
+        dtcl_dataset_load(&r->ds, r->xtmp, r->val + i, nb);
+        dtcl_fcn_forward_eval(h, &r->md.f, r->xtmp, nb, &r->plan.fp);
+        for (int b = 0; b < nb; b++) {
+            int8_t lab = r->ds.label[r->val[i + b]];
+            if (lab < 0)
+                continue;
+            dtcl_classifier_forward(logit, h + (size_t)b * d, &r->md.p, 1);
+            double xv = logit[0];
+            sum += fmax(xv, 0.0) - xv * lab + log1p(exp(-fabs(xv)));
+            score[m] = xv;
+            y[m++] = lab;
+        }
+    }
+    (void)SS;
+    if (m > 0) {
+        *bce = sum / (double)m;
+        *auc = dtcl_auc(score, y, m);
+    }
+    free(h);
+    free(score);
+    free(y);
+}
+
+static void metrics_header(FILE *f)
+{
+    fprintf(f, "epoch,steps,loss_e,loss_m,nce,bce_m,bce,val_bce,val_auc");
+    for (int c = 0; c < 2; c++)
+        for (int k = 0; k < DTCL_NLAMBDA; k++)
+            fprintf(f, ",lambda%d_mean_c%d,lambda%d_std_c%d", k, c, k, c);
+    fprintf(f, ",seconds\n");
+}
+
+/* Rewrites RUN/metrics.csv with the rows of epochs <= keep_epoch plus `row`. */
+static int append_metrics(const char *run, int keep_epoch, const char *row, DtclError *err)
+{
+    char path[4200], line[8192];
+    snprintf(path, sizeof path, "%s/metrics.csv", run);
+    FILE *old = fopen(path, "r");
+    DtclOutFile out;
+    if (dtcl_out_open(&out, path, err) != 0) {
+        if (old)
+            fclose(old);
+        return -1;
+    }
+    metrics_header(out.f);
+    if (old) {
+        int first = 1;
+        while (fgets(line, sizeof line, old)) {
+            if (first) {
+                first = 0;
+                continue;
+            }
+            if (atoi(line) <= keep_epoch)
+                fputs(line, out.f);
+        }
+        fclose(old);
+    }
+    if (row)
+        fputs(row, out.f);
+    return dtcl_out_commit(&out, err);
+}
+
+static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *err)
+{
+    memset(r, 0, sizeof *r);
+    r->cfg = *c;
+    r->run = run;
+    r->threads = omp_get_max_threads();
+    if (dtcl_dataset_open(&r->ds, c->data, err) != 0)
+        return -1;
+    r->S = r->ds.size;
+    int64_t N = r->ds.n;
+    r->split = DTCL_MALLOC((size_t)N + 1);
+    r->labelled = DTCL_MALLOC((size_t)N + 1);
+    if (r->ds.has_split) {
+        memcpy(r->split, r->ds.split, (size_t)N);
+        memcpy(r->labelled, r->ds.labelled, (size_t)N);
+    } else {
+        DtclSplitOptions so;
+        dtcl_split_options_default(&so);
+        so.seed = c->seed;
+        so.label_fraction = c->label_fraction;
+        if (dtcl_split_make(&r->ds, &so, r->split, r->labelled, err) != 0)
+            return -1;
+    }
+    r->train = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1));
+    r->val = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1));
+    int64_t nlab = 0;
+    for (int64_t i = 0; i < N; i++) {
+        if (r->split[i] == DTCL_SPLIT_TRAIN)
+            r->train[r->ntrain++] = i;
+        else if (r->split[i] == DTCL_SPLIT_VAL)
+            r->val[r->nval++] = i;
+        nlab += r->split[i] == DTCL_SPLIT_TRAIN && r->labelled[i];
+    }
+    if (r->ntrain < c->batch)
+        return dtcl_fail(err, "%s: %lld training images, fewer than one batch of %d (use --batch)", c->data,
+                         (long long)r->ntrain, c->batch);
+    int supervised = c->alpha[1] > 0 || c->alpha[3] > 0 || c->alpha[4] > 0 || c->strategy == DTCL_STRATEGY_SUPERVISED;
+    if (supervised && nlab == 0)
+        return dtcl_fail(err, "%s: strategy %s needs labels, but no training image is labelled (meta.csv labels "
+                              "empty, or split.csv marks none labelled)", c->data, dtcl_strategy_names[c->strategy]);
+    DtclModelConfig mc;
+    dtcl_model_config_default(&mc);
+    if (dtcl_model_parse_widths(c->widths, &mc, err) != 0)
+        return -1;
+    if (r->S < dtcl_model_min_size(&mc))
+        return dtcl_fail(err, "%s: images of %dx%d; the encoder's %d blocks need at least %dx%d", c->data, r->S,
+                         r->S, mc.nblocks, dtcl_model_min_size(&mc), dtcl_model_min_size(&mc));
+    dtcl_model_init(&r->md, &mc);
+    dtcl_model_reset(&r->md, c->seed);
+    DtclStepKind order[DTCL_NSTEP_KINDS];
+    int nsteps;
+    if (dtcl_transform_parse_order(c->order, order, &nsteps, err) != 0)
+        return -1;
+    DtclTransformParams tp;
+    dtcl_transform_params_default(&tp);
+    if (dtcl_transform_init(&r->tr, r->S, order, nsteps, &tp, err) != 0)
+        return -1;
+    DtclStepKind nocrop[DTCL_NSTEP_KINDS];
+    int nn = 0;
+    for (int k = 0; k < nsteps; k++)
+        if (order[k] != DTCL_STEP_CROP)
+            nocrop[nn++] = order[k];
+    if (nn > 0 && nn < nsteps) {
+        if (dtcl_transform_init(&r->tr_nocrop, r->S, nocrop, nn, &tp, err) != 0)
+            return -1;
+        r->has_nocrop = 1;
+    }
+    dtcl_step_plan(&r->plan, &r->md, uses_m(c->strategy) ? &r->tr : NULL, c->batch, r->S, r->threads);
+    dtcl_step_config_default(&r->sc);
+    r->sc.nce = c->nce;
+    memcpy(r->sc.alpha, c->alpha, sizeof c->alpha);
+    dtcl_adam_default(&r->sc.adam_e, c->lr_f);
+    dtcl_adam_default(&r->sc.adam_m, dtcl_train_lr_m(c));
+    size_t NS = (size_t)c->batch * r->S * r->S;
+    r->x = DTCL_ALIGNED(NS * 4);
+    r->xm = DTCL_ALIGNED(NS * 4);
+    r->xtmp = DTCL_ALIGNED(NS * 4);
+    r->lambda = DTCL_ALIGNED((size_t)c->batch * DTCL_NLAMBDA * 4);
+    r->labels = DTCL_MALLOC((size_t)c->batch);
+    r->items = DTCL_MALLOC(sizeof(uint32_t) * (size_t)c->batch);
+    return 0;
+}
+
+static void teardown(Run *r)
+{
+    free(r->x);
+    free(r->xm);
+    free(r->xtmp);
+    free(r->lambda);
+    free(r->labels);
+    free(r->items);
+    free(r->split);
+    free(r->labelled);
+    free(r->train);
+    free(r->val);
+    if (r->plan.B)
+        dtcl_step_plan_free(&r->plan);
+    if (r->tr.size)
+        dtcl_transform_free(&r->tr);
+    if (r->has_nocrop)
+        dtcl_transform_free(&r->tr_nocrop);
+    if (r->md.table.t)
+        dtcl_model_free(&r->md);
+    if (r->ds.dir)
+        dtcl_dataset_close(&r->ds);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* One step of the run's strategy on the batch idx (B dataset indices). */
+static void train_step(Run *r, int epoch, int step, const int64_t *idx, DtclStepLosses *l)
+{
+    int B = r->cfg.batch;
+    dtcl_dataset_load(&r->ds, r->x, idx, B);
+    for (int b = 0; b < B; b++) {
+        r->labels[b] = r->labelled[idx[b]] ? r->ds.label[idx[b]] : -1;
+        r->items[b] = (uint32_t)idx[b];
+    }
+    DtclNoiseSource ns = {r->cfg.seed, (uint32_t)epoch, (uint32_t)step, r->items};
+    memset(l, 0, sizeof *l);
+    switch (r->cfg.strategy) {
+    case DTCL_STRATEGY_SSL:
+    case DTCL_STRATEGY_PROPOSED:
+        dtcl_step_proposed(&r->md, &r->plan, &r->sc, &ns, r->x, r->labels, l);
+        memcpy(r->lambda, r->plan.mp.lambda, sizeof(float) * B * DTCL_NLAMBDA);
+        break;
+    case DTCL_STRATEGY_RANDOM:
+    case DTCL_STRATEGY_RANDOM_SUP:
+        draw_lambda(r, epoch, step, idx);
+        transform_batch(r, &ns, NULL);
+        dtcl_step_encoder(&r->md, &r->plan, &r->sc, r->x, r->xm, r->labels, l);
+        break;
+    default: { /* simclr, supervised */
+        uint8_t crop_on[4096];
+        draw_augmentation(r, epoch, step, idx, crop_on);
+        transform_batch(r, &ns, crop_on);
+        if (r->cfg.strategy == DTCL_STRATEGY_SIMCLR)
+            dtcl_step_encoder(&r->md, &r->plan, &r->sc, r->x, r->xm, r->labels, l);
+        else
+            dtcl_step_supervised(&r->md, &r->plan, &r->sc, r->xm, r->labels, l);
+        break;
+    }
+    }
+}
+
+static void accumulate(Run *r, const int64_t *idx, const DtclStepLosses *l, double *acc)
+{
+    acc[ACC_LOSS_E] += l->loss_e;
+    acc[ACC_LOSS_M] += l->loss_m;
+    acc[ACC_NCE] += l->nce;
+    acc[ACC_BCE_M] += l->bce_m;
+    acc[ACC_BCE] += l->bce;
+    acc[ACC_STEPS] += 1;
+    for (int b = 0; b < r->cfg.batch; b++) {
+        int8_t c = r->ds.label[idx[b]]; /* the true class, for the record only */
+        if (c < 0)
+            continue;
+        for (int k = 0; k < DTCL_NLAMBDA; k++) {
+            double v = r->lambda[b * DTCL_NLAMBDA + k];
+            double *a = acc + ACC_LAMBDA + ((size_t)c * DTCL_NLAMBDA + k) * 3;
+            a[0] += v;
+            a[1] += v * v;
+            a[2] += 1;
+        }
+    }
+}
+
+static void metrics_row(char *row, size_t size, int epoch, const double *acc, double vbce, double vauc,
+                        double seconds)
+{
+    double n = acc[ACC_STEPS] > 0 ? acc[ACC_STEPS] : 1;
+    int k = snprintf(row, size, "%d,%.0f,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g", epoch, acc[ACC_STEPS],
+                     acc[ACC_LOSS_E] / n, acc[ACC_LOSS_M] / n, acc[ACC_NCE] / n, acc[ACC_BCE_M] / n, acc[ACC_BCE] / n,
+                     vbce, vauc);
+    for (int c = 0; c < 2; c++)
+        for (int j = 0; j < DTCL_NLAMBDA; j++) {
+            const double *a = acc + ACC_LAMBDA + ((size_t)c * DTCL_NLAMBDA + j) * 3;
+            double m = a[2] > 0 ? a[0] / a[2] : NAN, v = a[2] > 0 ? a[1] / a[2] - m * m : NAN;
+            k += snprintf(row + k, size - (size_t)k, ",%.6g,%.6g", m, a[2] > 0 ? sqrt(fmax(v, 0.0)) : NAN);
+        }
+    snprintf(row + k, size - (size_t)k, ",%.3f\n", seconds);
+}
+
+int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *interrupted, DtclError *err)
+{
+    *interrupted = 0;
+    char path[4300];
+    if (!resume) {
+        if (access(run, F_OK) == 0)
+            return dtcl_fail(err, "%s: exists; a run folder is never overwritten (choose another -o, or --resume it)",
+                             run);
+        if (mkdir(run, 0777) != 0)
+            return dtcl_fail(err, "%s: cannot create: %s", run, strerror(errno));
+        snprintf(path, sizeof path, "%s/checkpoints", run);
+        if (mkdir(path, 0777) != 0)
+            return dtcl_fail(err, "%s: cannot create: %s", path, strerror(errno));
+    } else if (!dir_exists(run)) {
+        return dtcl_fail(err, "%s: not a run folder", run);
+    }
+    Run r;
+    int rc = setup(&r, c, run, err);
+    int start = 0;
+    if (rc == 0 && resume) {
+        int ep = resume_point(run, path, sizeof path);
+        if (ep < 0)
+            rc = dtcl_fail(err, "%s: no checkpoints/epoch-NNN.safetensors to resume from", run);
+        else {
+            DtclModel loaded;
+            rc = dtcl_checkpoint_load(path, &loaded, DTCL_CK_MODEL, err);
+            if (rc == 0) {
+                if (loaded.table.n != r.md.table.n ||
+                    loaded.table.size[DTCL_FAMILY_PARAM] != r.md.table.size[DTCL_FAMILY_PARAM]) {
+                    rc = dtcl_fail(err, "%s: its model does not match config.json's widths", path);
+                } else {
+                    DtclTable *a = &r.md.table, *b = &loaded.table;
+                    size_t np = a->size[DTCL_FAMILY_PARAM];
+                    memcpy(a->param, b->param, np * 4);
+                    memcpy(a->adam_m, b->adam_m, np * 4);
+                    memcpy(a->adam_v, b->adam_v, np * 4);
+                    memcpy(a->stat, b->stat, a->size[DTCL_FAMILY_STAT] * 4);
+                    memcpy(a->counter, b->counter, a->size[DTCL_FAMILY_COUNT] * 8);
+                    r.md.step_e = loaded.step_e;
+                    r.md.step_m = loaded.step_m;
+                }
+                dtcl_model_free(&loaded);
+                start = ep;
+            }
+        }
+    }
+    if (rc == 0 && !resume) {
+        snprintf(path, sizeof path, "%s/config.json", run);
+        DtclOutFile out;
+        char *js = config_json(c, r.threads);
+        rc = dtcl_out_open(&out, path, err);
+        if (rc == 0) {
+            fputs(js, out.f);
+            fputc('\n', out.f);
+            rc = dtcl_out_commit(&out, err);
+        }
+        free(js);
+        if (rc == 0) {
+            snprintf(path, sizeof path, "%s/split.csv", run);
+            rc = dtcl_split_write(path, &r.ds, r.split, r.labelled, err);
+        }
+        if (rc == 0)
+            rc = save_checkpoint(&r, 0, 0, err);
+        if (rc == 0)
+            rc = append_metrics(run, -1, NULL, err);
+    }
+    if (rc != 0) {
+        teardown(&r);
+        if (!resume)
+            dtcl_remove_tree(run); /* it was created above, for this run only */
+        return -1;
+    }
+    int64_t steps = r.ntrain / c->batch;
+    int64_t *order = DTCL_MALLOC(sizeof(int64_t) * (size_t)(r.ntrain + 1));
+    if (!c->quiet)
+        fprintf(stderr, "dtcl train: %s, %lld training images (%lld validation), %lld steps of %d per epoch, "
+                        "epochs %d to %d\n", dtcl_strategy_names[c->strategy], (long long)r.ntrain, (long long)r.nval,
+                (long long)steps, c->batch, start + 1, c->epochs);
+    int tty = isatty(2);
+    for (int epoch = start + 1; epoch <= c->epochs && rc == 0; epoch++) {
+        double acc[ACC_N] = {0}, t0 = now_s();
+        epoch_order(&r, epoch, order);
+        for (int64_t s = 0; s < steps; s++) {
+            DtclStepLosses l;
+            train_step(&r, epoch, (int)s, order + s * c->batch, &l);
+            if (!isfinite(l.loss_e) || !isfinite(l.loss_m)) {
+                rc = -2;
+                dtcl_fail(err, "epoch %d, step %lld: the loss is not finite (L_E %g, L_M %g); stopped, the last "
+                               "good checkpoint is kept (try a smaller --lr-f or --lr-m)", epoch, (long long)s,
+                          l.loss_e, l.loss_m);
+                break;
+            }
+            accumulate(&r, order + s * c->batch, &l, acc);
+            if (tty && !c->quiet) {
+                double el = now_s() - t0, ips = (s + 1) * c->batch / el;
+                double eta = (steps - s - 1) * c->batch / ips + (c->epochs - epoch) * steps * c->batch / ips;
+                fprintf(stderr, "\repoch %d/%d step %lld/%lld  L_E %.4f  L_M %.4f  %.1f img/s  ETA %.0f s   ", epoch,
+                        c->epochs, (long long)s + 1, (long long)steps, l.loss_e, l.loss_m, ips, eta);
+            }
+            if (dtcl_train_stop)
+                break;
+        }
+        if (rc != 0)
+            break;
+        if (dtcl_train_stop) {
+            /* every completed epoch is saved (epoch-NNN or last); an epoch cut
+             * short is not: resuming replays it from its start, which gives the
+             * same bits as the uninterrupted run */
+            *interrupted = 1;
+            if (!c->quiet)
+                fprintf(stderr, "%sdtcl train: interrupted in epoch %d; `dtcl train --resume %s' continues from "
+                                "the start of epoch %d\n", tty ? "\n" : "", epoch, run, epoch);
+            break;
+        }
+        double vbce, vauc, secs = now_s() - t0;
+        validate(&r, &vbce, &vauc);
+        char row[4096];
+        metrics_row(row, sizeof row, epoch, acc, vbce, vauc, secs);
+        if (epoch % c->save_every == 0 || epoch == c->epochs)
+            rc = save_checkpoint(&r, epoch, 0, err);
+        else
+            rc = save_checkpoint(&r, epoch, 1, err);
+        if (rc == 0)
+            rc = append_metrics(run, epoch - 1, row, err);
+        if (!c->quiet)
+            fprintf(stderr, "%sepoch %d: L_E %.4f  L_M %.4f  val BCE %.4f  val AUC %.4f  %.1f s\n", tty ? "\r" : "",
+                    epoch, acc[ACC_LOSS_E] / acc[ACC_STEPS], acc[ACC_LOSS_M] / acc[ACC_STEPS], vbce, vauc, secs);
+    }
+    free(order);
+    teardown(&r);
+    return rc;
+}

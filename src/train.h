@@ -1,0 +1,68 @@
+/* train.h: training runs (paper section 3, SPEC sections 4 and 5): every
+ * strategy of the paper's comparison, one epoch after another over a
+ * dataset's training split, into a run folder:
+ *   RUN/config.json      every setting, defaults included, and the build
+ *   RUN/metrics.csv      one row per epoch: losses, validation BCE and AUC of p,
+ *                        mean and standard deviation of each lambda_k per class,
+ *                        seconds
+ *   RUN/checkpoints/epoch-NNN.safetensors  (checkpoint.h), epoch 0 included
+ * Per batch (SPEC section 4): Lambda from M (ssl, proposed) or drawn (the
+ * others), X_M = T(X, Lambda), the M step, then the encoder step. Random
+ * numbers come from the run's seed by purpose, epoch, step and image index
+ * (rng.h), so a resumed run ends bitwise where an uninterrupted one would. */
+#ifndef DTCL_TRAIN_H
+#define DTCL_TRAIN_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "model.h"
+#include "nce.h"
+#include "transform.h"
+
+typedef enum {
+    DTCL_STRATEGY_RANDOM,
+    DTCL_STRATEGY_RANDOM_SUP,
+    DTCL_STRATEGY_SSL,
+    DTCL_STRATEGY_PROPOSED,
+    DTCL_STRATEGY_SIMCLR,
+    DTCL_STRATEGY_SUPERVISED,
+    DTCL_NSTRATEGIES
+} DtclStrategy;
+
+extern const char *const dtcl_strategy_names[DTCL_NSTRATEGIES];
+
+typedef struct {
+    char data[4096];         /* the dataset folder */
+    DtclStrategy strategy;
+    double alpha[5];         /* a0..a4 (SPEC section 4's table unless given) */
+    double lr_f, lr_m;       /* lr_m < 0: 1e-3 with supervision (a1 > 0), 1e-4 without */
+    int batch, epochs, save_every;
+    double label_fraction;   /* when the split is drawn from the seed */
+    DtclNce nce;
+    char order[128];         /* T's order */
+    char widths[128];        /* the encoder's widths */
+    uint64_t seed;
+    int threads;
+    int quiet;
+} DtclTrainConfig;
+
+/* The defaults of `dtcl train` for a strategy (alpha from SPEC section 4). */
+void dtcl_train_config_default(DtclTrainConfig *c, DtclStrategy s);
+int dtcl_strategy_parse(const char *name, DtclStrategy *s);
+/* M's learning rate in effect (lr_m, or its default for the alphas). */
+double dtcl_train_lr_m(const DtclTrainConfig *c);
+
+/* Runs (or, with resume, continues) a run into the folder `run`. A new run
+ * refuses an existing folder. Returns 0, or -1 with err (bad input: exit 2),
+ * or -2 with err (a failure at run time, such as a non-finite loss: exit 1).
+ * *interrupted is set when SIGINT stopped it after saving. */
+int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *interrupted, DtclError *err);
+
+/* Reads RUN/config.json into c (for --resume). */
+int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err);
+
+/* Set by the SIGINT handler; the loop saves and stops after the current step. */
+extern volatile int dtcl_train_stop;
+
+#endif

@@ -23,6 +23,7 @@ static const Command commands[] = {
     {"split", dtcl_cmd_split, "write patient-disjoint test, validation and training splits"},
     {"info", dtcl_cmd_info, "validate and describe a dataset folder or a .npy file"},
     {"train", dtcl_cmd_train, "train a strategy (proposed, ssl, random, simclr, ...) into a run folder"},
+    {"eval", dtcl_cmd_eval, "the paper's linear evaluation (AUC per test set) of a run's checkpoints"},
     {"embed", dtcl_cmd_embed, "write the representations h = f(X) of a checkpoint's encoder"},
     {"bench", dtcl_cmd_bench, "measure speed against the PyTorch reference in the same run"},
 };

@@ -1,0 +1,316 @@
+/* eval.c: the linear evaluation of a run's checkpoints (paper section 2.4,
+ * SPEC section 6; see eval.h). */
+#define _DEFAULT_SOURCE
+#include "eval.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/stat.h>
+
+#include "atomicfile.h"
+#include "checkpoint.h"
+#include "dataset.h"
+#include "logreg.h"
+#include "npy.h"
+#include "rng.h"
+#include "split.h"
+#include "train.h"
+
+/* Standardises the columns of x (n,d) in place (mean 0, variance 1; constant columns to 0). */
+static void standardise(float *x, int64_t n, int d)
+{
+    for (int j = 0; j < d; j++) {
+        double s = 0, s2 = 0;
+        for (int64_t i = 0; i < n; i++)
+            s += x[i * d + j];
+        double m = n ? s / n : 0;
+        for (int64_t i = 0; i < n; i++)
+            s2 += (x[i * d + j] - m) * (x[i * d + j] - m);
+        double sd = n ? sqrt(s2 / n) : 0;
+        for (int64_t i = 0; i < n; i++)
+            x[i * d + j] = sd > 0 ? (float)((x[i * d + j] - m) / sd) : 0.0f;
+    }
+}
+
+typedef struct {
+    int cls;
+    double key;
+    int64_t i;
+} FoldKey;
+
+static int cmp_fold(const void *a, const void *b)
+{
+    const FoldKey *x = a, *y = b;
+    if (x->cls != y->cls)
+        return x->cls - y->cls;
+    return x->key < y->key ? -1 : x->key > y->key ? 1 : (x->i > y->i) - (x->i < y->i);
+}
+
+double dtcl_knn_cv_auc(const float *x, const int8_t *y, int64_t n, int d, int folds, int k, uint64_t seed)
+{
+    FoldKey *fk = DTCL_MALLOC(sizeof(FoldKey) * (size_t)(n + 1));
+    double *u = DTCL_MALLOC(sizeof(double) * (size_t)(n + 1));
+    DtclStream st = {seed, DTCL_RNG_SPLIT, 0, 0, 11};
+    dtcl_rng_uniform(&st, u, (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        fk[i] = (FoldKey){y[i], u[i], i};
+    qsort(fk, (size_t)n, sizeof *fk, cmp_fold);
+    int *fold = DTCL_MALLOC(sizeof(int) * (size_t)(n + 1));
+    for (int64_t r = 0; r < n; r++)
+        fold[fk[r].i] = (int)(r % folds);
+    double *norm = DTCL_MALLOC(sizeof(double) * (size_t)(n + 1)), *score = DTCL_MALLOC(sizeof(double) * (size_t)(n + 1));
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0;
+        for (int j = 0; j < d; j++)
+            s += (double)x[i * d + j] * x[i * d + j];
+        norm[i] = sqrt(s) > 0 ? sqrt(s) : 1;
+    }
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int64_t i = 0; i < n; i++) {
+        double best[64];
+        int8_t lab[64];
+        int kk = k < 64 ? k : 64, m = 0;
+        for (int64_t j = 0; j < n; j++) {
+            if (fold[j] == fold[i])
+                continue;
+            double s = 0;
+            for (int c = 0; c < d; c++)
+                s += (double)x[i * d + c] * x[j * d + c];
+            s /= norm[i] * norm[j];
+            if (m < kk || s > best[m - 1]) { /* insert into the sorted top k */
+                int p = m < kk ? m++ : m - 1;
+                while (p > 0 && best[p - 1] < s) {
+                    best[p] = best[p - 1];
+                    lab[p] = lab[p - 1];
+                    p--;
+                }
+                best[p] = s;
+                lab[p] = y[j];
+            }
+        }
+        double pos = 0;
+        for (int q = 0; q < m; q++)
+            pos += lab[q] == 1;
+        score[i] = m ? pos / m : 0.5;
+    }
+    double auc = dtcl_auc(score, y, n);
+    free(fk); free(u); free(fold); free(norm); free(score);
+    return auc;
+}
+
+/* The epochs of RUN/checkpoints/epoch-NNN.safetensors, ascending. */
+static int list_epochs(const char *run, int *ep, int max)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/checkpoints", run);
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        int v;
+        char tail[32];
+        if (sscanf(e->d_name, "epoch-%d.safetensor%31s", &v, tail) == 2 && strcmp(tail, "s") == 0)
+            ep[n++] = v;
+    }
+    closedir(d);
+    for (int i = 1; i < n; i++) /* insertion sort */
+        for (int j = i; j > 0 && ep[j - 1] > ep[j]; j--) {
+            int t = ep[j];
+            ep[j] = ep[j - 1];
+            ep[j - 1] = t;
+        }
+    return n;
+}
+
+/* h of the test images (ordered by test set, then index) for one checkpoint,
+ * from RUN/features/ when the cache matches (data path, count, size). */
+static int features(const char *run, int epoch, const DtclDataset *ds, const int64_t *idx, int64_t n, float **h,
+                    int *d, DtclError *err)
+{
+    char ck[4300], fp[4300], kp[4300], key[4600];
+    snprintf(ck, sizeof ck, "%s/checkpoints/epoch-%03d.safetensors", run, epoch);
+    snprintf(fp, sizeof fp, "%s/features/epoch-%03d.npy", run, epoch);
+    snprintf(kp, sizeof kp, "%s/features/epoch-%03d.key", run, epoch);
+    snprintf(key, sizeof key, "%s %lld %d\n", ds->dir, (long long)n, ds->size);
+    FILE *f = fopen(kp, "r");
+    if (f) {
+        char line[4600] = "";
+        int ok = fgets(line, sizeof line, f) != NULL && strcmp(line, key) == 0;
+        fclose(f);
+        DtclNpyInfo info;
+        if (ok && dtcl_npy_load(fp, h, &info, NULL) == 0) {
+            if (info.rank == 2 && info.shape[0] == n) {
+                *d = (int)info.shape[1];
+                return 0;
+            }
+            free(*h);
+        }
+    }
+    DtclModel md;
+    if (dtcl_checkpoint_load(ck, &md, DTCL_CK_ENCODER, err) != 0)
+        return -1;
+    if (ds->size < dtcl_model_min_size(&md.cfg)) {
+        dtcl_model_free(&md);
+        return dtcl_fail(err, "%s: images of %dx%d are too small for %s", ds->dir, ds->size, ds->size, ck);
+    }
+    *d = dtcl_fcn_dim(&md.f);
+    size_t SS = (size_t)ds->size * ds->size;
+    float *x = DTCL_MALLOC(sizeof(float) * SS * (size_t)(n + 1));
+    dtcl_dataset_load(ds, x, idx, (int)n);
+    *h = DTCL_MALLOC(sizeof(float) * (size_t)n * *d + 1);
+    dtcl_fcn_embed(*h, &md.f, x, n, ds->size, 64, omp_get_max_threads());
+    free(x);
+    dtcl_model_free(&md);
+    char fd[4300];
+    snprintf(fd, sizeof fd, "%s/features", run);
+    mkdir(fd, 0777);
+    int64_t shape[2] = {n, *d};
+    if (dtcl_npy_save(fp, *h, 2, shape, NULL) == 0) {
+        DtclOutFile o;
+        if (dtcl_out_open(&o, kp, NULL) == 0) {
+            fputs(key, o.f);
+            dtcl_out_commit(&o, NULL);
+        }
+    }
+    return 0;
+}
+
+int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepochs, FILE *out, DtclEvalRow *rows,
+                  int maxrows, int *nrows, DtclError *err)
+{
+    DtclTrainConfig c;
+    if (dtcl_train_config_load(run, &c, err) != 0)
+        return -1;
+    DtclDataset ds;
+    if (dtcl_dataset_open(&ds, data ? data : c.data, err) != 0)
+        return -1;
+    int64_t N = ds.n;
+    int8_t *split = DTCL_MALLOC((size_t)N + 1), *lab = DTCL_MALLOC((size_t)N + 1);
+    int rc = 0;
+    if (ds.has_split) {
+        memcpy(split, ds.split, (size_t)N);
+    } else {
+        DtclSplitOptions so;
+        dtcl_split_options_default(&so);
+        so.seed = c.seed;
+        so.label_fraction = c.label_fraction;
+        rc = dtcl_split_make(&ds, &so, split, lab, err);
+    }
+    /* the test images, by test set */
+    int64_t *idx = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1)), start[4] = {0};
+    int64_t nt = 0;
+    for (int t = 0; t < 3 && rc == 0; t++) {
+        start[t] = nt;
+        for (int64_t i = 0; i < N; i++)
+            if (split[i] == DTCL_SPLIT_TEST0 + t && ds.label[i] >= 0)
+                idx[nt++] = i;
+    }
+    start[3] = nt;
+    if (rc == 0 && nt == 0)
+        rc = dtcl_fail(err, "%s: no labelled test image (test0, test1, test2) to evaluate on", ds.dir);
+    int all[4096], ne = nepochs;
+    if (rc == 0 && nepochs == 0) {
+        ne = list_epochs(run, all, 4096);
+        if (ne <= 0)
+            rc = dtcl_fail(err, "%s/checkpoints: no epoch-NNN.safetensors", run);
+        epochs = all;
+    }
+    if (rc == 0 && out) {
+        fprintf(out, "%6s %8s %8s %8s %8s %8s %9s\n", "epoch", "test0", "test1", "test2", "mean", "std", "knn_mean");
+    }
+    char path[4300];
+    snprintf(path, sizeof path, "%s/eval.csv", run);
+    /* eval.csv keeps the rows of epochs not evaluated now: lines[epoch] */
+    enum { MAXE = 100001 };
+    char **lines = DTCL_CALLOC(MAXE, sizeof(char *));
+    FILE *old = fopen(path, "r");
+    if (old) {
+        char line[512];
+        while (fgets(line, sizeof line, old)) {
+            int ep;
+            if (sscanf(line, "%d,", &ep) == 1 && ep >= 0 && ep < MAXE) {
+                free(lines[ep]);
+                lines[ep] = strdup(line);
+            }
+        }
+        fclose(old);
+    }
+    int nr = 0;
+    for (int e = 0; e < ne && rc == 0; e++) {
+        float *h;
+        int d = 0;
+        if (features(run, epochs[e], &ds, idx, nt, &h, &d, err) != 0) {
+            rc = -1;
+            break;
+        }
+        DtclEvalRow row = {epochs[e], 0, {NAN, NAN, NAN}, 0, 0, 0};
+        double s = 0, s2 = 0, ks = 0;
+        for (int t = 0; t < 3; t++) {
+            int64_t n = start[t + 1] - start[t];
+            if (n < 2 * DTCL_EVAL_FOLDS)
+                continue;
+            float *x = DTCL_MALLOC(sizeof(float) * (size_t)n * d);
+            int8_t *y = DTCL_MALLOC((size_t)n);
+            memcpy(x, h + start[t] * d, sizeof(float) * (size_t)n * d);
+            for (int64_t i = 0; i < n; i++)
+                y[i] = ds.label[idx[start[t] + i]];
+            standardise(x, n, d);
+            double auc = dtcl_logreg_cv_auc(x, y, NULL, n, d, DTCL_EVAL_FOLDS, c.seed);
+            double knn = dtcl_knn_cv_auc(x, y, n, d, DTCL_EVAL_FOLDS, DTCL_EVAL_KNN, c.seed);
+            free(x);
+            free(y);
+            if (isnan(auc))
+                continue;
+            row.auc[t] = auc;
+            row.ntests++;
+            s += auc;
+            s2 += auc * auc;
+            ks += knn;
+        }
+        free(h);
+        row.mean = row.ntests ? s / row.ntests : NAN;
+        row.std = row.ntests ? sqrt(fmax(s2 / row.ntests - row.mean * row.mean, 0.0)) : NAN;
+        row.knn_mean = row.ntests ? ks / row.ntests : NAN;
+        char line[512];
+        snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", row.epoch, row.auc[0], row.auc[1],
+                 row.auc[2], row.mean, row.std, row.knn_mean);
+        if (row.epoch < MAXE) {
+            free(lines[row.epoch]);
+            lines[row.epoch] = strdup(line);
+        }
+        if (out)
+            fprintf(out, "%6d %8.4f %8.4f %8.4f %8.4f %8.4f %9.4f\n", row.epoch, row.auc[0], row.auc[1], row.auc[2],
+                    row.mean, row.std, row.knn_mean);
+        if (rows && nr < maxrows)
+            rows[nr] = row;
+        nr++;
+    }
+    if (rc == 0) {
+        DtclOutFile of;
+        rc = dtcl_out_open(&of, path, err);
+        if (rc == 0) {
+            fprintf(of.f, "epoch,test0,test1,test2,mean,std,knn_mean\n");
+            for (int e = 0; e < MAXE; e++)
+                if (lines[e])
+                    fputs(lines[e], of.f);
+            rc = dtcl_out_commit(&of, err);
+        }
+    }
+    for (int e = 0; e < MAXE; e++)
+        free(lines[e]);
+    free(lines);
+    if (nrows)
+        *nrows = nr;
+    free(split);
+    free(lab);
+    free(idx);
+    dtcl_dataset_close(&ds);
+    return rc;
+}

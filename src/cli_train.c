@@ -1,5 +1,6 @@
 /* cli_train.c: `dtcl train` trains one strategy of the paper's comparison
  * into a run folder, or continues one (--resume); see train.h. */
+#define _DEFAULT_SOURCE
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -147,7 +148,10 @@ int dtcl_cmd_train(int argc, char **argv)
             return dtcl_cli_usage_error(cmd, "--strategy '%s' is not one of random, random-sup, ssl, proposed, "
                                              "simclr, supervised", strategy);
         dtcl_train_config_default(&c, st);
-        snprintf(c.data, sizeof c.data, "%s", data);
+        /* config.json records the absolute path: eval and resume may run elsewhere */
+        char *abs = realpath(data, NULL);
+        snprintf(c.data, sizeof c.data, "%s", abs ? abs : data);
+        free(abs);
         if (alpha) {
             double a[5];
             if (dtcl_parse_list(alpha, a, 5) != 5)

@@ -13,5 +13,6 @@ int dtcl_cmd_synth(int argc, char **argv);
 int dtcl_cmd_embed(int argc, char **argv);
 int dtcl_cmd_train(int argc, char **argv);
 int dtcl_cmd_eval(int argc, char **argv);
+int dtcl_cmd_demo(int argc, char **argv);
 
 #endif

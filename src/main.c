@@ -22,6 +22,7 @@ static const Command commands[] = {
     {"import", dtcl_cmd_import, "build a dataset from BraTS volumes or PNG images"},
     {"split", dtcl_cmd_split, "write patient-disjoint test, validation and training splits"},
     {"info", dtcl_cmd_info, "validate and describe a dataset folder or a .npy file"},
+    {"demo", dtcl_cmd_demo, "the whole method on a synthetic set in minutes (--quick: under one)"},
     {"train", dtcl_cmd_train, "train a strategy (proposed, ssl, random, simclr, ...) into a run folder"},
     {"eval", dtcl_cmd_eval, "the paper's linear evaluation (AUC per test set) of a run's checkpoints"},
     {"embed", dtcl_cmd_embed, "write the representations h = f(X) of a checkpoint's encoder"},

@@ -323,21 +323,39 @@ static void transform_batch(Run *r, const DtclNoiseSource *ns, const uint8_t *cr
             memcpy(r->xm + b * SS, r->xtmp + b * SS, SS * sizeof(float));
 }
 
-/* checkpoints/epoch-NNN.safetensors, or checkpoints/last.safetensors (the
- * state after the latest epoch, rewritten every epoch) when last. */
-static int save_checkpoint(Run *r, int epoch, int last, DtclError *err)
+/* Which file a checkpoint goes to. */
+typedef enum { CK_EPOCH, CK_LAST, CK_INTERRUPTED } CkKind;
+
+static void checkpoint_path(char *path, size_t size, const char *run, CkKind kind, int epoch)
 {
-    char path[4300], ep[32], seed[32];
-    if (last)
-        snprintf(path, sizeof path, "%s/checkpoints/last.safetensors", r->run);
+    if (kind == CK_LAST)
+        snprintf(path, size, "%s/checkpoints/last.safetensors", run);
+    else if (kind == CK_INTERRUPTED)
+        snprintf(path, size, "%s/checkpoints/interrupted.safetensors", run);
     else
-        snprintf(path, sizeof path, "%s/checkpoints/epoch-%03d.safetensors", r->run, epoch);
-    snprintf(ep, sizeof ep, "%d", epoch);
+        snprintf(path, size, "%s/checkpoints/epoch-%03d.safetensors", run, epoch);
+}
+
+/* checkpoints/epoch-NNN.safetensors; last.safetensors (the state after the
+ * latest epoch, rewritten every epoch); or interrupted.safetensors (SIGINT
+ * within an epoch: the state after step `step` of epoch `epoch`, with the
+ * epoch's sums so far in `acc`). `epoch` in the metadata is the last
+ * completed epoch. */
+static int save_checkpoint(Run *r, int epoch, CkKind kind, int step, const double *acc, DtclError *err)
+{
+    char path[4300], ep[32], seed[32], rep[32], rst[32], accs[ACC_N * 26 + 4] = "[";
+    checkpoint_path(path, sizeof path, r->run, kind, epoch);
+    snprintf(ep, sizeof ep, "%d", kind == CK_INTERRUPTED ? epoch - 1 : epoch);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->cfg.seed);
+    snprintf(rep, sizeof rep, "%d", epoch);
+    snprintf(rst, sizeof rst, "%d", step);
+    for (int k = 0; kind == CK_INTERRUPTED && k < ACC_N; k++)
+        snprintf(accs + strlen(accs), sizeof accs - strlen(accs), "%s%.17g", k ? "," : "", acc[k]);
+    strcat(accs, "]");
     char *cfg = config_json(&r->cfg, r->threads);
-    const char *k[4] = {"epoch", "seed", "strategy", "config"};
-    const char *v[4] = {ep, seed, dtcl_strategy_names[r->cfg.strategy], cfg};
-    int rc = dtcl_checkpoint_save(path, &r->md, k, v, 4, err);
+    const char *k[7] = {"epoch", "seed", "strategy", "config", "resume_epoch", "resume_step", "epoch_sums"};
+    const char *v[7] = {ep, seed, dtcl_strategy_names[r->cfg.strategy], cfg, rep, rst, accs};
+    int rc = dtcl_checkpoint_save(path, &r->md, k, v, kind == CK_INTERRUPTED ? 7 : 4, err);
     free(cfg);
     return rc;
 }
@@ -699,6 +717,46 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
             }
         }
     }
+    /* an interrupted epoch right after that state: continue within it */
+    int start_step = 0;
+    double start_acc[ACC_N] = {0};
+    if (rc == 0 && resume) {
+        char ip[4300];
+        checkpoint_path(ip, sizeof ip, run, CK_INTERRUPTED, 0);
+        DtclSafetensors st;
+        if (dtcl_st_open(ip, &st, NULL) == 0) {
+            const char *re = dtcl_st_meta(&st, "resume_epoch"), *rs = dtcl_st_meta(&st, "resume_step");
+            const char *sums = dtcl_st_meta(&st, "epoch_sums");
+            int use = re && rs && sums && atoi(re) == start + 1 && atoi(rs) > 0;
+            if (use) {
+                cJSON *a = cJSON_Parse(sums);
+                use = cJSON_IsArray(a) && cJSON_GetArraySize(a) == ACC_N;
+                for (int k = 0; use && k < ACC_N; k++)
+                    start_acc[k] = cJSON_GetArrayItem(a, k)->valuedouble;
+                cJSON_Delete(a);
+                start_step = use ? atoi(rs) : 0;
+            }
+            dtcl_st_close(&st);
+            if (use) {
+                DtclModel loaded;
+                rc = dtcl_checkpoint_load(ip, &loaded, DTCL_CK_MODEL, err);
+                if (rc == 0) {
+                    DtclTable *a = &r.md.table, *b = &loaded.table;
+                    size_t np = a->size[DTCL_FAMILY_PARAM];
+                    memcpy(a->param, b->param, np * 4);
+                    memcpy(a->adam_m, b->adam_m, np * 4);
+                    memcpy(a->adam_v, b->adam_v, np * 4);
+                    memcpy(a->stat, b->stat, a->size[DTCL_FAMILY_STAT] * 4);
+                    memcpy(a->counter, b->counter, a->size[DTCL_FAMILY_COUNT] * 8);
+                    r.md.step_e = loaded.step_e;
+                    r.md.step_m = loaded.step_m;
+                    dtcl_model_free(&loaded);
+                }
+            } else {
+                unlink(ip); /* stale: an older state than the newest checkpoint */
+            }
+        }
+    }
     if (rc == 0 && !resume) {
         snprintf(path, sizeof path, "%s/config.json", run);
         DtclOutFile out;
@@ -715,7 +773,7 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
             rc = dtcl_split_write(path, &r.ds, r.split, r.labelled, err);
         }
         if (rc == 0)
-            rc = save_checkpoint(&r, 0, 0, err);
+            rc = save_checkpoint(&r, 0, CK_EPOCH, 0, NULL, err);
         if (rc == 0)
             rc = append_metrics(run, -1, NULL, err);
     }
@@ -734,8 +792,12 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
     int tty = isatty(2);
     for (int epoch = start + 1; epoch <= c->epochs && rc == 0; epoch++) {
         double acc[ACC_N] = {0}, t0 = now_s();
+        int64_t first = epoch == start + 1 ? start_step : 0;
+        if (first > 0)
+            memcpy(acc, start_acc, sizeof acc);
         epoch_order(&r, epoch, order);
-        for (int64_t s = 0; s < steps; s++) {
+        int64_t done = first;
+        for (int64_t s = first; s < steps; s++) {
             DtclStepLosses l;
             train_step(&r, epoch, (int)s, order + s * c->batch, &l);
             if (!isfinite(l.loss_e) || !isfinite(l.loss_m)) {
@@ -746,6 +808,7 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
                 break;
             }
             accumulate(&r, order + s * c->batch, &l, acc);
+            done = s + 1;
             if (tty && !c->quiet) {
                 double el = now_s() - t0, ips = (s + 1) * c->batch / el;
                 double eta = (steps - s - 1) * c->batch / ips + (c->epochs - epoch) * steps * c->batch / ips;
@@ -757,14 +820,15 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
         }
         if (rc != 0)
             break;
-        if (dtcl_train_stop) {
-            /* every completed epoch is saved (epoch-NNN or last); an epoch cut
-             * short is not: resuming replays it from its start, which gives the
-             * same bits as the uninterrupted run */
+        if (dtcl_train_stop && done < steps) {
+            /* saved after the last completed step, with the epoch's sums so far:
+             * resuming continues with step `done` and gives the same bits as
+             * the uninterrupted run */
             *interrupted = 1;
-            if (!c->quiet)
-                fprintf(stderr, "%sdtcl train: interrupted in epoch %d; `dtcl train --resume %s' continues from "
-                                "the start of epoch %d\n", tty ? "\n" : "", epoch, run, epoch);
+            rc = save_checkpoint(&r, epoch, CK_INTERRUPTED, (int)done, acc, err);
+            if (rc == 0 && !c->quiet)
+                fprintf(stderr, "%sdtcl train: interrupted in epoch %d after step %lld, saved; `dtcl train --resume "
+                                "%s' continues from there\n", tty ? "\n" : "", epoch, (long long)done, run);
             break;
         }
         double vbce, vauc, secs = now_s() - t0;
@@ -772,14 +836,26 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
         char row[4096];
         metrics_row(row, sizeof row, epoch, acc, vbce, vauc, secs);
         if (epoch % c->save_every == 0 || epoch == c->epochs)
-            rc = save_checkpoint(&r, epoch, 0, err);
+            rc = save_checkpoint(&r, epoch, CK_EPOCH, 0, NULL, err);
         else
-            rc = save_checkpoint(&r, epoch, 1, err);
+            rc = save_checkpoint(&r, epoch, CK_LAST, 0, NULL, err);
+        if (rc == 0 && start_step > 0) { /* the interrupted epoch is complete now */
+            checkpoint_path(path, sizeof path, run, CK_INTERRUPTED, 0);
+            unlink(path);
+            start_step = 0;
+        }
         if (rc == 0)
             rc = append_metrics(run, epoch - 1, row, err);
         if (!c->quiet)
             fprintf(stderr, "%sepoch %d: L_E %.4f  L_M %.4f  val BCE %.4f  val AUC %.4f  %.1f s\n", tty ? "\r" : "",
                     epoch, acc[ACC_LOSS_E] / acc[ACC_STEPS], acc[ACC_LOSS_M] / acc[ACC_STEPS], vbce, vauc, secs);
+        if (dtcl_train_stop && epoch < c->epochs) {
+            *interrupted = 1;
+            if (!c->quiet)
+                fprintf(stderr, "dtcl train: interrupted after epoch %d, saved; `dtcl train --resume %s' continues\n",
+                        epoch, run);
+            break;
+        }
     }
     free(order);
     teardown(&r);

@@ -5,7 +5,8 @@
  *   RUN/metrics.csv      one row per epoch: losses, validation BCE and AUC of p,
  *                        mean and standard deviation of each lambda_k per class,
  *                        seconds
- *   RUN/checkpoints/epoch-NNN.safetensors  (checkpoint.h), epoch 0 included
+ *   RUN/checkpoints/epoch-NNN.safetensors  (checkpoint.h), epoch 0 included;
+ *   last.safetensors after every epoch; interrupted.safetensors on SIGINT
  * Per batch (SPEC section 4): Lambda from M (ssl, proposed) or drawn (the
  * others), X_M = T(X, Lambda), the M step, then the encoder step. Random
  * numbers come from the run's seed by purpose, epoch, step and image index

@@ -590,6 +590,28 @@ static void teardown(Run *r)
         dtcl_dataset_close(&r->ds);
 }
 
+/* Every family and the Adam step counts of src into dst; -1 when their
+ * layouts differ (a checkpoint of other widths). */
+static int copy_state(DtclModel *dst, const DtclModel *src)
+{
+    DtclTable *a = &dst->table;
+    const DtclTable *b = &src->table;
+    if (a->n != b->n)
+        return -1;
+    for (int f = 0; f < 3; f++)
+        if (a->size[f] != b->size[f])
+            return -1;
+    size_t np = a->size[DTCL_FAMILY_PARAM];
+    memcpy(a->param, b->param, np * sizeof(float));
+    memcpy(a->adam_m, b->adam_m, np * sizeof(float));
+    memcpy(a->adam_v, b->adam_v, np * sizeof(float));
+    memcpy(a->stat, b->stat, a->size[DTCL_FAMILY_STAT] * sizeof(float));
+    memcpy(a->counter, b->counter, a->size[DTCL_FAMILY_COUNT] * sizeof(int64_t));
+    dst->step_e = src->step_e;
+    dst->step_m = src->step_m;
+    return 0;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -698,20 +720,8 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
             DtclModel loaded;
             rc = dtcl_checkpoint_load(path, &loaded, DTCL_CK_MODEL, err);
             if (rc == 0) {
-                if (loaded.table.n != r.md.table.n ||
-                    loaded.table.size[DTCL_FAMILY_PARAM] != r.md.table.size[DTCL_FAMILY_PARAM]) {
+                if (copy_state(&r.md, &loaded) != 0)
                     rc = dtcl_fail(err, "%s: its model does not match config.json's widths", path);
-                } else {
-                    DtclTable *a = &r.md.table, *b = &loaded.table;
-                    size_t np = a->size[DTCL_FAMILY_PARAM];
-                    memcpy(a->param, b->param, np * 4);
-                    memcpy(a->adam_m, b->adam_m, np * 4);
-                    memcpy(a->adam_v, b->adam_v, np * 4);
-                    memcpy(a->stat, b->stat, a->size[DTCL_FAMILY_STAT] * 4);
-                    memcpy(a->counter, b->counter, a->size[DTCL_FAMILY_COUNT] * 8);
-                    r.md.step_e = loaded.step_e;
-                    r.md.step_m = loaded.step_m;
-                }
                 dtcl_model_free(&loaded);
                 start = ep;
             }
@@ -741,15 +751,8 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
                 DtclModel loaded;
                 rc = dtcl_checkpoint_load(ip, &loaded, DTCL_CK_MODEL, err);
                 if (rc == 0) {
-                    DtclTable *a = &r.md.table, *b = &loaded.table;
-                    size_t np = a->size[DTCL_FAMILY_PARAM];
-                    memcpy(a->param, b->param, np * 4);
-                    memcpy(a->adam_m, b->adam_m, np * 4);
-                    memcpy(a->adam_v, b->adam_v, np * 4);
-                    memcpy(a->stat, b->stat, a->size[DTCL_FAMILY_STAT] * 4);
-                    memcpy(a->counter, b->counter, a->size[DTCL_FAMILY_COUNT] * 8);
-                    r.md.step_e = loaded.step_e;
-                    r.md.step_m = loaded.step_m;
+                    if (copy_state(&r.md, &loaded) != 0)
+                        rc = dtcl_fail(err, "%s: its model does not match config.json's widths", ip);
                     dtcl_model_free(&loaded);
                 }
             } else {

@@ -23,12 +23,8 @@
 
 static void fill_uniform(float *x, size_t n, uint32_t item)
 {
-    double *u = DTCL_MALLOC(sizeof(double) * n);
     DtclStream s = {1, DTCL_RNG_TEST, 0, 0, item};
-    dtcl_rng_uniform(&s, u, n);
-    for (size_t i = 0; i < n; i++)
-        x[i] = (float)u[i];
-    free(u);
+    dtcl_rng_uniform_range(&s, x, n, 0.0f, 1.0f);
 }
 
 /* GFLOP/s of one 1024^3 sgemm per thread, all threads at once (best of 5). */

@@ -140,11 +140,7 @@ static double scalar_err(double a, double b, double scale, size_t n)
 static void uniform(float *out, size_t n, uint64_t seed, uint32_t item, float lo, float hi)
 {
     DtclStream s = {seed, DTCL_RNG_TEST, 0, 0, item};
-    double *u = DTCL_MALLOC(sizeof(double) * n);
-    dtcl_rng_uniform(&s, u, n);
-    for (size_t i = 0; i < n; i++)
-        out[i] = lo + (hi - lo) * (float)u[i];
-    free(u);
+    dtcl_rng_uniform_range(&s, out, n, lo, hi);
 }
 
 int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const DtclStepKind *order,

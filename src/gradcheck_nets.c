@@ -33,11 +33,7 @@ enum { NB = 4, NS = 16 };
 static void fill(float *out, size_t n, uint64_t seed, uint32_t item, float lo, float hi)
 {
     DtclStream s = {seed, DTCL_RNG_TEST, 0, 0, item};
-    double *u = DTCL_MALLOC(sizeof(double) * (n ? n : 1));
-    dtcl_rng_uniform(&s, u, n);
-    for (size_t i = 0; i < n; i++)
-        out[i] = lo + (hi - lo) * (float)u[i];
-    free(u);
+    dtcl_rng_uniform_range(&s, out, n, lo, hi);
 }
 
 static double dotf(const float *a, const float *b, size_t n)

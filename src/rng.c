@@ -2,8 +2,11 @@
 #include "rng.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <Random123/philox.h>
 #include <Random123/u01fixedpt.h>
+
+#include "error.h"
 
 void dtcl_rng_block(const DtclStream *s, uint32_t block, uint32_t out[4])
 {
@@ -61,4 +64,13 @@ void dtcl_rng_normal(const DtclStream *s, float *z, size_t n)
         for (size_t i = 0; i < 4 && blk * 4 + i < n; i++)
             z[blk * 4 + i] = (float)dtcl_normal_quantile(u01fixedpt_open_open_32_double(w[i]));
     }
+}
+
+void dtcl_rng_uniform_range(const DtclStream *s, float *out, size_t n, float lo, float hi)
+{
+    double *u = DTCL_MALLOC(sizeof(double) * (n ? n : 1));
+    dtcl_rng_uniform(s, u, n);
+    for (size_t i = 0; i < n; i++)
+        out[i] = lo + (hi - lo) * (float)u[i];
+    free(u);
 }

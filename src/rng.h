@@ -40,6 +40,8 @@ typedef struct {
 void dtcl_rng_block(const DtclStream *s, uint32_t block, uint32_t out[4]);
 /* u[k], k < n: element k of s as a uniform in (0,1). */
 void dtcl_rng_uniform(const DtclStream *s, double *u, size_t n);
+/* out[k] = lo + (hi - lo) u[k] in float32, u[k] element k of s as a uniform. */
+void dtcl_rng_uniform_range(const DtclStream *s, float *out, size_t n, float lo, float hi);
 /* z[k], k < n: element k of s as a standard normal, float32. */
 void dtcl_rng_normal(const DtclStream *s, float *z, size_t n);
 /* PHI^-1(u) for u in (0,1). */

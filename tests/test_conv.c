@@ -76,12 +76,8 @@ static void test_golden(void **state)
 static float *random_tensor(size_t n, uint32_t item, double scale)
 {
     float *a = malloc(n * 4);
-    double *u = malloc(n * sizeof(double));
     DtclStream s = {9, DTCL_RNG_TEST, 0, 0, item};
-    dtcl_rng_uniform(&s, u, n);
-    for (size_t i = 0; i < n; i++)
-        a[i] = (float)(scale * (2 * u[i] - 1));
-    free(u);
+    dtcl_rng_uniform_range(&s, a, n, (float)-scale, (float)scale);
     return a;
 }
 

@@ -4,7 +4,10 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "error.h"
 
 static int conv_groups(const DtclConvShape *s)
 {
@@ -166,8 +169,8 @@ void dtcl_conv2d_backward_data(float *dx, const float *dy, const float *weight, 
     }
 }
 
-void dtcl_conv2d_forward_naive(float *y, const float *x, const float *weight, const float *bias,
-                               const DtclConvShape *s)
+void dtcl_conv2d_forward_naive_d(double *y, const double *x, const double *weight, const double *bias,
+                                 const DtclConvShape *s)
 {
     int k = s->k, p = (k - 1) / 2, H = s->H, W = s->W, C = s->C;
     for (int b = 0; b < s->B; b++)
@@ -180,11 +183,34 @@ void dtcl_conv2d_forward_naive(float *y, const float *x, const float *weight, co
                             for (int v = 0; v < k; v++) {
                                 int si = i + u - p, sj = j + v - p;
                                 if (si >= 0 && si < H && sj >= 0 && sj < W)
-                                    t += (double)weight[((o * C + c) * k + u) * k + v] *
+                                    t += weight[((o * C + c) * k + u) * k + v] *
                                          x[(((size_t)b * C + c) * H + si) * W + sj];
                             }
-                    y[(((size_t)b * s->O + o) * H + i) * W + j] = (float)t;
+                    y[(((size_t)b * s->O + o) * H + i) * W + j] = t;
                 }
+}
+
+static double *to_double(const float *a, size_t n)
+{
+    double *d = DTCL_MALLOC(sizeof(double) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        d[i] = a[i];
+    return d;
+}
+
+void dtcl_conv2d_forward_naive(float *y, const float *x, const float *weight, const float *bias,
+                               const DtclConvShape *s)
+{
+    size_t nx = (size_t)s->B * s->C * s->H * s->W, ny = (size_t)s->B * s->O * s->H * s->W;
+    double *xd = to_double(x, nx), *wd = to_double(weight, (size_t)s->O * s->C * s->k * s->k);
+    double *bd = bias ? to_double(bias, (size_t)s->O) : NULL, *yd = DTCL_MALLOC(sizeof(double) * (ny ? ny : 1));
+    dtcl_conv2d_forward_naive_d(yd, xd, wd, bd, s);
+    for (size_t i = 0; i < ny; i++)
+        y[i] = (float)yd[i];
+    free(xd);
+    free(wd);
+    free(bd);
+    free(yd);
 }
 
 void dtcl_conv2d_backward_naive(float *dx, float *dweight, float *dbias, const float *dy, const float *x,

@@ -50,7 +50,11 @@ void dtcl_conv2d_backward(float *dx,          /* (B,C,H,W) or NULL */
 void dtcl_conv2d_backward_data(float *dx, const float *dy, const float *weight, const DtclConvShape *s,
                                float *work);
 
-/* The direct loops, in double: the reference the tests use. */
+/* The direct loops, in double: the reference the tests use. The _d form
+ * takes and gives double (the networks' double twin, nets_naive.c); the
+ * float form rounds its result. */
+void dtcl_conv2d_forward_naive_d(double *y, const double *x, const double *weight, const double *bias,
+                                 const DtclConvShape *s);
 void dtcl_conv2d_forward_naive(float *y, const float *x, const float *weight, const float *bias,
                                const DtclConvShape *s);
 void dtcl_conv2d_backward_naive(float *dx, float *dweight, float *dbias, const float *dy, const float *x,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv.h"
 #include "error.h"
 #include "transform_naive.h"
 
@@ -13,21 +14,8 @@
 
 static void conv(double *y, const double *x, const double *w, const double *bias, int B, int C, int O, int H, int k)
 {
-    int p = (k - 1) / 2;
-    for (int b = 0; b < B; b++)
-        for (int o = 0; o < O; o++)
-            for (int i = 0; i < H; i++)
-                for (int j = 0; j < H; j++) {
-                    double t = bias ? bias[o] : 0.0;
-                    for (int c = 0; c < C; c++)
-                        for (int u = 0; u < k; u++)
-                            for (int v = 0; v < k; v++) {
-                                int si = i + u - p, sj = j + v - p;
-                                if (si >= 0 && si < H && sj >= 0 && sj < H)
-                                    t += w[((o * C + c) * k + u) * k + v] * x[(((size_t)b * C + c) * H + si) * H + sj];
-                            }
-                    y[(((size_t)b * O + o) * H + i) * H + j] = t;
-                }
+    DtclConvShape s = {B, C, O, H, H, k, 1};
+    dtcl_conv2d_forward_naive_d(y, x, w, bias, &s);
 }
 
 static void batchnorm_relu(double *y, const double *gamma, const double *beta, int B, int C, int HW)

@@ -3,7 +3,6 @@
 #define _DEFAULT_SOURCE
 #include "eval.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -18,7 +17,6 @@
 #include "logreg.h"
 #include "npy.h"
 #include "rng.h"
-#include "split.h"
 #include "train.h"
 
 /* Standardises the columns of x (n,d) in place (mean 0, variance 1; constant columns to 0). */
@@ -103,32 +101,6 @@ double dtcl_knn_cv_auc(const float *x, const int8_t *y, int64_t n, int d, int fo
     return auc;
 }
 
-/* The epochs of RUN/checkpoints/epoch-NNN.safetensors, ascending. */
-static int list_epochs(const char *run, int *ep, int max)
-{
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/checkpoints", run);
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < max) {
-        int v;
-        char tail[32];
-        if (sscanf(e->d_name, "epoch-%d.safetensor%31s", &v, tail) == 2 && strcmp(tail, "s") == 0)
-            ep[n++] = v;
-    }
-    closedir(d);
-    for (int i = 1; i < n; i++) /* insertion sort */
-        for (int j = i; j > 0 && ep[j - 1] > ep[j]; j--) {
-            int t = ep[j];
-            ep[j] = ep[j - 1];
-            ep[j - 1] = t;
-        }
-    return n;
-}
-
 /* h of the test images (ordered by test set, then index) for one checkpoint,
  * from RUN/features/ when the cache matches (data path, count, size). */
 static int features(const char *run, int epoch, const DtclDataset *ds, const int64_t *idx, int64_t n, float **h,
@@ -193,16 +165,7 @@ int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepo
         return -1;
     int64_t N = ds.n;
     int8_t *split = DTCL_MALLOC((size_t)N + 1), *lab = DTCL_MALLOC((size_t)N + 1);
-    int rc = 0;
-    if (ds.has_split) {
-        memcpy(split, ds.split, (size_t)N);
-    } else {
-        DtclSplitOptions so;
-        dtcl_split_options_default(&so);
-        so.seed = c.seed;
-        so.label_fraction = c.label_fraction;
-        rc = dtcl_split_make(&ds, &so, split, lab, err);
-    }
+    int rc = dtcl_train_split(&ds, &c, split, lab, err);
     /* the test images, by test set */
     int64_t *idx = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1)), start[4] = {0};
     int64_t nt = 0;
@@ -217,7 +180,7 @@ int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepo
         rc = dtcl_fail(err, "%s: no labelled test image (test0, test1, test2) to evaluate on", ds.dir);
     int all[4096], ne = nepochs;
     if (rc == 0 && nepochs == 0) {
-        ne = list_epochs(run, all, 4096);
+        ne = dtcl_train_list_epochs(run, all, 4096);
         if (ne <= 0)
             rc = dtcl_fail(err, "%s/checkpoints: no epoch-NNN.safetensors", run);
         epochs = all;

@@ -225,8 +225,9 @@ typedef struct {
     DtclStepPlan plan;
     DtclStepConfig sc;
     float *x, *xm, *lambda, *xtmp; /* (B,S,S), (B,S,S), (B,7), (B,S,S) */
+    float *ytmp, *ltmp;            /* (B,S,S), (B,7): simclr's groups */
     int8_t *labels;
-    uint32_t *items;
+    uint32_t *items, *itmp;        /* (B) the images' dataset indices */
 } Run;
 
 /* Sums over an epoch's steps, for metrics.csv. */
@@ -314,13 +315,25 @@ static void transform_batch(Run *r, const DtclNoiseSource *ns, const uint8_t *cr
         dtcl_transform_forward(&r->tr, r->xm, NULL, r->x, r->lambda, ns, B);
         return;
     }
-    /* both transforms over the whole batch, then each image takes its own:
-     * the noise and every other step see the same numbers either way */
-    dtcl_transform_forward(&r->tr, r->xm, NULL, r->x, r->lambda, ns, B);
-    dtcl_transform_forward(&r->tr_nocrop, r->xtmp, NULL, r->x, r->lambda, ns, B);
-    for (int b = 0; b < B; b++)
-        if (!crop_on[b])
-            memcpy(r->xm + b * SS, r->xtmp + b * SS, SS * sizeof(float));
+    /* each group of images through its own transformation: gathered, transformed,
+     * scattered back; every image keeps its noise field (named by its index) */
+    for (int on = 0; on < 2; on++) {
+        int n = 0;
+        for (int b = 0; b < B; b++)
+            if (!crop_on[b] == !on) {
+                memcpy(r->xtmp + n * SS, r->x + b * SS, SS * sizeof(float));
+                memcpy(r->ltmp + n * DTCL_NLAMBDA, r->lambda + b * DTCL_NLAMBDA, DTCL_NLAMBDA * sizeof(float));
+                r->itmp[n++] = r->items[b];
+            }
+        if (n == 0)
+            continue;
+        DtclNoiseSource sub = *ns;
+        sub.item = r->itmp;
+        dtcl_transform_forward(on ? &r->tr : &r->tr_nocrop, r->ytmp, NULL, r->xtmp, r->ltmp, &sub, n);
+        for (int b = 0, k = 0; b < B; b++)
+            if (!crop_on[b] == !on)
+                memcpy(r->xm + b * SS, r->ytmp + (k++) * SS, SS * sizeof(float));
+    }
 }
 
 /* Which file a checkpoint goes to. */
@@ -360,24 +373,36 @@ static int save_checkpoint(Run *r, int epoch, CkKind kind, int step, const doubl
     return rc;
 }
 
-/* The newest checkpoints/epoch-NNN.safetensors, or -1. */
-static int newest_epoch_file(const char *run)
+int dtcl_train_list_epochs(const char *run, int *epochs, int max)
 {
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/checkpoints", run);
     DIR *d = opendir(dir);
     if (!d)
         return -1;
-    int best = -1;
+    int n = 0;
     struct dirent *e;
-    while ((e = readdir(d))) {
+    while ((e = readdir(d)) && n < max) {
         int ep;
         char tail[32];
-        if (sscanf(e->d_name, "epoch-%d.safetensor%31s", &ep, tail) == 2 && strcmp(tail, "s") == 0 && ep > best)
-            best = ep;
+        if (sscanf(e->d_name, "epoch-%d.safetensor%31s", &ep, tail) == 2 && strcmp(tail, "s") == 0)
+            epochs[n++] = ep;
     }
     closedir(d);
-    return best;
+    for (int a = 1; a < n; a++) /* insertion sort: a run holds few checkpoints */
+        for (int b = a; b > 0 && epochs[b - 1] > epochs[b]; b--) {
+            int t = epochs[b];
+            epochs[b] = epochs[b - 1];
+            epochs[b - 1] = t;
+        }
+    return n;
+}
+
+/* The newest checkpoints/epoch-NNN.safetensors, or -1. */
+static int newest_epoch_file(const char *run)
+{
+    int ep[4096], n = dtcl_train_list_epochs(run, ep, 4096);
+    return n > 0 ? ep[n - 1] : -1;
 }
 
 /* Where a resumed run starts: the newest of the epoch files and last.safetensors
@@ -412,9 +437,8 @@ static void validate(Run *r, double *bce, double *auc)
     *auc = NAN;
     if (n == 0)
         return;
-    size_t SS = (size_t)r->S * r->S;
     int B = r->cfg.batch;
-    float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * d), logit[1];
+    float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * d), *logit = DTCL_MALLOC(sizeof(float) * (size_t)B);
     double *score = DTCL_MALLOC(sizeof(double) * (size_t)n);
     int8_t *y = DTCL_MALLOC((size_t)n);
     int64_t m = 0;
@@ -423,23 +447,23 @@ static void validate(Run *r, double *bce, double *auc)
         int nb = n - i < B ? (int)(n - i) : B;
         dtcl_dataset_load(&r->ds, r->xtmp, r->val + i, nb);
         dtcl_fcn_forward_eval(h, &r->md.f, r->xtmp, nb, &r->plan.fp);
+        dtcl_classifier_forward(logit, h, &r->md.p, nb);
         for (int b = 0; b < nb; b++) {
             int8_t lab = r->ds.label[r->val[i + b]];
             if (lab < 0)
                 continue;
-            dtcl_classifier_forward(logit, h + (size_t)b * d, &r->md.p, 1);
-            double xv = logit[0];
+            double xv = logit[b];
             sum += fmax(xv, 0.0) - xv * lab + log1p(exp(-fabs(xv)));
             score[m] = xv;
             y[m++] = lab;
         }
     }
-    (void)SS;
     if (m > 0) {
         *bce = sum / (double)m;
         *auc = dtcl_auc(score, y, m);
     }
     free(h);
+    free(logit);
     free(score);
     free(y);
 }
@@ -483,6 +507,21 @@ static int append_metrics(const char *run, int keep_epoch, const char *row, Dtcl
     return dtcl_out_commit(&out, err);
 }
 
+int dtcl_train_split(const DtclDataset *ds, const DtclTrainConfig *c, int8_t *split, int8_t *labelled,
+                     DtclError *err)
+{
+    if (ds->has_split) {
+        memcpy(split, ds->split, (size_t)ds->n);
+        memcpy(labelled, ds->labelled, (size_t)ds->n);
+        return 0;
+    }
+    DtclSplitOptions so;
+    dtcl_split_options_default(&so);
+    so.seed = c->seed;
+    so.label_fraction = c->label_fraction;
+    return dtcl_split_make(ds, &so, split, labelled, err);
+}
+
 static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *err)
 {
     memset(r, 0, sizeof *r);
@@ -495,17 +534,8 @@ static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *e
     int64_t N = r->ds.n;
     r->split = DTCL_MALLOC((size_t)N + 1);
     r->labelled = DTCL_MALLOC((size_t)N + 1);
-    if (r->ds.has_split) {
-        memcpy(r->split, r->ds.split, (size_t)N);
-        memcpy(r->labelled, r->ds.labelled, (size_t)N);
-    } else {
-        DtclSplitOptions so;
-        dtcl_split_options_default(&so);
-        so.seed = c->seed;
-        so.label_fraction = c->label_fraction;
-        if (dtcl_split_make(&r->ds, &so, r->split, r->labelled, err) != 0)
-            return -1;
-    }
+    if (dtcl_train_split(&r->ds, c, r->split, r->labelled, err) != 0)
+        return -1;
     r->train = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1));
     r->val = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1));
     int64_t nlab = 0;
@@ -560,7 +590,10 @@ static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *e
     r->x = DTCL_ALIGNED(NS * 4);
     r->xm = DTCL_ALIGNED(NS * 4);
     r->xtmp = DTCL_ALIGNED(NS * 4);
+    r->ytmp = DTCL_ALIGNED(NS * 4);
     r->lambda = DTCL_ALIGNED((size_t)c->batch * DTCL_NLAMBDA * 4);
+    r->ltmp = DTCL_ALIGNED((size_t)c->batch * DTCL_NLAMBDA * 4);
+    r->itmp = DTCL_MALLOC(sizeof(uint32_t) * (size_t)c->batch);
     r->labels = DTCL_MALLOC((size_t)c->batch);
     r->items = DTCL_MALLOC(sizeof(uint32_t) * (size_t)c->batch);
     return 0;
@@ -571,7 +604,10 @@ static void teardown(Run *r)
     free(r->x);
     free(r->xm);
     free(r->xtmp);
+    free(r->ytmp);
     free(r->lambda);
+    free(r->ltmp);
+    free(r->itmp);
     free(r->labels);
     free(r->items);
     free(r->split);
@@ -590,26 +626,71 @@ static void teardown(Run *r)
         dtcl_dataset_close(&r->ds);
 }
 
-/* Every family and the Adam step counts of src into dst; -1 when their
- * layouts differ (a checkpoint of other widths). */
-static int copy_state(DtclModel *dst, const DtclModel *src)
+/* The run's model takes every family and the Adam step counts of the
+ * checkpoint at path, which must have the run's widths. */
+static int load_state(Run *r, const char *path, DtclError *err)
 {
-    DtclTable *a = &dst->table;
-    const DtclTable *b = &src->table;
-    if (a->n != b->n)
+    DtclModel src;
+    if (dtcl_checkpoint_load(path, &src, DTCL_CK_MODEL, err) != 0)
         return -1;
-    for (int f = 0; f < 3; f++)
-        if (a->size[f] != b->size[f])
-            return -1;
-    size_t np = a->size[DTCL_FAMILY_PARAM];
-    memcpy(a->param, b->param, np * sizeof(float));
-    memcpy(a->adam_m, b->adam_m, np * sizeof(float));
-    memcpy(a->adam_v, b->adam_v, np * sizeof(float));
-    memcpy(a->stat, b->stat, a->size[DTCL_FAMILY_STAT] * sizeof(float));
-    memcpy(a->counter, b->counter, a->size[DTCL_FAMILY_COUNT] * sizeof(int64_t));
-    dst->step_e = src->step_e;
-    dst->step_m = src->step_m;
-    return 0;
+    DtclTable *a = &r->md.table;
+    const DtclTable *b = &src.table;
+    int same = a->n == b->n;
+    for (int f = 0; f < 3 && same; f++)
+        same = a->size[f] == b->size[f];
+    if (same) {
+        size_t np = a->size[DTCL_FAMILY_PARAM];
+        memcpy(a->param, b->param, np * sizeof(float));
+        memcpy(a->adam_m, b->adam_m, np * sizeof(float));
+        memcpy(a->adam_v, b->adam_v, np * sizeof(float));
+        memcpy(a->stat, b->stat, a->size[DTCL_FAMILY_STAT] * sizeof(float));
+        memcpy(a->counter, b->counter, a->size[DTCL_FAMILY_COUNT] * sizeof(int64_t));
+        r->md.step_e = src.step_e;
+        r->md.step_m = src.step_m;
+    }
+    dtcl_model_free(&src);
+    return same ? 0 : dtcl_fail(err, "%s: its model does not match config.json's widths", path);
+}
+
+/* Whether checkpoints/interrupted.safetensors continues epoch `epoch`; if so
+ * its step and the epoch's sums so far. */
+static int interrupted_point(const char *path, int epoch, int *step, double *acc)
+{
+    DtclSafetensors st;
+    if (dtcl_st_open(path, &st, NULL) != 0)
+        return 0;
+    const char *re = dtcl_st_meta(&st, "resume_epoch"), *rs = dtcl_st_meta(&st, "resume_step");
+    const char *sums = dtcl_st_meta(&st, "epoch_sums");
+    int use = re && rs && sums && atoi(re) == epoch && atoi(rs) > 0;
+    if (use) {
+        cJSON *a = cJSON_Parse(sums);
+        use = cJSON_IsArray(a) && cJSON_GetArraySize(a) == ACC_N;
+        for (int k = 0; use && k < ACC_N; k++)
+            acc[k] = cJSON_GetArrayItem(a, k)->valuedouble;
+        cJSON_Delete(a);
+        *step = use ? atoi(rs) : 0;
+    }
+    dtcl_st_close(&st);
+    return use;
+}
+
+/* Where a resumed run continues: the newest completed state (epoch *start),
+ * or an interrupted epoch right after it (from step *step, sums in acc).
+ * One checkpoint is read. */
+static int resume_state(Run *r, int *start, int *step, double *acc, DtclError *err)
+{
+    char path[4300], ip[4300];
+    int ep = resume_point(r->run, path, sizeof path);
+    if (ep < 0)
+        return dtcl_fail(err, "%s: no checkpoints/epoch-NNN.safetensors to resume from", r->run);
+    *start = ep;
+    *step = 0;
+    checkpoint_path(ip, sizeof ip, r->run, CK_INTERRUPTED, 0);
+    if (interrupted_point(ip, ep + 1, step, acc))
+        snprintf(path, sizeof path, "%s", ip);
+    else
+        unlink(ip); /* absent, or stale: older than the newest checkpoint */
+    return load_state(r, path, err);
 }
 
 static double now_s(void)
@@ -711,55 +792,10 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
     }
     Run r;
     int rc = setup(&r, c, run, err);
-    int start = 0;
-    if (rc == 0 && resume) {
-        int ep = resume_point(run, path, sizeof path);
-        if (ep < 0)
-            rc = dtcl_fail(err, "%s: no checkpoints/epoch-NNN.safetensors to resume from", run);
-        else {
-            DtclModel loaded;
-            rc = dtcl_checkpoint_load(path, &loaded, DTCL_CK_MODEL, err);
-            if (rc == 0) {
-                if (copy_state(&r.md, &loaded) != 0)
-                    rc = dtcl_fail(err, "%s: its model does not match config.json's widths", path);
-                dtcl_model_free(&loaded);
-                start = ep;
-            }
-        }
-    }
-    /* an interrupted epoch right after that state: continue within it */
-    int start_step = 0;
+    int start = 0, start_step = 0;
     double start_acc[ACC_N] = {0};
-    if (rc == 0 && resume) {
-        char ip[4300];
-        checkpoint_path(ip, sizeof ip, run, CK_INTERRUPTED, 0);
-        DtclSafetensors st;
-        if (dtcl_st_open(ip, &st, NULL) == 0) {
-            const char *re = dtcl_st_meta(&st, "resume_epoch"), *rs = dtcl_st_meta(&st, "resume_step");
-            const char *sums = dtcl_st_meta(&st, "epoch_sums");
-            int use = re && rs && sums && atoi(re) == start + 1 && atoi(rs) > 0;
-            if (use) {
-                cJSON *a = cJSON_Parse(sums);
-                use = cJSON_IsArray(a) && cJSON_GetArraySize(a) == ACC_N;
-                for (int k = 0; use && k < ACC_N; k++)
-                    start_acc[k] = cJSON_GetArrayItem(a, k)->valuedouble;
-                cJSON_Delete(a);
-                start_step = use ? atoi(rs) : 0;
-            }
-            dtcl_st_close(&st);
-            if (use) {
-                DtclModel loaded;
-                rc = dtcl_checkpoint_load(ip, &loaded, DTCL_CK_MODEL, err);
-                if (rc == 0) {
-                    if (copy_state(&r.md, &loaded) != 0)
-                        rc = dtcl_fail(err, "%s: its model does not match config.json's widths", ip);
-                    dtcl_model_free(&loaded);
-                }
-            } else {
-                unlink(ip); /* stale: an older state than the newest checkpoint */
-            }
-        }
-    }
+    if (rc == 0 && resume)
+        rc = resume_state(&r, &start, &start_step, start_acc, err);
     if (rc == 0 && !resume) {
         snprintf(path, sizeof path, "%s/config.json", run);
         DtclOutFile out;

@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "dataset.h"
 #include "error.h"
 #include "model.h"
 #include "nce.h"
@@ -62,6 +63,15 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
 
 /* Reads RUN/config.json into c (for --resume). */
 int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err);
+
+/* The run's split of ds: its split.csv, or drawn from the run's seed and
+ * label fraction (split.h). Training and evaluation both use this. */
+int dtcl_train_split(const DtclDataset *ds, const DtclTrainConfig *c, int8_t *split, int8_t *labelled,
+                     DtclError *err);
+
+/* The epochs of RUN/checkpoints/epoch-NNN.safetensors, ascending (at most
+ * max); -1 when there is no checkpoints folder. */
+int dtcl_train_list_epochs(const char *run, int *epochs, int max);
 
 /* Set by the SIGINT handler; the loop saves and stops after the current step. */
 extern volatile int dtcl_train_stop;

@@ -11,15 +11,13 @@ Usage: bench_train.py --step encoder|proposed --size S --batch N --repeats R --t
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dtcl_nets as N  # noqa: E402
-import dtcl_ref as R  # noqa: E402
+from bench_transform import time_and_report  # noqa: E402
 
 
 def main():
@@ -49,13 +47,7 @@ def main():
             z = torch.randn(B, S, S)
             N.proposed_step(model, opt_m, opt_e, x, z, labels)
 
-    work()  # warm-up
-    times = []
-    for _ in range(a.repeats):
-        t0 = time.perf_counter()
-        work()
-        times.append((time.perf_counter() - t0) * 1e3)
-    print("%.3f %.3f %s %d" % (min(times), statistics.median(times), torch.__version__, torch.get_num_threads()))
+    time_and_report(work, a.repeats)
 
 
 if __name__ == "__main__":

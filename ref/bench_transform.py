@@ -19,6 +19,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dtcl_ref as R  # noqa: E402
 
 
+def time_and_report(work, repeats):
+    """One warm-up, then `repeats` timed runs of work(); prints the line the
+    dtcl benchmarks read: "min_ms median_ms torch_version threads"."""
+    work()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - t0) * 1e3)
+    print("%.3f %.3f %s %d" % (min(times), statistics.median(times), torch.__version__, torch.get_num_threads()))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, required=True)
@@ -40,13 +52,7 @@ def main():
         R.jacobian_lambda(x, lam, z)
         R.vjp(x, lam, z, dy)
 
-    work()  # warm-up
-    times = []
-    for _ in range(a.repeats):
-        t0 = time.perf_counter()
-        work()
-        times.append((time.perf_counter() - t0) * 1e3)
-    print("%.3f %.3f %s %d" % (min(times), statistics.median(times), torch.__version__, torch.get_num_threads()))
+    time_and_report(work, a.repeats)
 
 
 if __name__ == "__main__":

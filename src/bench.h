@@ -10,6 +10,9 @@ int dtcl_cmp_double(const void *a, const void *b);
 const char *dtcl_bench_ref_dir(void);
 /* An interpreter that imports torch (DTCL_PYTHON, python3, /usr/bin/python3), or NULL. */
 const char *dtcl_bench_python(void);
+/* Runs `PY RD/SCRIPT ARGS` and reads its line "min_ms median_ms ..."; 0 or -1. */
+int dtcl_bench_ref(const char *py, const char *rd, const char *script, const char *args, double *min_ms,
+                   double *median_ms);
 /* cpu, threads, OpenBLAS core, FFTW version. */
 void dtcl_bench_machine(int threads);
 

@@ -137,14 +137,10 @@ static void time_steps(int S, int batch, int repeats, int threads, double med[2]
 static int torch_step(const char *py, const char *rd, const char *step, int S, int batch, int repeats, int threads,
                       double *tmin, double *tmed)
 {
-    char cmd[9000], line[256] = "";
-    snprintf(cmd, sizeof cmd, "'%s' '%s/bench_train.py' --step %s --size %d --batch %d --repeats %d --threads %d", py,
-             rd, step, S, batch, repeats, threads);
-    FILE *pp = popen(cmd, "r");
-    int ok = pp && fgets(line, sizeof line, pp) && sscanf(line, "%lf %lf", tmin, tmed) == 2;
-    if (pp)
-        pclose(pp);
-    return ok ? 0 : -1;
+    char args[256];
+    snprintf(args, sizeof args, "--step %s --size %d --batch %d --repeats %d --threads %d", step, S, batch, repeats,
+             threads);
+    return dtcl_bench_ref(py, rd, "bench_train.py", args, tmin, tmed);
 }
 
 int dtcl_bench_train_step(const int *sizes, int nsizes, int batch, int repeats, int use_torch)

@@ -104,6 +104,18 @@ const char *dtcl_bench_python(void)
     return NULL;
 }
 
+int dtcl_bench_ref(const char *py, const char *rd, const char *script, const char *args, double *min_ms,
+                   double *median_ms)
+{
+    char cmd[9000], line[256] = "";
+    snprintf(cmd, sizeof cmd, "'%s' '%s/%s' %s", py, rd, script, args);
+    FILE *pp = popen(cmd, "r");
+    int ok = pp && fgets(line, sizeof line, pp) && sscanf(line, "%lf %lf", min_ms, median_ms) == 2;
+    if (pp)
+        pclose(pp);
+    return ok ? 0 : -1;
+}
+
 void dtcl_bench_machine(int threads)
 {
     char model[256] = "unknown";
@@ -189,17 +201,13 @@ static int bench_transform(const int *sizes, int nsizes, int batch, int repeats,
         printf("%5d %5d %12.2f %12.2f %10.0f", S, batch, dmin, dmed, batch / (dmed / 1e3));
         fflush(stdout);
         if (py && rd) {
-            char cmd[9000], line[256] = "";
-            snprintf(cmd, sizeof cmd, "'%s' '%s/bench_transform.py' --size %d --batch %d --repeats %d --threads %d",
-                     py, rd, S, batch, repeats, threads);
-            FILE *pp = popen(cmd, "r");
-            double tmin = 0, tmed = 0;
-            if (pp && fgets(line, sizeof line, pp) && sscanf(line, "%lf %lf", &tmin, &tmed) == 2)
+            char args[256];
+            double tmin, tmed;
+            snprintf(args, sizeof args, "--size %d --batch %d --repeats %d --threads %d", S, batch, repeats, threads);
+            if (dtcl_bench_ref(py, rd, "bench_transform.py", args, &tmin, &tmed) == 0)
                 printf(" %12.2f %12.2f %9.2fx\n", tmin, tmed, tmed / dmed);
             else
                 printf(" %12s %12s %10s\n", "failed", "-", "-");
-            if (pp)
-                pclose(pp);
         } else {
             printf(" %12s %12s %10s\n", "-", "-", "-");
         }

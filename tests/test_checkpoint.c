@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "dataset.h"
 #include "npy.h"
 #include "testutil.h"
 
@@ -243,9 +244,5 @@ int main(void)
         cmocka_unit_test(test_cli_refuses),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        return 99;
-    return rc;
+    return dtcl_remove_tree(dir) == 0 ? rc : 99;
 }

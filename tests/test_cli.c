@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dataset.h"
 #include "npy.h"
 #include "testutil.h"
 
@@ -97,9 +98,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return dtcl_remove_tree(dir);
 }
 
 #define LAM "--lambda 0.3,0.5,0.45,0.55,0.2,0.7,0.1"

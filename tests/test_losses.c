@@ -52,12 +52,8 @@ static void test_contrastive_goldens(void **state)
     (void)state;
     char path[4300];
     snprintf(path, sizeof path, "%s/MANIFEST.json", dir);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
     char text[8192];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
+    TEST_READ_TEXT(path, text, sizeof text);
     cJSON *m = cJSON_Parse(text);
     assert_non_null(m);
     int B = cJSON_GetObjectItem(m, "batch")->valueint, D = cJSON_GetObjectItem(m, "dim")->valueint;

@@ -46,6 +46,14 @@ static void load_model(DtclModel *md)
     assert_int_equal(md->cfg.hidden, 16);
 }
 
+/* The golden weights, T in the default order, a plan for B images of S x S. */
+static void golden_fixture(DtclModel *md, DtclTransform *tr, DtclStepPlan *p)
+{
+    load_model(md);
+    *tr = test_make_transform(S, dtcl_default_order);
+    dtcl_step_plan(p, md, tr, B, S, 2);
+}
+
 /* "f.blocks.0.conv0.weight" -> prefix + "blocks_0_conv0_weight" (skip chars dropped). */
 static void golden_name(char *out, size_t size, const char *prefix, const char *name, size_t skip)
 {
@@ -98,10 +106,9 @@ static void test_mnet(void **state)
 {
     (void)state;
     DtclModel md;
-    load_model(&md);
-    DtclTransform tr = test_make_transform(S, dtcl_default_order);
+    DtclTransform tr;
     DtclStepPlan p;
-    dtcl_step_plan(&p, &md, &tr, B, S, 2);
+    golden_fixture(&md, &tr, &p);
     float *x = TEST_LOAD_NPY(dir, "mnet", "x", B * S * S), *dl = TEST_LOAD_NPY(dir, "mnet", "dlambda", B * 7);
     dtcl_model_zero_grad(&md);
     dtcl_mnet_forward(&p.mp, &md.m, x);
@@ -145,10 +152,9 @@ static void test_proposed_steps(void **state)
 {
     (void)state;
     DtclModel md;
-    load_model(&md);
-    DtclTransform tr = test_make_transform(S, dtcl_default_order);
+    DtclTransform tr;
     DtclStepPlan p;
-    dtcl_step_plan(&p, &md, &tr, B, S, 2);
+    golden_fixture(&md, &tr, &p);
     float *x = TEST_LOAD_NPY(dir, "steps", "x", B * S * S);
     const int8_t labels[B] = {0, 1, -1, 1, -1, 0};
     double losses[3][2];

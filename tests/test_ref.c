@@ -102,13 +102,8 @@ static void test_golden(void **state)
     (void)state;
     char path[4200];
     snprintf(path, sizeof path, "%s/MANIFEST.json", golden_dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
+    static char buf[1 << 16];
+    TEST_READ_TEXT(path, buf, sizeof buf);
     cJSON *m = cJSON_Parse(buf);
     assert_non_null(m);
     assert_string_equal(cJSON_GetObjectItem(m, "format")->valuestring, "dtcl-golden-transform");

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "dataset.h"
 #include "eval.h"
 #include "npy.h"
 #include "testutil.h"
@@ -235,12 +236,8 @@ static void test_demo_quick(void **state)
     assert_int_equal(run("demo --quick -o demo --threads 2"), 0);
     char p[512];
     snprintf(p, sizeof p, "%s/demo/demo.txt", dir);
-    FILE *f = fopen(p, "r");
-    assert_non_null(f);
     char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
+    TEST_READ_TEXT(p, buf, sizeof buf);
     assert_non_null(strstr(buf, "proposed"));
     assert_non_null(strstr(buf, "supervised   100%"));
 }
@@ -313,9 +310,5 @@ int main(void)
         cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_demo_quick),
     };
     int rc = cmocka_run_group_tests(tests, setup, NULL);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        return 99;
-    return rc;
+    return dtcl_remove_tree(dir) == 0 ? rc : 99;
 }

@@ -56,6 +56,24 @@ static inline int test_run_dtcl(const char *cwd, const char *dtcl, char *errbuf,
 }
 #endif
 
+/* The text file PATH into buf (NUL-terminated, at most size - 1 bytes);
+ * fails the current test when it cannot be opened. Needs cmocka.h. */
+#define TEST_READ_TEXT(path, buf, size) test_read_text_at((path), (buf), (size), __FILE__, __LINE__)
+#ifdef cmocka_unit_test
+static inline size_t test_read_text_at(const char *path, char *buf, size_t size, const char *file, int line)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        _fail(file, line);
+    }
+    size_t n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return n;
+}
+#endif
+
 /* Index of the first differing float, or -1 when bitwise equal. */
 static inline long test_first_diff(const float *a, const float *b, size_t n)
 {

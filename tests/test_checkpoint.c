@@ -234,8 +234,7 @@ static void test_cli_refuses(void **state)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/dtcl-test-checkpoint-XXXXXX");
-    if (!mkdtemp(dir))
+    if (test_tmpdir(dir, sizeof dir, "checkpoint") != 0)
         return 99;
     dtcl = getenv("DTCL");
     const struct CMUnitTest tests[] = {

@@ -80,8 +80,7 @@ static int setup(void **state)
     dtcl = getenv("DTCL");
     if (!dtcl)
         dtcl = "./dtcl";
-    strcpy(dir, "/tmp/dtcl-test-cli-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(test_tmpdir(dir, sizeof dir, "cli"), 0);
     enum { S = 32 };
     float img[3 * S * S];
     for (int n = 0; n < 3; n++)

@@ -27,8 +27,7 @@ static char tmp[256];
 static int setup(void **state)
 {
     (void)state;
-    strcpy(tmp, "/tmp/dtcl-test-synth-XXXXXX");
-    assert_non_null(mkdtemp(tmp));
+    assert_int_equal(test_tmpdir(tmp, sizeof tmp, "synth"), 0);
     return 0;
 }
 

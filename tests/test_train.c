@@ -301,8 +301,7 @@ int main(void)
     dtcl = getenv("DTCL");
     if (!dtcl)
         return 77;
-    snprintf(dir, sizeof dir, "/tmp/dtcl-test-train-XXXXXX");
-    if (!mkdtemp(dir))
+    if (test_tmpdir(dir, sizeof dir, "train") != 0)
         return 99;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strategies), cmocka_unit_test(test_behaviour), cmocka_unit_test(test_resume),

@@ -15,6 +15,14 @@ static inline const char *test_srcdir(void)
     return s && *s ? s : ".";
 }
 
+/* A new folder /tmp/dtcl-test-NAME-XXXXXX into dir; 0 or -1. The tests
+ * remove it with dtcl_remove_tree (dataset.h). Needs stdlib's mkdtemp. */
+static inline int test_tmpdir(char *dir, size_t size, const char *name)
+{
+    snprintf(dir, size, "/tmp/dtcl-test-%s-XXXXXX", name);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
 /* ||a - b|| / ||b|| over n values; prints the worst element when above tol. */
 static inline double test_rel_l2(const char *what, const float *a, const double *b, size_t n, double tol)
 {

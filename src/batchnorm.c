@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-/* Sums in double over DTCL_BN_LANES interleaved lanes (element q goes to
+/* Sums in double over LANES interleaved lanes (element q goes to
  * lane q % LANES), the lanes added in order at the end: a fixed order that
  * the compiler can vectorise, the same for any thread count. */
 #define LANES 8
@@ -18,21 +18,31 @@ static double lanes_total(const double *acc)
     return t;
 }
 
-/* acc[q % LANES] += p[q] - shift, and acc2 likewise for the squares. */
-static void sum_row(double *acc, double *acc2, const float *p, int n, double shift)
+/* acc[q % LANES] += p[q]: the mean's pass. */
+static void sum_row(double *acc, const float *p, int n)
+{
+    int q = 0;
+    for (; q + LANES <= n; q += LANES)
+#pragma omp simd
+        for (int l = 0; l < LANES; l++)
+            acc[l] += p[q + l];
+    for (int l = 0; q < n; q++, l++)
+        acc[l] += p[q];
+}
+
+/* acc[q % LANES] += (p[q] - mu)^2: the variance's pass, about the mean. */
+static void sumsq_row(double *acc, const float *p, int n, double mu)
 {
     int q = 0;
     for (; q + LANES <= n; q += LANES)
 #pragma omp simd
         for (int l = 0; l < LANES; l++) {
-            double d = p[q + l] - shift;
-            acc[l] += d;
-            acc2[l] += d * d;
+            double d = p[q + l] - mu;
+            acc[l] += d * d;
         }
     for (int l = 0; q < n; q++, l++) {
-        double d = p[q] - shift;
-        acc[l] += d;
-        acc2[l] += d * d;
+        double d = p[q] - mu;
+        acc[l] += d * d;
     }
 }
 
@@ -70,12 +80,10 @@ static void forward_train(float *y, float *xhat, float *invstd, float *running_m
     for (int c = 0; c < C; c++) {
         double a[LANES] = {0}, a2[LANES] = {0};
         for (int b = 0; b < B; b++)
-            sum_row(a, a2, x + ((size_t)b * C + c) * HW, HW, 0.0);
+            sum_row(a, x + ((size_t)b * C + c) * HW, HW);
         double mu = lanes_total(a) / N;
-        for (int l = 0; l < LANES; l++)
-            a[l] = a2[l] = 0;
         for (int b = 0; b < B; b++) /* two passes: the variance about the mean */
-            sum_row(a, a2, x + ((size_t)b * C + c) * HW, HW, mu);
+            sumsq_row(a2, x + ((size_t)b * C + c) * HW, HW, mu);
         double var = lanes_total(a2) / N, is = 1.0 / sqrt(var + eps);
         invstd[c] = (float)is;
         float fmu = (float)mu, fis = (float)is, g = gamma[c], be = beta[c];

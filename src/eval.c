@@ -102,9 +102,10 @@ double dtcl_knn_cv_auc(const float *x, const int8_t *y, int64_t n, int d, int fo
 }
 
 /* h of the test images (ordered by test set, then index) for one checkpoint,
- * from RUN/features/ when the cache matches (data path, count, size). */
-static int features(const char *run, int epoch, const DtclDataset *ds, const int64_t *idx, int64_t n, float **h,
-                    int *d, DtclError *err)
+ * from RUN/features/ when the cache matches (data path, count, size). The
+ * images are read into *x on the first miss and kept for the next. */
+static int features(const char *run, int epoch, const DtclDataset *ds, const int64_t *idx, int64_t n, float **x,
+                    float **h, int *d, DtclError *err)
 {
     char ck[4300], fp[4300], kp[4300], key[4600];
     snprintf(ck, sizeof ck, "%s/checkpoints/epoch-%03d.safetensors", run, epoch);
@@ -134,11 +135,12 @@ static int features(const char *run, int epoch, const DtclDataset *ds, const int
     }
     *d = dtcl_fcn_dim(&md.f);
     size_t SS = (size_t)ds->size * ds->size;
-    float *x = DTCL_MALLOC(sizeof(float) * SS * (size_t)(n + 1));
-    dtcl_dataset_load(ds, x, idx, (int)n);
+    if (!*x) {
+        *x = DTCL_MALLOC(sizeof(float) * SS * (size_t)(n + 1));
+        dtcl_dataset_load(ds, *x, idx, (int)n);
+    }
     *h = DTCL_MALLOC(sizeof(float) * (size_t)n * *d + 1);
-    dtcl_fcn_embed(*h, &md.f, x, n, ds->size, 64, omp_get_max_threads());
-    free(x);
+    dtcl_fcn_embed(*h, &md.f, *x, n, ds->size, 64, omp_get_max_threads());
     dtcl_model_free(&md);
     char fd[4300];
     snprintf(fd, sizeof fd, "%s/features", run);
@@ -206,10 +208,11 @@ int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepo
         fclose(old);
     }
     int nr = 0;
+    float *images = NULL; /* the test images, read once */
     for (int e = 0; e < ne && rc == 0; e++) {
         float *h;
         int d = 0;
-        if (features(run, epochs[e], &ds, idx, nt, &h, &d, err) != 0) {
+        if (features(run, epochs[e], &ds, idx, nt, &images, &h, &d, err) != 0) {
             rc = -1;
             break;
         }
@@ -269,6 +272,7 @@ int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepo
     for (int e = 0; e < MAXE; e++)
         free(lines[e]);
     free(lines);
+    free(images);
     if (nrows)
         *nrows = nr;
     free(split);

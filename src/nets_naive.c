@@ -86,24 +86,25 @@ void dtcl_fcn_forward_naive(double *h, const DtclModel *md, const double *P, con
         size_t n = (size_t)B * f->widths[b] * (S >> b) * (S >> b);
         most = n > most ? n : most;
     }
-    double *a = DTCL_MALLOC(sizeof(double) * most), *t = DTCL_MALLOC(sizeof(double) * most);
-    memcpy(a, x, sizeof(double) * B * S * S);
-    int cin = 1;
+    double *buf[2] = {DTCL_MALLOC(sizeof(double) * most), DTCL_MALLOC(sizeof(double) * most)};
+    const double *in = x; /* each layer reads `in` and writes the other buffer */
+    int cin = 1, k = 0;
     for (int b = 0; b < f->nblocks; b++) {
         int H = S >> b, C = f->widths[b];
-        for (int c = 0; c < 2; c++) {
-            conv(t, a, PV(md, P, f->blk[b].conv[c]), NULL, B, c ? C : cin, C, H, 3);
-            batchnorm_relu(t, PV(md, P, f->blk[b].gamma[c]), PV(md, P, f->blk[b].beta[c]), B, C, H * H);
-            memcpy(a, t, sizeof(double) * B * C * H * H);
+        for (int c = 0; c < 2; c++, k ^= 1) {
+            conv(buf[k], in, PV(md, P, f->blk[b].conv[c]), NULL, B, c ? C : cin, C, H, 3);
+            batchnorm_relu(buf[k], PV(md, P, f->blk[b].gamma[c]), PV(md, P, f->blk[b].beta[c]), B, C, H * H);
+            in = buf[k];
         }
-        maxpool(t, a, B, C, H);
-        memcpy(a, t, sizeof(double) * B * C * (H / 2) * (H / 2));
+        maxpool(buf[k], in, B, C, H);
+        in = buf[k];
+        k ^= 1;
         cin = C;
     }
     int Hl = (S >> (f->nblocks - 1)) / 2;
-    avgpool(h, a, B, dtcl_fcn_dim(f), Hl * Hl);
-    free(a);
-    free(t);
+    avgpool(h, in, B, dtcl_fcn_dim(f), Hl * Hl);
+    free(buf[0]);
+    free(buf[1]);
 }
 
 void dtcl_mnet_forward_naive(double *lambda, const DtclModel *md, const double *P, const double *x, int B, int S)

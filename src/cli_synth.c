@@ -91,14 +91,14 @@ int dtcl_cmd_synth(int argc, char **argv)
         return dtcl_cli_input_error(cmd, &err);
     DtclSynth *s = dtcl_synth_create(kind, (int)size, seed);
     size_t SS = (size_t)size * size;
-    float *img = DTCL_ALIGNED(SS * sizeof(float));
+    float *img = DTCL_ALIGNED(SS * sizeof(float)), *mask = kind == DTCL_SYNTH_BRAIN ? DTCL_ALIGNED(SS * sizeof(float)) : NULL;
     long pos = 0;
     int rc = 0;
     char source[32];
     snprintf(source, sizeof source, "synth-%s", kind_name);
     for (long p = 0; p < patients && rc == 0; p++)
         for (long k = 0; k < per && rc == 0; k++) {
-            int label = dtcl_synth_image(s, img, (int)p, (int)k, (int)per);
+            int label = dtcl_synth_image(s, img, mask, (int)p, (int)k, (int)per);
             pos += label;
             char id[64], pid[32], ks[32];
             snprintf(pid, sizeof pid, "%s%04ld", kind_name, p);
@@ -106,8 +106,11 @@ int dtcl_cmd_synth(int argc, char **argv)
             snprintf(ks, sizeof ks, "%ld", k);
             const char *ev[2] = {source, ks};
             rc = dtcl_dataset_writer_add(w, img, id, pid, label, ev, &err);
+            if (rc == 0 && mask)
+                rc = dtcl_dataset_writer_add_mask(w, mask, &err);
         }
     free(img);
+    free(mask);
     dtcl_synth_free(s);
     if (rc != 0 || dtcl_dataset_writer_commit(w, &err) != 0) {
         if (rc != 0)

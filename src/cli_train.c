@@ -30,10 +30,16 @@ static const char *train_help =
     "      --label-fraction X   labelled share of training when the split is drawn (default 0.1)\n"
     "      --tau X              temperature of the similarity (default 1)\n"
     "      --similarity NAME    dot or cosine (default dot)\n"
-    "      --nce NAME           paper or simclr (default paper)\n"
+    "      --nce NAME           paper, simclr, or supcon (Khosla et al.: the labelled images of a\n"
+    "                           class are positives of each other) (default paper)\n"
     "      --order LIST         order of T's steps (default blur,noise,crop,hflip,vflip,rotate)\n"
     "      --widths LIST        the encoder's widths (default 32,64,128,256)\n"
     "  -s, --seed N             seed of initialisation, split, shuffling and draws (default 1)\n"
+    "      --split-seed N       seed of the drawn train/val/test split instead (default: --seed)\n"
+    "      --label-seed N       seed of the labelled subset instead; with a split.csv, redraws its\n"
+    "                           labelled column (default: --seed, or split.csv's column)\n"
+    "      --train-fraction X   train on this share of the training images, drawn from the split\n"
+    "                           seed (default 1)\n"
     "      --save-every N       keep checkpoints/epoch-NNN every N epochs (default 10); the last\n"
     "                           epoch is always kept, and checkpoints/last.safetensors holds the latest\n"
     "      --device NAME        cpu (the CUDA path comes with a later release)\n"
@@ -60,12 +66,15 @@ int dtcl_cmd_train(int argc, char **argv)
         {"widths", required_argument, 0, 9},     {"seed", required_argument, 0, 's'},
         {"save-every", required_argument, 0, 10}, {"device", required_argument, 0, 11},
         {"threads", required_argument, 0, 't'},  {"quiet", no_argument, 0, 'q'},
+        {"split-seed", required_argument, 0, 12}, {"label-seed", required_argument, 0, 13},
+        {"train-fraction", required_argument, 0, 14},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     const char *cmd = "train", *data = NULL, *strategy = NULL, *out = NULL, *resume = NULL, *alpha = NULL;
     DtclTrainConfig c;
     dtcl_train_config_default(&c, DTCL_STRATEGY_PROPOSED);
     long batch = -1, epochs = -1, threads = 0, save_every = -1;
-    double lr_f = -1, lr_m = -1, frac = -1, tau = -1;
+    double lr_f = -1, lr_m = -1, frac = -1, tau = -1, train_frac = -1;
+    uint64_t split_seed = 0, label_seed = 0;
     const char *sim = NULL, *nce = NULL, *order = NULL, *widths = NULL;
     uint64_t seed = 1;
     int seed_set = 0, quiet = 0, other = 0, ch;
@@ -115,6 +124,16 @@ int dtcl_cmd_train(int argc, char **argv)
         case 10:
             if (dtcl_parse_int(optarg, 1, 100000, &save_every) != 0)
                 return dtcl_cli_usage_error(cmd, "--save-every '%s' is not an integer from 1 to 100000", optarg);
+            break;
+        case 12:
+        case 13:
+            if (dtcl_parse_u64(optarg, ch == 12 ? &split_seed : &label_seed) != 0 || (ch == 12 ? split_seed : label_seed) == 0)
+                return dtcl_cli_usage_error(cmd, "--%s '%s' is not a positive integer",
+                                            ch == 12 ? "split-seed" : "label-seed", optarg);
+            break;
+        case 14:
+            if (dtcl_parse_double(optarg, 1e-6, 1, &train_frac) != 0)
+                return dtcl_cli_usage_error(cmd, "--train-fraction '%s' is not a number in (0, 1]", optarg);
             break;
         case 11:
             if (strcmp(optarg, "cpu") != 0)
@@ -178,9 +197,11 @@ int dtcl_cmd_train(int argc, char **argv)
             c.nce.sim = strcmp(sim, "cosine") == 0 ? DTCL_SIM_COSINE : DTCL_SIM_DOT;
         }
         if (nce) {
-            if (strcmp(nce, "paper") != 0 && strcmp(nce, "simclr") != 0)
-                return dtcl_cli_usage_error(cmd, "--nce '%s' is not paper or simclr", nce);
-            c.nce.kind = strcmp(nce, "simclr") == 0 ? DTCL_NCE_SIMCLR : DTCL_NCE_PAPER;
+            if (strcmp(nce, "paper") != 0 && strcmp(nce, "simclr") != 0 && strcmp(nce, "supcon") != 0)
+                return dtcl_cli_usage_error(cmd, "--nce '%s' is not paper, simclr or supcon", nce);
+            c.nce.kind = strcmp(nce, "simclr") == 0   ? DTCL_NCE_SIMCLR
+                         : strcmp(nce, "supcon") == 0 ? DTCL_NCE_SUPCON
+                                                      : DTCL_NCE_PAPER;
         }
         if (order) {
             DtclStepKind o[DTCL_NSTEP_KINDS];
@@ -197,6 +218,10 @@ int dtcl_cmd_train(int argc, char **argv)
         }
         if (seed_set)
             c.seed = seed;
+        c.split_seed = split_seed;
+        c.label_seed = label_seed;
+        if (train_frac > 0)
+            c.train_fraction = train_frac;
         if (save_every > 0)
             c.save_every = (int)save_every;
     }

@@ -370,7 +370,7 @@ void dtcl_dataset_print_info(const DtclDataset *ds, FILE *f)
 struct DtclDatasetWriter {
     char *dir, *tmp;
     int size, force, nextra;
-    DtclNpyWriter *images;
+    DtclNpyWriter *images, *masks;
     DtclOutFile meta;
 };
 
@@ -443,13 +443,38 @@ int dtcl_dataset_writer_add(DtclDatasetWriter *w, const float *image, const char
     return 0;
 }
 
+int dtcl_dataset_writer_add_mask(DtclDatasetWriter *w, const float *mask, DtclError *err)
+{
+    int64_t n = dtcl_npy_writer_count(w->images), nm = w->masks ? dtcl_npy_writer_count(w->masks) : 0;
+    if (nm != n - 1)
+        return dtcl_fail(err, "%s: mask %lld given for image %lld; expected one mask after each image", w->dir,
+                         (long long)nm, (long long)(n - 1));
+    if (!w->masks) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/masks.npy", w->tmp);
+        if (!(w->masks = dtcl_npy_writer_open(path, w->size, w->size, err)))
+            return -1;
+    }
+    return dtcl_npy_writer_append(w->masks, mask, err);
+}
+
 int64_t dtcl_dataset_writer_count(const DtclDatasetWriter *w) { return dtcl_npy_writer_count(w->images); }
 
 const char *dtcl_dataset_writer_tmpdir(const DtclDatasetWriter *w) { return w->tmp; }
 
 int dtcl_dataset_writer_commit(DtclDatasetWriter *w, DtclError *err)
 {
-    int rc = dtcl_npy_writer_close(w->images, err);
+    int rc = 0;
+    if (w->masks && dtcl_npy_writer_count(w->masks) != dtcl_npy_writer_count(w->images))
+        rc = dtcl_fail(err, "%s: %lld masks for %lld images", w->dir, (long long)dtcl_npy_writer_count(w->masks),
+                       (long long)dtcl_npy_writer_count(w->images));
+    if (rc == 0 && w->masks)
+        rc = dtcl_npy_writer_close(w->masks, err);
+    w->masks = NULL;
+    if (rc == 0)
+        rc = dtcl_npy_writer_close(w->images, err);
+    else
+        dtcl_npy_writer_abort(w->images);
     w->images = NULL;
     if (rc == 0)
         rc = dtcl_out_commit(&w->meta, err);
@@ -489,6 +514,7 @@ void dtcl_dataset_writer_abort(DtclDatasetWriter *w)
     if (!w)
         return;
     dtcl_npy_writer_abort(w->images);
+    dtcl_npy_writer_abort(w->masks);
     if (w->meta.f)
         dtcl_out_abort(&w->meta);
     dtcl_remove_tree(w->tmp);

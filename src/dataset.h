@@ -5,6 +5,9 @@
  *   split.csv   optional: id,split[,labelled]; split in train, val, test0,
  *               test1, test2; labelled 1 marks the train images whose labels
  *               training may see.
+ *   masks.npy   optional: (N,S,S) float32 in [0,1], the tumour's share of each
+ *               pixel (the BraTS importer and synthetic brains write it;
+ *               `dtcl figures` outlines it; training never reads it).
  * Opening validates everything and names the file, line and field of any
  * problem. Writing goes to DIR.tmp.XXXXXX, renamed to DIR when complete. */
 #ifndef DTCL_DATASET_H
@@ -56,6 +59,10 @@ DtclDatasetWriter *dtcl_dataset_writer_open(const char *dir, int size, int force
 /* Appends one image (S,S) and its meta.csv row; label -1 writes an empty label. */
 int dtcl_dataset_writer_add(DtclDatasetWriter *w, const float *image, const char *id, const char *patient,
                             int label, const char *const *extra_values, DtclError *err);
+/* Optional: the tumour mask (S,S) in [0,1] of the image just added, into
+ * masks.npy beside images.npy (figures outline it). Either every image gets
+ * one or none does. */
+int dtcl_dataset_writer_add_mask(DtclDatasetWriter *w, const float *mask, DtclError *err);
 int64_t dtcl_dataset_writer_count(const DtclDatasetWriter *w);
 /* The temporary folder, where extra files (split.csv) may be written before commit. */
 const char *dtcl_dataset_writer_tmpdir(const DtclDatasetWriter *w);

@@ -9,7 +9,8 @@
  * pixels equal the volume's minimum (judged on the original slice); label 1
  * when the segmentation slice has any voxel > 0; the slice padded to a square
  * and resized (anti-aliased) to S x S. meta.csv gets source (the modality
- * file, relative to ROOT) and slice (the axial index in the volume). */
+ * file, relative to ROOT) and slice (the axial index in the volume); masks.npy
+ * the tumour's share of each pixel (segmentation > 0, resized alike). */
 #define _POSIX_C_SOURCE 200809L
 #include "import.h"
 
@@ -177,6 +178,7 @@ static int import_patient(DtclDatasetWriter *w, const char *pid, const char *fol
     size_t plane = (size_t)(nvox / (size_t)nz);
     float *sl = DTCL_MALLOC(sizeof(float) * plane), *sg = DTCL_MALLOC(sizeof(float) * plane);
     float *img = DTCL_MALLOC(sizeof(float) * (size_t)o->size * o->size);
+    float *msk = DTCL_MALLOC(sizeof(float) * (size_t)o->size * o->size);
     char source[8192];
     snprintf(source, sizeof source, "%s/%s", pid, mod);
     for (int64_t z = 0; z < nz && rc == 0; z++) {
@@ -189,8 +191,10 @@ static int import_patient(DtclDatasetWriter *w, const char *pid, const char *fol
             continue;
         dtcl_volume_slice(&vs, z, sg, &rows, &cols);
         int label = 0;
-        for (size_t q = 0; q < npx && !label; q++)
-            label = sg[q] > 0;
+        for (size_t q = 0; q < npx; q++) {
+            label |= sg[q] > 0;
+            sg[q] = sg[q] > 0;
+        }
         float scale = 1.0f / (hi - lo);
         for (size_t q = 0; q < npx; q++)
             sl[q] = (sl[q] - lo) * scale;
@@ -199,13 +203,17 @@ static int import_patient(DtclDatasetWriter *w, const char *pid, const char *fol
         snprintf(id, sizeof id, "%s_s%03lld", pid, (long long)z);
         snprintf(zs, sizeof zs, "%lld", (long long)z);
         const char *extra[2] = {source, zs};
+        dtcl_square_resize(msk, o->size, sg, rows, cols, 0.0f);
         rc = dtcl_dataset_writer_add(w, img, id, pid, label, extra, err);
+        if (rc == 0)
+            rc = dtcl_dataset_writer_add_mask(w, msk, err);
         st->kept++;
         st->positive += label;
     }
     free(sl);
     free(sg);
     free(img);
+    free(msk);
     dtcl_volume_free(&vm);
     dtcl_volume_free(&vs);
     return rc;

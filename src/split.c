@@ -36,6 +36,55 @@ static void permutation(int64_t *p, int64_t n, uint64_t seed, uint32_t item)
     free(u);
 }
 
+void dtcl_split_draw_labelled(const DtclDataset *ds, const int8_t *split, double fraction, uint64_t seed,
+                              int8_t *labelled)
+{
+    int64_t N = ds->n;
+    int64_t *perm = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1));
+    permutation(perm, N, seed, 1);
+    for (int64_t i = 0; i < N; i++)
+        labelled[i] = 0;
+    for (int c = 0; c <= 1; c++) {
+        int64_t nc = 0;
+        for (int64_t i = 0; i < N; i++)
+            nc += split[i] == DTCL_SPLIT_TRAIN && ds->label[i] == c;
+        int64_t take = (int64_t)llround(fraction * (double)nc), got = 0;
+        if (take == 0 && nc > 0)
+            take = 1;
+        for (int64_t k = 0; k < N && got < take; k++) {
+            int64_t i = perm[k];
+            if (split[i] == DTCL_SPLIT_TRAIN && ds->label[i] == c) {
+                labelled[i] = 1;
+                got++;
+            }
+        }
+    }
+    free(perm);
+}
+
+void dtcl_split_subsample_train(const DtclDataset *ds, int8_t *split, int8_t *labelled, double fraction,
+                                uint64_t seed)
+{
+    int64_t N = ds->n, ntrain = 0;
+    for (int64_t i = 0; i < N; i++)
+        ntrain += split[i] == DTCL_SPLIT_TRAIN;
+    int64_t keep = (int64_t)llround(fraction * (double)ntrain), kept = 0;
+    int64_t *perm = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1));
+    permutation(perm, N, seed, 2);
+    for (int64_t k = 0; k < N; k++) {
+        int64_t i = perm[k];
+        if (split[i] != DTCL_SPLIT_TRAIN)
+            continue;
+        if (kept < keep)
+            kept++;
+        else {
+            split[i] = DTCL_SPLIT_NONE;
+            labelled[i] = 0;
+        }
+    }
+    free(perm);
+}
+
 int dtcl_split_make(const DtclDataset *ds, const DtclSplitOptions *o, int8_t *split, int8_t *labelled,
                     DtclError *err)
 {
@@ -122,25 +171,7 @@ int dtcl_split_make(const DtclDataset *ds, const DtclSplitOptions *o, int8_t *sp
         split[i] = where[ds->patient_of[i]];
         labelled[i] = 0;
     }
-    /* the labelled subset: round(f n_c) training images of each class c, drawn per image */
-    int64_t *perm = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1));
-    permutation(perm, N, o->seed, 1);
-    for (int c = 0; c <= 1; c++) {
-        int64_t nc = 0;
-        for (int64_t i = 0; i < N; i++)
-            nc += split[i] == DTCL_SPLIT_TRAIN && ds->label[i] == c;
-        int64_t take = (int64_t)llround(o->label_fraction * (double)nc), got = 0;
-        if (take == 0 && nc > 0)
-            take = 1;
-        for (int64_t k = 0; k < N && got < take; k++) {
-            int64_t i = perm[k];
-            if (split[i] == DTCL_SPLIT_TRAIN && ds->label[i] == c) {
-                labelled[i] = 1;
-                got++;
-            }
-        }
-    }
-    free(perm);
+    dtcl_split_draw_labelled(ds, split, o->label_fraction, o->seed, labelled);
     free(npat);
     free(ppat);
     free(order);

@@ -31,6 +31,17 @@ void dtcl_split_options_default(DtclSplitOptions *o);
 int dtcl_split_make(const DtclDataset *ds, const DtclSplitOptions *o, int8_t *split, int8_t *labelled,
                     DtclError *err);
 
+/* labelled[i] = 1 for round(fraction n_c) training images of each class c
+ * (at least one when the class is present), drawn per image from the seed. */
+void dtcl_split_draw_labelled(const DtclDataset *ds, const int8_t *split, double fraction, uint64_t seed,
+                              int8_t *labelled);
+
+/* Keeps round(fraction n) of the n training images, drawn per image from the
+ * seed; the others become DTCL_SPLIT_NONE and unlabelled (a smaller training
+ * set, same validation and test sets: `dtcl experiment --budget`). */
+void dtcl_split_subsample_train(const DtclDataset *ds, int8_t *split, int8_t *labelled, double fraction,
+                                uint64_t seed);
+
 /* Writes split.csv (id,split,labelled) atomically. */
 int dtcl_split_write(const char *path, const DtclDataset *ds, const int8_t *split, const int8_t *labelled,
                      DtclError *err);

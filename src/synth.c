@@ -84,7 +84,7 @@ static void smooth_field(DtclSynth *s, float *out, double sigma_px, int patient,
 
 /* ---- brain */
 
-static int brain(DtclSynth *s, float *out, int p, int k, int nk)
+static int brain(DtclSynth *s, float *out, float *mask, int p, int k, int nk)
 {
     int S = s->S;
     size_t SS = (size_t)S * S;
@@ -118,6 +118,8 @@ static int brain(DtclSynth *s, float *out, int p, int k, int nk)
     for (int i = 0; i < S; i++)
         for (int j = 0; j < S; j++) {
             size_t q = (size_t)i * S + j;
+            if (mask)
+                mask[q] = 0;
             double x = (j + 0.5) / S - 0.5 - cx, y = (i + 0.5) / S - 0.5 - cy;
             double xr = cs * x + sn * y, yr = -sn * x + cs * y;
             if (a <= 0 || b <= 0) {
@@ -155,6 +157,8 @@ static int brain(DtclSynth *s, float *out, int p, int k, int nk)
                 double oed = sigm((halo * re - d) / (1.5 * px));
                 tis += tc * halo_c * oed * (1 + 0.3 * fine[q]) + tc * (1 - halo_c) * core * (1 + 0.2 * gyri[q]);
                 core_pixels += core > 0.5 && brain_m > 0.5;
+                if (mask)
+                    mask[q] = (float)(core * brain_m);
             }
             val = val * (1 - brain_m) + tis * brain_m;
             val *= 1 + 0.08 * bias[q];
@@ -256,7 +260,11 @@ static int chest(DtclSynth *s, float *out, int p, int k, int nk)
     return label;
 }
 
-int dtcl_synth_image(DtclSynth *s, float *out, int patient, int k, int nk)
+int dtcl_synth_image(DtclSynth *s, float *out, float *mask, int patient, int k, int nk)
 {
-    return s->kind == DTCL_SYNTH_BRAIN ? brain(s, out, patient, k, nk) : chest(s, out, patient, k, nk);
+    if (s->kind == DTCL_SYNTH_BRAIN)
+        return brain(s, out, mask, patient, k, nk);
+    if (mask)
+        memset(mask, 0, sizeof(float) * (size_t)s->S * s->S);
+    return chest(s, out, patient, k, nk);
 }

@@ -28,7 +28,8 @@ typedef struct DtclSynth DtclSynth;
 
 DtclSynth *dtcl_synth_create(DtclSynthKind kind, int size, uint64_t seed);
 void dtcl_synth_free(DtclSynth *s);
-/* Image k of patient p (k of nk) into out (S,S); returns its label. */
-int dtcl_synth_image(DtclSynth *s, float *out, int patient, int k, int nk);
+/* Image k of patient p (k of nk) into out (S,S); returns its label. mask
+ * (S,S) or NULL: the tumour core's share of each pixel (brain; 0 for chest). */
+int dtcl_synth_image(DtclSynth *s, float *out, float *mask, int patient, int k, int nk);
 
 #endif

@@ -56,6 +56,7 @@ void dtcl_train_config_default(DtclTrainConfig *c, DtclStrategy s)
     snprintf(c->order, sizeof c->order, "%s", dtcl_default_order);
     snprintf(c->widths, sizeof c->widths, "32,64,128,256");
     c->seed = 1;
+    c->train_fraction = 1;
 }
 
 int dtcl_strategy_parse(const char *name, DtclStrategy *s)
@@ -114,6 +115,11 @@ static char *config_json(const DtclTrainConfig *c, int threads)
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
     cJSON_AddStringToObject(r, "seed", seed); /* a string: JSON numbers lose 64-bit integers */
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->split_seed);
+    cJSON_AddStringToObject(r, "split_seed", seed);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->label_seed);
+    cJSON_AddStringToObject(r, "label_seed", seed);
+    cJSON_AddNumberToObject(r, "train_fraction", c->train_fraction);
     char *s = cJSON_Print(r);
     cJSON_Delete(r);
     return s;
@@ -205,6 +211,15 @@ int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err)
         rc = json_string(r, "widths", c->widths, sizeof c->widths, path, err);
     if (rc == 0 && (rc = json_string(r, "seed", s, sizeof s, path, err)) == 0)
         c->seed = strtoull(s, NULL, 10);
+    /* added in 0.5: absent from older runs, which used the seed for both */
+    if (rc == 0 && cJSON_HasObjectItem(r, "split_seed") && (rc = json_string(r, "split_seed", s, sizeof s, path, err)) == 0)
+        c->split_seed = strtoull(s, NULL, 10);
+    if (rc == 0 && cJSON_HasObjectItem(r, "label_seed") && (rc = json_string(r, "label_seed", s, sizeof s, path, err)) == 0)
+        c->label_seed = strtoull(s, NULL, 10);
+    if (rc == 0 && cJSON_HasObjectItem(r, "train_fraction"))
+        rc = json_number(r, "train_fraction", &c->train_fraction, path, err);
+    if (rc == 0 && !(c->train_fraction > 0 && c->train_fraction <= 1))
+        rc = dtcl_fail(err, "%s: \"train_fraction\" %g is not in (0, 1]", path, c->train_fraction);
     cJSON_Delete(r);
     return rc;
 }
@@ -510,16 +525,25 @@ static int append_metrics(const char *run, int keep_epoch, const char *row, Dtcl
 int dtcl_train_split(const DtclDataset *ds, const DtclTrainConfig *c, int8_t *split, int8_t *labelled,
                      DtclError *err)
 {
+    uint64_t split_seed = c->split_seed ? c->split_seed : c->seed;
     if (ds->has_split) {
         memcpy(split, ds->split, (size_t)ds->n);
         memcpy(labelled, ds->labelled, (size_t)ds->n);
-        return 0;
+        if (c->label_seed)
+            dtcl_split_draw_labelled(ds, split, c->label_fraction, c->label_seed, labelled);
+    } else {
+        DtclSplitOptions so;
+        dtcl_split_options_default(&so);
+        so.seed = split_seed;
+        so.label_fraction = c->label_fraction;
+        if (dtcl_split_make(ds, &so, split, labelled, err) != 0)
+            return -1;
+        if (c->label_seed && c->label_seed != split_seed)
+            dtcl_split_draw_labelled(ds, split, c->label_fraction, c->label_seed, labelled);
     }
-    DtclSplitOptions so;
-    dtcl_split_options_default(&so);
-    so.seed = c->seed;
-    so.label_fraction = c->label_fraction;
-    return dtcl_split_make(ds, &so, split, labelled, err);
+    if (c->train_fraction < 1)
+        dtcl_split_subsample_train(ds, split, labelled, c->train_fraction, split_seed);
+    return 0;
 }
 
 static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *err)
@@ -549,7 +573,8 @@ static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *e
     if (r->ntrain < c->batch)
         return dtcl_fail(err, "%s: %lld training images, fewer than one batch of %d (use --batch)", c->data,
                          (long long)r->ntrain, c->batch);
-    int supervised = c->alpha[1] > 0 || c->alpha[3] > 0 || c->alpha[4] > 0 || c->strategy == DTCL_STRATEGY_SUPERVISED;
+    int supervised = c->alpha[1] > 0 || c->alpha[3] > 0 || c->alpha[4] > 0 || c->strategy == DTCL_STRATEGY_SUPERVISED ||
+                     c->nce.kind == DTCL_NCE_SUPCON;
     if (supervised && nlab == 0)
         return dtcl_fail(err, "%s: strategy %s needs labels, but no training image is labelled (meta.csv labels "
                               "empty, or split.csv marks none labelled)", c->data, dtcl_strategy_names[c->strategy]);

@@ -45,6 +45,9 @@ typedef struct {
     char order[128];         /* T's order */
     char widths[128];        /* the encoder's widths */
     uint64_t seed;
+    uint64_t split_seed;     /* the train/val/test partition when drawn; 0: seed */
+    uint64_t label_seed;     /* the labelled subset; 0: seed, or split.csv's column */
+    double train_fraction;   /* the share of the training split used (1: all) */
     int threads;
     int quiet;
 } DtclTrainConfig;
@@ -64,8 +67,10 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
 /* Reads RUN/config.json into c (for --resume). */
 int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err);
 
-/* The run's split of ds: its split.csv, or drawn from the run's seed and
- * label fraction (split.h). Training and evaluation both use this. */
+/* The run's split of ds: its split.csv, or drawn from split_seed (split.h);
+ * the labelled subset from split.csv, or drawn from label_seed at the label
+ * fraction; then train_fraction of the training images kept (drawn from
+ * split_seed). Training and evaluation both use this. */
 int dtcl_train_split(const DtclDataset *ds, const DtclTrainConfig *c, int8_t *split, int8_t *labelled,
                      DtclError *err);
 

@@ -47,7 +47,7 @@ static void make_set(const char *dir, DtclSynthKind kind, int P, int K, int S, u
     float *img = malloc(sizeof(float) * S * S);
     for (int p = 0; p < P; p++)
         for (int k = 0; k < K; k++) {
-            int label = dtcl_synth_image(s, img, p, k, K);
+            int label = dtcl_synth_image(s, img, NULL, p, k, K);
             char id[64], pid[32];
             snprintf(pid, sizeof pid, "p%03d", p);
             snprintf(id, sizeof id, "p%03d_%03d", p, k);

@@ -14,5 +14,6 @@ int dtcl_cmd_embed(int argc, char **argv);
 int dtcl_cmd_train(int argc, char **argv);
 int dtcl_cmd_eval(int argc, char **argv);
 int dtcl_cmd_demo(int argc, char **argv);
+int dtcl_cmd_experiment(int argc, char **argv);
 
 #endif

@@ -799,6 +799,38 @@ static void metrics_row(char *row, size_t size, int epoch, const double *acc, do
     snprintf(row + k, size - (size_t)k, ",%.3f\n", seconds);
 }
 
+int dtcl_train_time(const DtclTrainConfig *c, int nsteps, DtclTrainTiming *t, DtclError *err)
+{
+    Run r;
+    memset(t, 0, sizeof *t);
+    if (setup(&r, c, "(timing)", err) != 0) {
+        teardown(&r);
+        return -1;
+    }
+    int B = c->batch;
+    int64_t steps = r.ntrain / B, *order = DTCL_MALLOC(sizeof(int64_t) * (size_t)(r.ntrain + 1));
+    epoch_order(&r, 1, order);
+    DtclStepLosses l;
+    train_step(&r, 1, 0, order, &l); /* warm-up: first touches of the arena and the plans */
+    double t0 = now_s();
+    for (int s = 0; s < nsteps; s++)
+        train_step(&r, 1, (int)((1 + s) % steps), order + ((1 + s) % steps) * B, &l);
+    t->step_s = (now_s() - t0) / nsteps;
+    float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * (size_t)r.md.f.widths[r.md.f.nblocks - 1]);
+    t0 = now_s();
+    dtcl_fcn_embed(h, &r.md.f, r.x, B, r.S, 64, r.threads);
+    t->embed_image_s = (now_s() - t0) / B;
+    t->steps_per_epoch = steps;
+    t->ntrain = r.ntrain;
+    t->nval = r.nval;
+    for (int64_t i = 0; i < r.ds.n; i++)
+        t->ntest += r.split[i] >= DTCL_SPLIT_TEST0;
+    free(h);
+    free(order);
+    teardown(&r);
+    return 0;
+}
+
 int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *interrupted, DtclError *err)
 {
     *interrupted = 0;

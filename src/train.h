@@ -64,6 +64,15 @@ double dtcl_train_lr_m(const DtclTrainConfig *c);
  * *interrupted is set when SIGINT stopped it after saving. */
 int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *interrupted, DtclError *err);
 
+/* What one run of c costs, measured on its data without a run folder: the
+ * seconds of a training step (the mean of nsteps after one warm-up step),
+ * of the evaluation-mode f per image, and the sizes of the split. */
+typedef struct {
+    double step_s, embed_image_s;
+    int64_t steps_per_epoch, ntrain, nval, ntest;
+} DtclTrainTiming;
+int dtcl_train_time(const DtclTrainConfig *c, int nsteps, DtclTrainTiming *t, DtclError *err);
+
 /* Reads RUN/config.json into c (for --resume). */
 int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err);
 

@@ -15,5 +15,6 @@ int dtcl_cmd_train(int argc, char **argv);
 int dtcl_cmd_eval(int argc, char **argv);
 int dtcl_cmd_demo(int argc, char **argv);
 int dtcl_cmd_experiment(int argc, char **argv);
+int dtcl_cmd_figures(int argc, char **argv);
 
 #endif

@@ -114,6 +114,7 @@ void dtcl_experiment_options_default(DtclExperimentOptions *o)
 typedef struct {
     char data[4096];
     int epochs, eval_every, repeats, batch;
+    int requested_epochs, requested_eval_every; /* before --budget scaled them */
     char widths[128];
     uint64_t seed;
     double train_fraction;
@@ -129,6 +130,8 @@ static int settings_write(const char *out, const Settings *s, DtclError *err)
     cJSON_AddStringToObject(r, "data", s->data);
     cJSON_AddNumberToObject(r, "epochs", s->epochs);
     cJSON_AddNumberToObject(r, "eval_every", s->eval_every);
+    cJSON_AddNumberToObject(r, "requested_epochs", s->requested_epochs);
+    cJSON_AddNumberToObject(r, "requested_eval_every", s->requested_eval_every);
     cJSON_AddNumberToObject(r, "repeats", s->repeats);
     cJSON_AddNumberToObject(r, "batch", s->batch);
     cJSON_AddStringToObject(r, "widths", s->widths);
@@ -188,6 +191,10 @@ static int settings_read(const char *out, Settings *s, DtclError *err)
     snprintf(s->widths, sizeof s->widths, "%s", STR("widths"));
     s->seed = strtoull(STR("seed"), NULL, 10);
     snprintf(s->scaled, sizeof s->scaled, "%s", STR("scaled"));
+    const cJSON *re = cJSON_GetObjectItemCaseSensitive(r, "requested_epochs");
+    const cJSON *rk = cJSON_GetObjectItemCaseSensitive(r, "requested_eval_every");
+    s->requested_epochs = cJSON_IsNumber(re) ? (int)re->valuedouble : s->epochs;
+    s->requested_eval_every = cJSON_IsNumber(rk) ? (int)rk->valuedouble : s->eval_every;
 #undef NUM
 #undef STR
     cJSON_Delete(r);
@@ -359,7 +366,7 @@ static int cost_of(int ci)
 
 typedef struct {
     double step_s[NCOSTS];
-    int64_t steps_per_epoch, ntrain, ntest;
+    int64_t steps_per_epoch, ntrain, nval, ntest;
     double embed_image_s;
 } Costs;
 
@@ -379,6 +386,7 @@ static int measure(const Settings *s, Costs *k, FILE *log, DtclError *err)
         k->steps_per_epoch = t.steps_per_epoch;
         k->ntrain = t.ntrain;
         k->ntest = t.ntest;
+        k->nval = t.nval;
         k->embed_image_s = t.embed_image_s;
         if (log)
             fprintf(log, "  one epoch %-48s %6.1f s  (%lld steps of %d, %.3f s each)\n", names[c],
@@ -396,8 +404,9 @@ static double estimate(const Costs *k, const RunState *states, int n, int epochs
     for (int r = 0; r < n; r++) {
         const RunState *st = &states[r];
         int left = epochs - (st->trained_to < 0 ? 0 : st->trained_to);
-        if (left > 0)
-            total += left * (double)k->steps_per_epoch * f_scale * k->step_s[cost_of(st->ci)];
+        if (left > 0) /* the steps, and p(f(X)) on the validation images after each epoch */
+            total += left * ((double)k->steps_per_epoch * f_scale * k->step_s[cost_of(st->ci)] +
+                             (double)k->nval * k->embed_image_s);
         int ev = st->trained_to < 0 ? nevals : st->nmissing;
         total += ev * ((double)k->ntest * k->embed_image_s + 0.05);
     }
@@ -505,6 +514,8 @@ static int resolve_settings(const DtclExperimentOptions *o, Settings *s, DtclErr
         free(abs);
         s->epochs = o->epochs;
         s->eval_every = o->eval_every < o->epochs ? o->eval_every : o->epochs;
+        s->requested_epochs = o->epochs;
+        s->requested_eval_every = o->eval_every;
         s->repeats = o->repeats;
         s->batch = o->batch;
         snprintf(s->widths, sizeof s->widths, "%s", o->widths);
@@ -519,13 +530,14 @@ static int resolve_settings(const DtclExperimentOptions *o, Settings *s, DtclErr
     if (bad)
         return dtcl_fail(err, "%s: the experiment was started on %s, not on %s (choose another -o)", path, s->data,
                          o->data);
-#define SAME(given, field, fmt, val)                                                                                 \
-    if (o->given && o->field != s->field)                                                                            \
-        return dtcl_fail(err, "%s: the experiment was started with --%s " fmt "; rerun with the same value, or "      \
-                              "choose another -o", path, val, s->field);
-    SAME(given_epochs, epochs, "%d", "epochs")
-    SAME(given_eval_every, eval_every, "%d", "eval-every")
-    SAME(given_batch, batch, "%d", "batch")
+#define SAME(given, field, have, val)                                                                                \
+    if (o->given && o->field != s->have)                                                                             \
+        return dtcl_fail(err, "%s: the experiment was started with --%s %d; rerun with the same value, or choose "    \
+                              "another -o", path, val, s->have);
+    /* the values asked for at the start: a rerun of the same command agrees even when --budget scaled them */
+    SAME(given_epochs, epochs, requested_epochs, "epochs")
+    SAME(given_eval_every, eval_every, requested_eval_every, "eval-every")
+    SAME(given_batch, batch, batch, "batch")
 #undef SAME
     if (o->given_seed && o->seed != s->seed)
         return dtcl_fail(err, "%s: the experiment was started with --seed %llu; rerun with the same value, or choose "

@@ -26,6 +26,7 @@ static const Command commands[] = {
     {"train", dtcl_cmd_train, "train a strategy (proposed, ssl, random, simclr, ...) into a run folder"},
     {"eval", dtcl_cmd_eval, "the paper's linear evaluation (AUC per test set) of a run's checkpoints"},
     {"experiment", dtcl_cmd_experiment, "the paper's experiments (Table 2, Fig. 2, order, SupCon), resumable"},
+    {"figures", dtcl_cmd_figures, "PNG figures (Fig. 2 curves, Fig. 3 image grids, what M learned)"},
     {"embed", dtcl_cmd_embed, "write the representations h = f(X) of a checkpoint's encoder"},
     {"bench", dtcl_cmd_bench, "measure speed against the PyTorch reference in the same run"},
 };

@@ -147,10 +147,12 @@ int dtcl_png_load(const char *path, float **pixels, int *height, int *width, Dtc
     return rc == 0 ? 0 : dtcl_fail_prefix(err, path);
 }
 
-int dtcl_png_save(const char *path, const float *pixels, int height, int width, int bits, DtclError *err)
+/* Row y of the image as PNG samples (channels * width of them, bits deep). */
+typedef void (*RowFill)(unsigned char *row, int y, int width, int bits, const void *src);
+
+static int png_write(const char *path, int height, int width, int bits, int color, int channels, RowFill fill,
+                     const void *src, DtclError *err)
 {
-    if (bits != 8 && bits != 16)
-        return dtcl_fail(err, "%s: PNG bit depth must be 8 or 16", path);
     DtclOutFile out;
     if (dtcl_out_open(&out, path, err) != 0)
         return -1;
@@ -171,25 +173,14 @@ int dtcl_png_save(const char *path, const float *pixels, int height, int width, 
         return dtcl_fail(err, "%s: cannot write PNG: %s", path, fail.msg);
     }
     png_init_io(png, out.f);
-    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, bits, PNG_COLOR_TYPE_GRAY,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, bits, color, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    row = malloc((size_t)width * 2);
+    row = malloc((size_t)width * (size_t)channels * 2);
     if (!row)
         png_error(png, "out of memory");
-    const float maxv = bits == 8 ? 255.0f : 65535.0f;
     for (int y = 0; y < height; y++) {
-        for (int x = 0; x < width; x++) {
-            float v = pixels[(size_t)y * width + x];
-            v = v != v ? 0.0f : v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-            unsigned q = (unsigned)(v * maxv + 0.5f);
-            if (bits == 8) {
-                row[x] = (unsigned char)q;
-            } else { /* PNG stores 16-bit samples big-endian */
-                row[2 * x] = (unsigned char)(q >> 8);
-                row[2 * x + 1] = (unsigned char)(q & 0xff);
-            }
-        }
+        fill(row, y, width, bits, src);
         png_write_row(png, row);
     }
     png_write_end(png, NULL);
@@ -198,4 +189,39 @@ int dtcl_png_save(const char *path, const float *pixels, int height, int width, 
     png_destroy_write_struct(&p, &i);
     free(row);
     return dtcl_out_commit(&out, err);
+}
+
+static void fill_grey(unsigned char *row, int y, int width, int bits, const void *src)
+{
+    const float *pixels = src;
+    const float maxv = bits == 8 ? 255.0f : 65535.0f;
+    for (int x = 0; x < width; x++) {
+        float v = pixels[(size_t)y * width + x];
+        v = v != v ? 0.0f : v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        unsigned q = (unsigned)(v * maxv + 0.5f);
+        if (bits == 8) {
+            row[x] = (unsigned char)q;
+        } else { /* PNG stores 16-bit samples big-endian */
+            row[2 * x] = (unsigned char)(q >> 8);
+            row[2 * x + 1] = (unsigned char)(q & 0xff);
+        }
+    }
+}
+
+int dtcl_png_save(const char *path, const float *pixels, int height, int width, int bits, DtclError *err)
+{
+    if (bits != 8 && bits != 16)
+        return dtcl_fail(err, "%s: PNG bit depth must be 8 or 16", path);
+    return png_write(path, height, width, bits, PNG_COLOR_TYPE_GRAY, 1, fill_grey, pixels, err);
+}
+
+static void fill_rgb(unsigned char *row, int y, int width, int bits, const void *src)
+{
+    (void)bits;
+    memcpy(row, (const unsigned char *)src + (size_t)y * width * 3, (size_t)width * 3);
+}
+
+int dtcl_png_save_rgb(const char *path, const unsigned char *rgb, int height, int width, DtclError *err)
+{
+    return png_write(path, height, width, 8, PNG_COLOR_TYPE_RGB, 3, fill_rgb, rgb, err);
 }

@@ -831,6 +831,85 @@ int dtcl_train_time(const DtclTrainConfig *c, int nsteps, DtclTrainTiming *t, Dt
     return 0;
 }
 
+int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, const float *masks, float *x, float *xm,
+                     float *lambda, float *xmask, DtclError *err)
+{
+    DtclTrainConfig c;
+    if (dtcl_train_config_load(run, &c, err) != 0)
+        return -1;
+    c.batch = n < 16 ? n : 16;
+    if (c.batch < 2)
+        c.batch = 2;
+    Run r;
+    int rc = setup(&r, &c, run, err);
+    char path[4300];
+    checkpoint_path(path, sizeof path, run, CK_EPOCH, epoch);
+    if (rc == 0 && uses_m(c.strategy))
+        rc = load_state(&r, path, err);
+    /* the mask follows the geometric steps only (flips, rotation), in the run's order */
+    DtclTransform geo = {0};
+    if (rc == 0 && masks) {
+        DtclStepKind order[DTCL_NSTEP_KINDS], g[DTCL_NSTEP_KINDS];
+        int ns, ng = 0;
+        dtcl_transform_parse_order(c.order, order, &ns, NULL);
+        for (int k = 0; k < ns; k++)
+            if (order[k] == DTCL_STEP_HFLIP || order[k] == DTCL_STEP_VFLIP || order[k] == DTCL_STEP_ROTATE)
+                g[ng++] = order[k];
+        DtclTransformParams tp;
+        dtcl_transform_params_default(&tp);
+        if (ng == 0)
+            g[ng++] = DTCL_STEP_HFLIP; /* hflip is in every order that matters; lambda 4 = 0 without it */
+        rc = dtcl_transform_init(&geo, r.S, g, ng, &tp, err);
+    }
+    int B = c.batch;
+    size_t SS = (size_t)r.S * r.S;
+    int64_t *bi = DTCL_MALLOC(sizeof(int64_t) * (size_t)B);
+    float *mb = DTCL_MALLOC(sizeof(float) * SS * (size_t)B), *mo = DTCL_MALLOC(sizeof(float) * SS * (size_t)B);
+    for (int first = 0; first < n && rc == 0; first += B) {
+        int m = n - first < B ? n - first : B;
+        for (int b = 0; b < B; b++)
+            bi[b] = idx[first + (b < m ? b : m - 1)]; /* the last chunk padded with its last image */
+        dtcl_dataset_load(&r.ds, r.x, bi, B);
+        for (int b = 0; b < B; b++)
+            r.items[b] = (uint32_t)bi[b];
+        DtclNoiseSource ns = {c.seed, (uint32_t)epoch, 0, r.items};
+        uint8_t crop_on[16], *co = NULL;
+        if (uses_m(c.strategy)) {
+            dtcl_mnet_forward(&r.plan.mp, &r.md.m, r.x);
+            memcpy(r.lambda, r.plan.mp.lambda, sizeof(float) * (size_t)B * DTCL_NLAMBDA);
+        } else if (c.strategy == DTCL_STRATEGY_RANDOM || c.strategy == DTCL_STRATEGY_RANDOM_SUP) {
+            draw_lambda(&r, epoch, 0, bi);
+        } else {
+            draw_augmentation(&r, epoch, 0, bi, crop_on);
+            co = crop_on;
+        }
+        transform_batch(&r, &ns, co);
+        if (masks) {
+            for (int b = 0; b < B; b++)
+                memcpy(mb + b * SS, masks + (size_t)(first + (b < m ? b : m - 1)) * SS, SS * sizeof(float));
+            dtcl_transform_forward(&geo, mo, NULL, mb, r.lambda, &ns, B);
+        }
+        for (int b = 0; b < m; b++) {
+            size_t o = (size_t)(first + b);
+            if (x)
+                memcpy(x + o * SS, r.x + b * SS, SS * sizeof(float));
+            if (xm)
+                memcpy(xm + o * SS, r.xm + b * SS, SS * sizeof(float));
+            if (lambda)
+                memcpy(lambda + o * DTCL_NLAMBDA, r.lambda + b * DTCL_NLAMBDA, DTCL_NLAMBDA * sizeof(float));
+            if (masks && xmask)
+                memcpy(xmask + o * SS, mo + b * SS, SS * sizeof(float));
+        }
+    }
+    free(bi);
+    free(mb);
+    free(mo);
+    if (geo.size)
+        dtcl_transform_free(&geo);
+    teardown(&r);
+    return rc;
+}
+
 int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *interrupted, DtclError *err)
 {
     *interrupted = 0;

@@ -73,6 +73,15 @@ typedef struct {
 } DtclTrainTiming;
 int dtcl_train_time(const DtclTrainConfig *c, int nsteps, DtclTrainTiming *t, DtclError *err);
 
+/* What the run's strategy does to images idx (n dataset indices) at a saved
+ * epoch: Lambda (n,7) from M of checkpoints/epoch-NNN (ssl, proposed) or
+ * drawn as in that epoch's first step (the others), X (n,S,S) and
+ * X_M = T(X, Lambda) (n,S,S); with masks (n,S,S), xmask gets them through
+ * the geometric steps (flips, rotation) with the same Lambda: where the
+ * tumour lies in X_M (`dtcl figures`). Any output may be NULL. */
+int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, const float *masks, float *x, float *xm,
+                     float *lambda, float *xmask, DtclError *err);
+
 /* Reads RUN/config.json into c (for --resume). */
 int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err);
 

@@ -32,12 +32,16 @@ static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"
 
 typedef struct {
     char dir[4300]; /* a temporary folder for data files and the script */
+    char png[4400], tmp[4500];
     FILE *script;
     int nfiles;
 } Plot;
 
-static int plot_open(Plot *p, const char *outdir, DtclError *err)
+/* A plot that will become outdir/name (a PNG), drawn at width x height. */
+static int plot_open(Plot *p, const char *outdir, const char *name, int width, int height, DtclError *err)
 {
+    snprintf(p->png, sizeof p->png, "%s/%s", outdir, name);
+    snprintf(p->tmp, sizeof p->tmp, "%s.tmp.png", p->png);
     snprintf(p->dir, sizeof p->dir, "%s/.gnuplot.XXXXXX", outdir);
     if (!mkdtemp(p->dir))
         return dtcl_fail(err, "%s: cannot create a temporary folder: %s", outdir, strerror(errno));
@@ -47,6 +51,9 @@ static int plot_open(Plot *p, const char *outdir, DtclError *err)
     p->nfiles = 0;
     if (!p->script)
         return dtcl_fail(err, "%s: cannot write: %s", path, strerror(errno));
+    /* pngcairo at a fixed size, a legible font */
+    fprintf(p->script, "set terminal pngcairo size %d,%d enhanced font 'Sans,12' linewidth 1.5\n"
+                       "set output '%s'\nset encoding utf8\n", width, height, p->tmp);
     return 0;
 }
 
@@ -57,20 +64,22 @@ static FILE *plot_data(Plot *p, char *path, size_t size)
     return fopen(path, "w");
 }
 
-/* Runs the script, which writes `tmp_png`; renames it onto png. -2 when
- * gnuplot fails (a failure at run time, not bad input). */
-static int plot_run(Plot *p, const char *png, const char *tmp_png, DtclError *err)
+/* Runs the script, which writes the temporary PNG; renames it onto the
+ * plot's name and says so on log. -2 when gnuplot fails (a failure at run
+ * time, not bad input). */
+static int plot_run(Plot *p, FILE *log, DtclError *err)
 {
+    const char *png = p->png, *tmp_png = p->tmp;
     fclose(p->script);
     p->script = NULL;
-    char cmd[9000], log[4400];
-    snprintf(log, sizeof log, "%s/gnuplot.log", p->dir);
-    snprintf(cmd, sizeof cmd, "gnuplot '%s/plot.gp' > '%s' 2>&1", p->dir, log);
+    char cmd[9000], glog[4400];
+    snprintf(glog, sizeof glog, "%s/gnuplot.log", p->dir);
+    snprintf(cmd, sizeof cmd, "gnuplot '%s/plot.gp' > '%s' 2>&1", p->dir, glog);
     int st = system(cmd);
     int rc = 0;
     if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         char msg[600] = "";
-        FILE *f = fopen(log, "r");
+        FILE *f = fopen(glog, "r");
         if (f) {
             size_t n = fread(msg, 1, sizeof msg - 1, f);
             msg[n] = 0;
@@ -83,6 +92,8 @@ static int plot_run(Plot *p, const char *png, const char *tmp_png, DtclError *er
         rc = dtcl_fail(err, "%s: cannot rename %s onto it: %s", png, tmp_png, strerror(errno));
     }
     dtcl_remove_tree(p->dir);
+    if (rc == 0 && log)
+        fprintf(log, "%s\n", png);
     return rc;
 }
 
@@ -99,12 +110,6 @@ static int have_gnuplot(void)
     return system("gnuplot --version > /dev/null 2>&1") == 0;
 }
 
-/* The terminal: pngcairo at a fixed size, a legible font, into tmp. */
-static void plot_terminal(Plot *p, const char *tmp, int width, int height)
-{
-    fprintf(p->script, "set terminal pngcairo size %d,%d enhanced font 'Sans,12' linewidth 1.5\n"
-                       "set output '%s'\nset encoding utf8\n", width, height, tmp);
-}
 
 /* ---------------------------------------------------------------- reading */
 
@@ -155,14 +160,10 @@ static int fig2_experiment(const char *exp, const char *outdir, FILE *log, DtclE
         for (nm = 0; nm < ncfg && nm < 32; nm++)
             members[nm] = nm;
     Plot p;
-    if (plot_open(&p, outdir, err) != 0) {
+    if (plot_open(&p, outdir, "fig2.png", 1200, 800, err) != 0) {
         dtcl_csv_free(&csv);
         return -1;
     }
-    char png[4400], tmp[4500];
-    snprintf(png, sizeof png, "%s/fig2.png", outdir);
-    snprintf(tmp, sizeof tmp, "%s.tmp.png", png);
-    plot_terminal(&p, tmp, 1200, 800);
     fprintf(p.script, "set title 'Linear evaluation during training (cf. the paper, Fig. 2)'\n"
                       "set xlabel 'epoch'\nset ylabel 'linear evaluation AUC (mean ± s.d. over repeats and test sets)'\n"
                       "set key outside right top box opaque\nset grid\nset style fill transparent solid 0.15 noborder\n");
@@ -206,10 +207,7 @@ static int fig2_experiment(const char *exp, const char *outdir, FILE *log, DtclE
     if (last_epoch <= 12)
         fprintf(p.script, "set xtics 1\n");
     fprintf(p.script, "set xrange [0:%d]\nplot %s\n", last_epoch > 0 ? last_epoch : 1, plots);
-    int rc = plot_run(&p, png, tmp, err);
-    if (rc == 0 && log)
-        fprintf(log, "%s\n", png);
-    return rc;
+    return plot_run(&p, log, err);
 }
 
 static int auc_run(const char *run, const char *outdir, FILE *log, DtclError *err)
@@ -222,7 +220,7 @@ static int auc_run(const char *run, const char *outdir, FILE *log, DtclError *er
     if (dtcl_csv_load(path, &csv, err) != 0)
         return -1;
     Plot p;
-    if (plot_open(&p, outdir, err) != 0) {
+    if (plot_open(&p, outdir, "auc.png", 1000, 700, err) != 0) {
         dtcl_csv_free(&csv);
         return -1;
     }
@@ -239,19 +237,12 @@ static int auc_run(const char *run, const char *outdir, FILE *log, DtclError *er
     if (d)
         fclose(d);
     dtcl_csv_free(&csv);
-    char png[4400], tmp[4500];
-    snprintf(png, sizeof png, "%s/auc.png", outdir);
-    snprintf(tmp, sizeof tmp, "%s.tmp.png", png);
-    plot_terminal(&p, tmp, 1000, 700);
     fprintf(p.script, "set title 'Linear evaluation of %s' noenhanced\nset xlabel 'epoch'\nset ylabel 'AUC'\nset grid\n"
                       "set key outside right top box\nset datafile missing 'nan'\n"
                       "plot for [t=0:2] '%s' using 1:(column(t+2)) with linespoints pt 7 ps 0.7 lc rgb word('%s %s %s', t+1) "
                       "title sprintf('test set %%d', t), '%s' using 1:5 with lines lw 3 lc rgb 'black' title 'mean'\n",
             run, dp, palette[0], palette[1], palette[2], dp);
-    int rc = plot_run(&p, png, tmp, err);
-    if (rc == 0 && log)
-        fprintf(log, "%s\n", png);
-    return rc;
+    return plot_run(&p, log, err);
 }
 
 /* ---------------------------------------------------------------- Fig. 3 */
@@ -470,19 +461,15 @@ static int fig3(const char *const *runs, const char *const *labels, int nruns, i
     if (rc == 0 && gnuplot) {
         /* the same pixels with column and row labels */
         Plot p;
-        rc = plot_open(&p, outdir, err);
+        int pw = W + 260, ph = H + 150;
+        rc = plot_open(&p, outdir, "fig3.png", pw, ph, err);
         char dp[4400];
         FILE *d = rc == 0 ? plot_data(&p, dp, sizeof dp) : NULL;
         if (rc == 0 && (!d || fwrite(rgb, 1, (size_t)W * H * 3, d) != (size_t)W * H * 3))
             rc = dtcl_fail(err, "%s: cannot write the grid's pixels", p.dir);
         if (d)
             fclose(d);
-        char png[4400], tmp[4500];
-        snprintf(png, sizeof png, "%s/fig3.png", outdir);
-        snprintf(tmp, sizeof tmp, "%s.tmp.png", png);
         if (rc == 0) {
-            int pw = W + 260, ph = H + 150;
-            plot_terminal(&p, tmp, pw, ph);
             fprintf(p.script, "set lmargin at screen %.5f\nset rmargin at screen %.5f\nset tmargin at screen %.5f\n"
                               "set bmargin at screen %.5f\n",
                     230.0 / pw, (230.0 + W) / pw, 1.0 - 110.0 / ph, 1.0 - (110.0 + H) / ph);
@@ -499,9 +486,7 @@ static int fig3(const char *const *runs, const char *const *labels, int nruns, i
             fprintf(p.script, ")\nset xrange [0:%d]\nset yrange [0:%d]\nset x2range [0:%d]\nunset key\nunset border\n"
                               "plot '%s' binary array=(%d,%d) format='%%uchar%%uchar%%uchar' flipy with rgbimage\n",
                     W - 1, H - 1, W - 1, dp, W, H);
-            rc = plot_run(&p, png, tmp, err);
-            if (rc == 0 && log)
-                fprintf(log, "%s\n", png);
+            rc = plot_run(&p, log, err);
         } else {
             plot_abort(&p);
         }
@@ -544,8 +529,10 @@ static int lambda_hist(const char *run, const char *name, int epoch, const char 
         rc = dtcl_train_views(run, epoch, idx, (int)n, NULL, NULL, NULL, lambda, NULL, err);
     enum { BINS = 25 };
     Plot p;
+    char png[256];
+    snprintf(png, sizeof png, "lambda-%s.png", name);
     if (rc == 0)
-        rc = plot_open(&p, outdir, err);
+        rc = plot_open(&p, outdir, png, 1600, 820, err);
     if (rc == 0) {
         char dp[4400];
         FILE *d = plot_data(&p, dp, sizeof dp);
@@ -569,10 +556,6 @@ static int lambda_hist(const char *run, const char *name, int epoch, const char 
         }
         if (d)
             fclose(d);
-        char png[4400], tmp[4500];
-        snprintf(png, sizeof png, "%s/lambda-%s.png", outdir, name);
-        snprintf(tmp, sizeof tmp, "%s.tmp.png", png);
-        plot_terminal(&p, tmp, 1600, 820);
         fprintf(p.script, "set multiplot layout 2,4 title \"{/Symbol L} = M(X) on the %lld labelled test images, "
                           "%s at epoch %d: share of each class per bin\" font 'Sans,14'\n"
                           "set style fill transparent solid 0.45 noborder\nset boxwidth %.4f absolute\n"
@@ -583,9 +566,7 @@ static int lambda_hist(const char *run, const char *name, int epoch, const char 
                               "'no tumour (%.0f)', '' using 1:%d with boxes lc rgb '%s' title 'tumour (%.0f)'\n",
                     k, dtcl_lambda_names[k], dp, 2 + 2 * k, palette[0], cnt[0], 3 + 2 * k, palette[1], cnt[1]);
         fprintf(p.script, "unset multiplot\n");
-        rc = plot_run(&p, png, tmp, err);
-        if (rc == 0 && log)
-            fprintf(log, "%s\n", png);
+        rc = plot_run(&p, log, err);
     }
     free(lambda);
     free(idx);
@@ -609,7 +590,9 @@ static int lambda_training(const char *run, const char *name, const char *outdir
         return 0; /* nothing trained yet */
     }
     Plot p;
-    if (plot_open(&p, outdir, err) != 0) {
+    char png[256];
+    snprintf(png, sizeof png, "lambda-%s-training.png", name);
+    if (plot_open(&p, outdir, png, 1600, 820, err) != 0) {
         dtcl_csv_free(&csv);
         return -1;
     }
@@ -631,10 +614,6 @@ static int lambda_training(const char *run, const char *name, const char *outdir
     if (d)
         fclose(d);
     dtcl_csv_free(&csv);
-    char png[4400], tmp[4500];
-    snprintf(png, sizeof png, "%s/lambda-%s-training.png", outdir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp.png", png);
-    plot_terminal(&p, tmp, 1600, 820);
     fprintf(p.script, "set multiplot layout 2,4 title \"{/Symbol L} during training of %s: mean ± s.d. per class over "
                       "each epoch's training images\" font 'Sans,14'\nset style fill transparent solid 0.2 noborder\n"
                       "set yrange [0:1]\nset grid\nset xlabel 'epoch'\nset ylabel '{/Symbol l} value'\n"
@@ -649,10 +628,7 @@ static int lambda_training(const char *run, const char *name, const char *outdir
                 m1 + 1, palette[1], m1, palette[1]);
     }
     fprintf(p.script, "unset multiplot\n");
-    int rc = plot_run(&p, png, tmp, err);
-    if (rc == 0 && log)
-        fprintf(log, "%s\n", png);
-    return rc;
+    return plot_run(&p, log, err);
 }
 
 /* ---------------------------------------------------------------- entry */

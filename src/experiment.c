@@ -609,6 +609,10 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
     char failures[16384] = "";
     double t0 = now_s();
     for (int i = 0; i < nruns && rc == 0 && !stopped; i++) {
+        if (dtcl_train_stop) { /* SIGINT while a run was being evaluated */
+            stopped = 1;
+            break;
+        }
         RunState *st = &states[i];
         char dir[4300];
         run_dir(dir, sizeof dir, o->out, st->ci, st->repeat);

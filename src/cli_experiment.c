@@ -129,7 +129,7 @@ int dtcl_cmd_experiment(int argc, char **argv)
         const char *dir = out ? out : argv[optind++];
         if (optind < argc)
             return dtcl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-        if (dtcl_experiment_report(dir, DTCL_EXP_ALL, stdout, &err) != 0)
+        if (dtcl_experiment_report(dir, -1, stdout, &err) != 0)
             return dtcl_cli_input_error(cmd, &err);
         return DTCL_EXIT_OK;
     }

@@ -839,6 +839,14 @@ int dtcl_experiment_report(const char *out, int which, FILE *log, DtclError *err
     if (dtcl_out_commit(&sum, err) != 0)
         return -1;
 
+    if (which < 0) { /* the experiments with any result */
+        const int *lists[4] = {members_table2, members_fig2, members_order, members_supcon};
+        which = 0;
+        for (int e = 0; e < 4; e++)
+            for (const int *m = lists[e]; *m >= 0; m++)
+                if (series[*m].n > 0)
+                    which |= 1 << e;
+    }
     char note[8192];
     snprintf(note, sizeof note,
              "Linear evaluation AUC after %d epochs: mean over %d repeats (supervision sets) and the three test "

@@ -52,8 +52,9 @@ int dtcl_experiment_parse(const char *name);
  * (dtcl_train_stop) after saving. */
 int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *err);
 
-/* Writes results.csv, summary.csv and the markdown tables of OUT from the
- * eval.csv files present; prints the tables on log (may be NULL). */
+/* Writes results.csv, summary.csv and the markdown tables of the
+ * experiments `which` (DTCL_EXP_* bits; -1: those with any result) of OUT
+ * from the eval.csv files present; prints the tables on log (may be NULL). */
 int dtcl_experiment_report(const char *out, int which, FILE *log, DtclError *err);
 
 /* ---- for `dtcl figures`: the configurations and their summary */

@@ -461,7 +461,14 @@ static int fig3(const char *const *runs, const char *const *labels, int nruns, i
     if (rc == 0 && gnuplot) {
         /* the same pixels with column and row labels */
         Plot p;
-        int pw = W + 260 > 640 ? W + 260 : 640, ph = H + 150; /* room for the title over narrow grids */
+        /* the left margin holds the longest row label (about 8 pixels a character at 11 points); at
+         * least 640 wide, room for the title over narrow grids */
+        int lm = 230;
+        for (int i = 0; i < n; i++) {
+            int need = 30 + 8 * ((int)strlen(ds.id[idx[i]]) + 10);
+            lm = need > lm ? need : lm;
+        }
+        int pw = lm + W + 30 > 640 ? lm + W + 30 : 640, ph = H + 150;
         rc = plot_open(&p, outdir, "fig3.png", pw, ph, err);
         char dp[4400];
         FILE *d = rc == 0 ? plot_data(&p, dp, sizeof dp) : NULL;
@@ -472,7 +479,7 @@ static int fig3(const char *const *runs, const char *const *labels, int nruns, i
         if (rc == 0) {
             fprintf(p.script, "set lmargin at screen %.5f\nset rmargin at screen %.5f\nset tmargin at screen %.5f\n"
                               "set bmargin at screen %.5f\n",
-                    230.0 / pw, (230.0 + W) / pw, 1.0 - 110.0 / ph, 1.0 - (110.0 + H) / ph);
+                    (double)lm / pw, (double)(lm + W) / pw, 1.0 - 110.0 / ph, 1.0 - (110.0 + H) / ph);
             fprintf(p.script, "set title \"Test images transformed by each strategy's {/Symbol L}\\nat epoch %d%s\"\n",
                     epoch, masks ? " (red: tumour outline)" : "");
             fprintf(p.script, "unset xtics\nunset ytics\nset x2tics scale 0 font 'Sans,13' noenhanced (");

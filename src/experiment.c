@@ -234,6 +234,12 @@ static void run_dir(char *path, size_t size, const char *out, int ci, int repeat
     snprintf(path, size, "%s/%s/%d", out, configs[ci].info.name, repeat);
 }
 
+/* a and b equal but for JSON's printing of doubles (cJSON may print 15 digits) */
+static int differ(double a, double b)
+{
+    return fabs(a - b) > 1e-12 * fmax(fabs(a), fabs(b));
+}
+
 /* The first field in which a run's config.json differs from what the
  * experiment would train there, or NULL. */
 static const char *config_mismatch(const DtclTrainConfig *have, const DtclTrainConfig *want)
@@ -241,9 +247,9 @@ static const char *config_mismatch(const DtclTrainConfig *have, const DtclTrainC
     if (have->strategy != want->strategy)
         return "strategy";
     for (int k = 0; k < 5; k++)
-        if (have->alpha[k] != want->alpha[k])
+        if (differ(have->alpha[k], want->alpha[k]))
             return "alpha";
-    if (have->label_fraction != want->label_fraction)
+    if (differ(have->label_fraction, want->label_fraction))
         return "label_fraction";
     if (have->nce.kind != want->nce.kind)
         return "nce";
@@ -257,7 +263,7 @@ static const char *config_mismatch(const DtclTrainConfig *have, const DtclTrainC
         return "save_every";
     if (have->seed != want->seed || have->split_seed != want->split_seed || have->label_seed != want->label_seed)
         return "seed";
-    if (have->train_fraction != want->train_fraction)
+    if (differ(have->train_fraction, want->train_fraction))
         return "train_fraction";
     if (strcmp(have->data, want->data) != 0)
         return "data";
@@ -451,7 +457,9 @@ static void fit_budget(Settings *s, const Costs *k, const RunState *states, int 
         double fmin = 2.0 * s->batch / (double)k->ntrain;
         fmin = fmin > 0.02 ? fmin : 0.02;
         f = f < fmin ? fmin : f > 1 ? 1 : f;
-        s->train_fraction = f0 * f;
+        /* four decimals: JSON (config.json, experiment.json) gives back the same double */
+        s->train_fraction = (double)llround(f0 * f * 10000) / 10000;
+        f = s->train_fraction / f0;
         at = estimate(k, states, n, s->epochs, s->eval_every, f);
     }
     char est[64];

@@ -6,7 +6,8 @@
  *   of the runs' eval.csv rows;
  *   rerunning skips everything; a run whose last epochs are removed is
  *   resumed and gives back the same eval.csv bit for bit; changed settings
- *   are refused with exit 2;
+ *   are refused with exit 2; a budget that shrinks the training set is
+ *   recorded so that a rerun finds the runs finished;
  *   `figures` writes every figure as a PNG of the expected size, for the
  *   experiment and for one run; the grid outlines the tumour (red pixels);
  *   bad input exits 2 with a message. */
@@ -180,6 +181,35 @@ static void test_skip_and_resume(void **state)
     assert_true(exists("exp/fig2.md"));
 }
 
+/* A budget too small for 4 epochs also shrinks the training set; the runs
+ * then record that share, and a rerun still finds them finished. */
+static void test_budget_shrinks_the_training_set(void **state)
+{
+    (void)state;
+    const char *args = "experiment supcon --data brain -o exp2 --widths 4,8 --batch 8 --repeats 1 --epochs 40 "
+                       "--budget 0.01 --threads 2";
+    assert_int_equal(run(args), 0);
+    const char *t = strstr(last_err, "training images ");
+    long before = 0, after = 0;
+    if (t && sscanf(t, "training images %ld -> %ld", &before, &after) == 2) {
+        char p[512], line[256];
+        snprintf(p, sizeof p, "%s/exp2/proposed/0/split.csv", dir);
+        FILE *f = fopen(p, "r");
+        assert_non_null(f);
+        long ntrain = 0;
+        while (fgets(line, sizeof line, f))
+            ntrain += strstr(line, ",train,") != NULL;
+        fclose(f);
+        printf("  --budget 0.01: training images %ld -> %ld; split.csv of a run: %ld\n", before, after, ntrain);
+        assert_true(after < before);
+        assert_int_equal(ntrain, after);
+    } else {
+        printf("  --budget 0.01 fitted without shrinking the training set on this machine\n");
+    }
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(last_err, "0 to train or evaluate"));
+}
+
 static void test_figures(void **state)
 {
     (void)state;
@@ -265,6 +295,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_with_budget), cmocka_unit_test(test_skip_and_resume),
+        cmocka_unit_test(test_budget_shrinks_the_training_set),
         cmocka_unit_test(test_figures),         cmocka_unit_test(test_outline),
         cmocka_unit_test(test_bad_input),
     };

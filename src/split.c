@@ -70,18 +70,22 @@ void dtcl_split_subsample_train(const DtclDataset *ds, int8_t *split, int8_t *la
         ntrain += split[i] == DTCL_SPLIT_TRAIN;
     int64_t keep = (int64_t)llround(fraction * (double)ntrain), kept = 0;
     int64_t *perm = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1));
+    int8_t *stay = DTCL_CALLOC((size_t)N + 1, 1);
     permutation(perm, N, seed, 2);
-    for (int64_t k = 0; k < N; k++) {
-        int64_t i = perm[k];
-        if (split[i] != DTCL_SPLIT_TRAIN)
-            continue;
-        if (kept < keep)
-            kept++;
-        else {
+    for (int pass = 0; pass < 2; pass++) /* the labelled images first, then the others */
+        for (int64_t k = 0; k < N && kept < keep; k++) {
+            int64_t i = perm[k];
+            if (split[i] == DTCL_SPLIT_TRAIN && !stay[i] && (pass == 1 || labelled[i])) {
+                stay[i] = 1;
+                kept++;
+            }
+        }
+    for (int64_t i = 0; i < N; i++)
+        if (split[i] == DTCL_SPLIT_TRAIN && !stay[i]) {
             split[i] = DTCL_SPLIT_NONE;
             labelled[i] = 0;
         }
-    }
+    free(stay);
     free(perm);
 }
 

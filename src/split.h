@@ -37,8 +37,9 @@ void dtcl_split_draw_labelled(const DtclDataset *ds, const int8_t *split, double
                               int8_t *labelled);
 
 /* Keeps round(fraction n) of the n training images, drawn per image from the
- * seed; the others become DTCL_SPLIT_NONE and unlabelled (a smaller training
- * set, same validation and test sets: `dtcl experiment --budget`). */
+ * seed, the labelled ones first; the others become DTCL_SPLIT_NONE and
+ * unlabelled (a smaller training set, same validation and test sets:
+ * `dtcl experiment --budget`). */
 void dtcl_split_subsample_train(const DtclDataset *ds, int8_t *split, int8_t *labelled, double fraction,
                                 uint64_t seed);
 

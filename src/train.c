@@ -526,11 +526,11 @@ int dtcl_train_split(const DtclDataset *ds, const DtclTrainConfig *c, int8_t *sp
                      DtclError *err)
 {
     uint64_t split_seed = c->split_seed ? c->split_seed : c->seed;
+    uint64_t label_seed = c->label_seed ? c->label_seed : split_seed;
+    int redraw = c->label_seed != 0; /* the labelled subset drawn again, among the training images kept */
     if (ds->has_split) {
         memcpy(split, ds->split, (size_t)ds->n);
         memcpy(labelled, ds->labelled, (size_t)ds->n);
-        if (c->label_seed)
-            dtcl_split_draw_labelled(ds, split, c->label_fraction, c->label_seed, labelled);
     } else {
         DtclSplitOptions so;
         dtcl_split_options_default(&so);
@@ -538,11 +538,12 @@ int dtcl_train_split(const DtclDataset *ds, const DtclTrainConfig *c, int8_t *sp
         so.label_fraction = c->label_fraction;
         if (dtcl_split_make(ds, &so, split, labelled, err) != 0)
             return -1;
-        if (c->label_seed && c->label_seed != split_seed)
-            dtcl_split_draw_labelled(ds, split, c->label_fraction, c->label_seed, labelled);
+        redraw = label_seed != split_seed || c->train_fraction < 1;
     }
     if (c->train_fraction < 1)
         dtcl_split_subsample_train(ds, split, labelled, c->train_fraction, split_seed);
+    if (redraw)
+        dtcl_split_draw_labelled(ds, split, c->label_fraction, label_seed, labelled);
     return 0;
 }
 

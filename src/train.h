@@ -86,9 +86,11 @@ int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, cons
 int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err);
 
 /* The run's split of ds: its split.csv, or drawn from split_seed (split.h);
- * the labelled subset from split.csv, or drawn from label_seed at the label
- * fraction; then train_fraction of the training images kept (drawn from
- * split_seed). Training and evaluation both use this. */
+ * train_fraction of the training images kept (drawn from split_seed, the
+ * labelled ones first); the labelled subset drawn at the label fraction among
+ * the kept training images from label_seed, or, with a split.csv and no
+ * label_seed, the file's labelled column. Training and evaluation both use
+ * this. */
 int dtcl_train_split(const DtclDataset *ds, const DtclTrainConfig *c, int8_t *split, int8_t *labelled,
                      DtclError *err);
 

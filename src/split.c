@@ -191,6 +191,8 @@ int dtcl_split_write(const char *path, const DtclDataset *ds, const int8_t *spli
         return -1;
     fputs("id,split,labelled\n", out.f);
     for (int64_t i = 0; i < ds->n; i++) {
+        if (split[i] < 0)
+            continue; /* in no split (a training share left out): absent, as the reader expects */
         dtcl_csv_write_field(out.f, ds->id[i]);
         fprintf(out.f, ",%s,%d\n", dtcl_split_names[split[i]], labelled[i]);
     }

@@ -43,7 +43,8 @@ void dtcl_split_draw_labelled(const DtclDataset *ds, const int8_t *split, double
 void dtcl_split_subsample_train(const DtclDataset *ds, int8_t *split, int8_t *labelled, double fraction,
                                 uint64_t seed);
 
-/* Writes split.csv (id,split,labelled) atomically. */
+/* Writes split.csv (id,split,labelled) atomically; images in no split
+ * (DTCL_SPLIT_NONE) are left out, as dataset.h reads them. */
 int dtcl_split_write(const char *path, const DtclDataset *ds, const int8_t *split, const int8_t *labelled,
                      DtclError *err);
 

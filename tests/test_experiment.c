@@ -196,10 +196,14 @@ static void test_budget_shrinks_the_training_set(void **state)
         snprintf(p, sizeof p, "%s/exp2/proposed/0/split.csv", dir);
         FILE *f = fopen(p, "r");
         assert_non_null(f);
-        long ntrain = 0;
-        while (fgets(line, sizeof line, f))
+        long ntrain = 0, rows = 0;
+        while (fgets(line, sizeof line, f)) {
             ntrain += strstr(line, ",train,") != NULL;
+            rows++;
+        }
         fclose(f);
+        /* the images left out of training are in no split: absent from split.csv */
+        assert_int_equal(rows - 1, 16 * 12 - (before - after));
         printf("  --budget 0.01: training images %ld -> %ld; split.csv of a run: %ld\n", before, after, ntrain);
         assert_true(after < before);
         assert_int_equal(ntrain, after);

@@ -835,7 +835,8 @@ int dtcl_experiment_report(const char *out, int which, FILE *log, DtclError *err
         return -1;
     fprintf(sum.f, "configuration,strategy,epoch,repeats,auc_mean,auc_std,auc_std_repeats,auc_std_tests,knn_mean\n");
     for (int ci = 0; ci < C_N; ci++) {
-        qsort(series[ci].a, (size_t)series[ci].n, sizeof(Agg), cmp_agg);
+        if (series[ci].n > 1)
+            qsort(series[ci].a, (size_t)series[ci].n, sizeof(Agg), cmp_agg);
         for (int k = 0; k < series[ci].n; k++) {
             const Agg *g = &series[ci].a[k];
             double m = g->sum / g->n;

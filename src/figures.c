@@ -169,7 +169,7 @@ static int fig2_experiment(const char *exp, const char *outdir, FILE *log, DtclE
                       "set key outside right top box opaque\nset grid\nset style fill transparent solid 0.15 noborder\n");
     char plots[16384] = "";
     size_t len = 0;
-    int colour = 0, nseries = 0, last_epoch = 0;
+    int colour = 0, last_epoch = 0;
     for (int k = 0; k < nm; k++) {
         const DtclExpConfigInfo *c = &cfg[members[k]];
         int n = summary_series(&csv, c->name, pts, 1024);
@@ -196,10 +196,8 @@ static int fig2_experiment(const char *exp, const char *outdir, FILE *log, DtclE
                                 "%s'%s' using 1:($2-$3):($2+$3) with filledcurves lc rgb '%s' notitle, "
                                 "'%s' using 1:2 with linespoints pt 7 ps 0.8 lc rgb '%s' title '%s'",
                                 len ? ", " : "", dp, col, dp, col, c->label);
-        nseries++;
     }
     dtcl_csv_free(&csv);
-    (void)nseries;
     if (!len) {
         plot_abort(&p);
         return dtcl_fail(err, "%s/summary.csv: no evaluated configuration to plot", exp);

@@ -858,9 +858,8 @@ int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, cons
                 g[ng++] = order[k];
         DtclTransformParams tp;
         dtcl_transform_params_default(&tp);
-        if (ng == 0)
-            g[ng++] = DTCL_STEP_HFLIP; /* hflip is in every order that matters; lambda 4 = 0 without it */
-        rc = dtcl_transform_init(&geo, r.S, g, ng, &tp, err);
+        if (ng > 0) /* without geometric steps the mask stays where it is */
+            rc = dtcl_transform_init(&geo, r.S, g, ng, &tp, err);
     }
     int B = c.batch;
     size_t SS = (size_t)r.S * r.S;
@@ -888,7 +887,10 @@ int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, cons
         if (masks) {
             for (int b = 0; b < B; b++)
                 memcpy(mb + b * SS, masks + (size_t)(first + (b < m ? b : m - 1)) * SS, SS * sizeof(float));
-            dtcl_transform_forward(&geo, mo, NULL, mb, r.lambda, &ns, B);
+            if (geo.size)
+                dtcl_transform_forward(&geo, mo, NULL, mb, r.lambda, &ns, B);
+            else
+                memcpy(mo, mb, SS * (size_t)B * sizeof(float));
         }
         for (int b = 0; b < m; b++) {
             size_t o = (size_t)(first + b);

@@ -1,10 +1,11 @@
-/* bench.h: what the benchmarks of `dtcl bench` share: a monotonic clock,
+/* bench.h: what the benchmarks of `dtcl bench` share: the clock (clock.h),
  * the machine's description and the PyTorch reference's location. Speed is
  * always reported as a ratio against a reference measured in the same run. */
 #ifndef DTCL_BENCH_H
 #define DTCL_BENCH_H
 
-double dtcl_now_ms(void);
+#include "clock.h"
+
 int dtcl_cmp_double(const void *a, const void *b);
 /* The folder of ref/bench_*.py (DTCL_REF_DIR, the source tree, pkgdatadir), or NULL. */
 const char *dtcl_bench_ref_dir(void);

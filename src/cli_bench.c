@@ -57,13 +57,6 @@ static const char *bench_help =
     "Environment: DTCL_PYTHON (interpreter with torch), DTCL_REF_DIR (folder of bench_transform.py),\n"
     "OPENBLAS_CORETYPE (forces OpenBLAS's kernels; dtcl does not override it).\n";
 
-double dtcl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 int dtcl_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

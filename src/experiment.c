@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "atomicfile.h"
+#include "clock.h"
 #include "csv.h"
 #include "dataset.h"
 #include "eval.h"
@@ -309,13 +310,6 @@ static int read_eval(const char *dir, EvalRow *rows, int max)
     }
     dtcl_csv_free(&csv);
     return n;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Where a run stands: the epoch its newest checkpoint holds (-1: not started)
@@ -615,7 +609,7 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
     }
     int failed = 0, stopped = 0;
     char failures[16384] = "";
-    double t0 = now_s();
+    double t0 = dtcl_now_s();
     for (int i = 0; i < nruns && rc == 0 && !stopped; i++) {
         if (dtcl_train_stop) { /* SIGINT while a run was being evaluated */
             stopped = 1;
@@ -631,7 +625,7 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
             if (log)
                 fprintf(log, "dtcl experiment: [%d/%d] %s repeat %d: %s (%.0f s so far)\n", i + 1, nruns,
                         configs[st->ci].info.name, st->repeat,
-                        st->trained_to < 0 ? "training" : "resuming", now_s() - t0);
+                        st->trained_to < 0 ? "training" : "resuming", dtcl_now_s() - t0);
             if (st->trained_to < 0) {
                 char parent[4300];
                 snprintf(parent, sizeof parent, "%s/%s", o->out, configs[st->ci].info.name);

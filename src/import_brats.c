@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "dataset.h"
 #include "nifti.h"
 #include "resize.h"
@@ -219,18 +220,11 @@ static int import_patient(DtclDatasetWriter *w, const char *pid, const char *fol
     return rc;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int dtcl_import_brats(const char *root, const char *out, const DtclBratsOptions *o, DtclImportStats *st,
                       DtclError *err)
 {
     memset(st, 0, sizeof *st);
-    double t0 = now_s();
+    double t0 = dtcl_now_s();
     static const char *mods[] = {"flair", "t1", "t1ce", "t2"};
     int ok = 0;
     for (size_t m = 0; m < 4; m++)
@@ -296,6 +290,6 @@ int dtcl_import_brats(const char *root, const char *out, const DtclBratsOptions 
         return -1;
     }
     rc = dtcl_dataset_writer_commit(w, err);
-    st->seconds = now_s() - t0;
+    st->seconds = dtcl_now_s() - t0;
     return rc;
 }

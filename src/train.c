@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "atomicfile.h"
+#include "clock.h"
 #include "checkpoint.h"
 #include "dataset.h"
 #include "logreg.h"
@@ -719,13 +720,6 @@ static int resume_state(Run *r, int *start, int *step, double *acc, DtclError *e
     return load_state(r, path, err);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* One step of the run's strategy on the batch idx (B dataset indices). */
 static void train_step(Run *r, int epoch, int step, const int64_t *idx, DtclStepLosses *l)
 {
@@ -813,14 +807,14 @@ int dtcl_train_time(const DtclTrainConfig *c, int nsteps, DtclTrainTiming *t, Dt
     epoch_order(&r, 1, order);
     DtclStepLosses l;
     train_step(&r, 1, 0, order, &l); /* warm-up: first touches of the arena and the plans */
-    double t0 = now_s();
+    double t0 = dtcl_now_s();
     for (int s = 0; s < nsteps; s++)
         train_step(&r, 1, (int)((1 + s) % steps), order + ((1 + s) % steps) * B, &l);
-    t->step_s = (now_s() - t0) / nsteps;
+    t->step_s = (dtcl_now_s() - t0) / nsteps;
     float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * (size_t)r.md.f.widths[r.md.f.nblocks - 1]);
-    t0 = now_s();
+    t0 = dtcl_now_s();
     dtcl_fcn_embed(h, &r.md.f, r.x, B, r.S, 64, r.threads);
-    t->embed_image_s = (now_s() - t0) / B;
+    t->embed_image_s = (dtcl_now_s() - t0) / B;
     t->steps_per_epoch = steps;
     t->ntrain = r.ntrain;
     t->nval = r.nval;
@@ -969,7 +963,7 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
                 (long long)steps, c->batch, start + 1, c->epochs);
     int tty = isatty(2);
     for (int epoch = start + 1; epoch <= c->epochs && rc == 0; epoch++) {
-        double acc[ACC_N] = {0}, t0 = now_s();
+        double acc[ACC_N] = {0}, t0 = dtcl_now_s();
         int64_t first = epoch == start + 1 ? start_step : 0;
         if (first > 0)
             memcpy(acc, start_acc, sizeof acc);
@@ -988,7 +982,7 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
             accumulate(&r, order + s * c->batch, &l, acc);
             done = s + 1;
             if (tty && !c->quiet) {
-                double el = now_s() - t0, ips = (s + 1) * c->batch / el;
+                double el = dtcl_now_s() - t0, ips = (s + 1) * c->batch / el;
                 double eta = (steps - s - 1) * c->batch / ips + (c->epochs - epoch) * steps * c->batch / ips;
                 fprintf(stderr, "\repoch %d/%d step %lld/%lld  L_E %.4f  L_M %.4f  %.1f img/s  ETA %.0f s   ", epoch,
                         c->epochs, (long long)s + 1, (long long)steps, l.loss_e, l.loss_m, ips, eta);
@@ -1009,7 +1003,7 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
                                 "%s' continues from there\n", tty ? "\n" : "", epoch, (long long)done, run);
             break;
         }
-        double vbce, vauc, secs = now_s() - t0;
+        double vbce, vauc, secs = dtcl_now_s() - t0;
         validate(&r, &vbce, &vauc);
         char row[4096];
         metrics_row(row, sizeof row, epoch, acc, vbce, vauc, secs);

@@ -3,7 +3,6 @@
 #include "config.h"
 #include "experiment.h"
 
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -20,6 +19,7 @@
 #include "csv.h"
 #include "dataset.h"
 #include "eval.h"
+#include "jsonfile.h"
 #include "train.h"
 
 const char *const dtcl_experiment_order2 = "rotate,vflip,hflip,crop,noise,blur";
@@ -136,74 +136,54 @@ static int settings_write(const char *out, const Settings *s, DtclError *err)
     cJSON_AddNumberToObject(r, "repeats", s->repeats);
     cJSON_AddNumberToObject(r, "batch", s->batch);
     cJSON_AddStringToObject(r, "widths", s->widths);
-    char seed[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
-    cJSON_AddStringToObject(r, "seed", seed);
-    cJSON_AddNumberToObject(r, "train_fraction", s->train_fraction);
+    dtcl_json_add_u64(r, "seed", s->seed);
+    dtcl_json_add_number(r, "train_fraction", s->train_fraction);
     cJSON_AddStringToObject(r, "scaled", s->scaled);
-    char *js = cJSON_Print(r);
-    cJSON_Delete(r);
     char path[4200];
     snprintf(path, sizeof path, "%s/experiment.json", out);
-    DtclOutFile f;
-    int rc = dtcl_out_open(&f, path, err);
-    if (rc == 0) {
-        fprintf(f.f, "%s\n", js);
-        rc = dtcl_out_commit(&f, err);
-    }
-    free(js);
+    int rc = dtcl_json_save(path, r, err);
+    cJSON_Delete(r);
     return rc;
 }
 
+/* experiment.json into s: 0; 1 when there is none (a new experiment); -1 with err. */
 static int settings_read(const char *out, Settings *s, DtclError *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/experiment.json", out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 1; /* a new experiment */
-    char buf[16384];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    cJSON *r = cJSON_Parse(buf);
+    if (access(path, F_OK) != 0)
+        return 1;
+    cJSON *r = dtcl_json_load(path, "dtcl-experiment", "an experiment's settings, written by `dtcl experiment'", err);
+    if (!r)
+        return -1;
     memset(s, 0, sizeof *s);
-    const char *num[5] = {"epochs", "eval_every", "repeats", "batch", "train_fraction"};
-    const char *str[4] = {"data", "widths", "seed", "scaled"};
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(r, "format");
-    int ok = r && cJSON_IsString(fmt) && strcmp(fmt->valuestring, "dtcl-experiment") == 0;
-    for (int k = 0; ok && k < 5; k++)
-        ok = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(r, num[k]));
-    for (int k = 0; ok && k < 4; k++)
-        ok = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(r, str[k]));
-    if (!ok) {
-        cJSON_Delete(r);
-        return dtcl_fail(err, "%s: not a dtcl experiment file (expected format \"dtcl-experiment\" with %s, %s, %s, "
-                              "%s, %s, data, widths, seed)", path, num[0], num[1], num[2], num[3], num[4]);
+    const char *key[6] = {"epochs", "eval_every", "repeats", "batch", "requested_epochs", "requested_eval_every"};
+    int *field[6] = {&s->epochs, &s->eval_every, &s->repeats, &s->batch, &s->requested_epochs,
+                     &s->requested_eval_every};
+    int rc = 0;
+    for (int k = 0; k < 6 && rc == 0; k++) {
+        double v;
+        if (k >= 4 && !cJSON_HasObjectItem(r, key[k])) /* requested_*: absent before --budget recorded them */
+            *field[k] = *field[k - 4];                  /* epochs, eval_every */
+        else if ((rc = dtcl_json_number(r, key[k], &v, path, err)) == 0)
+            *field[k] = (int)v;
     }
-#define NUM(k) cJSON_GetObjectItemCaseSensitive(r, k)->valuedouble
-#define STR(k) cJSON_GetObjectItemCaseSensitive(r, k)->valuestring
-    s->epochs = (int)NUM("epochs");
-    s->eval_every = (int)NUM("eval_every");
-    s->repeats = (int)NUM("repeats");
-    s->batch = (int)NUM("batch");
-    s->train_fraction = NUM("train_fraction");
-    snprintf(s->data, sizeof s->data, "%s", STR("data"));
-    snprintf(s->widths, sizeof s->widths, "%s", STR("widths"));
-    s->seed = strtoull(STR("seed"), NULL, 10);
-    snprintf(s->scaled, sizeof s->scaled, "%s", STR("scaled"));
-    const cJSON *re = cJSON_GetObjectItemCaseSensitive(r, "requested_epochs");
-    const cJSON *rk = cJSON_GetObjectItemCaseSensitive(r, "requested_eval_every");
-    s->requested_epochs = cJSON_IsNumber(re) ? (int)re->valuedouble : s->epochs;
-    s->requested_eval_every = cJSON_IsNumber(rk) ? (int)rk->valuedouble : s->eval_every;
-#undef NUM
-#undef STR
+    if (rc == 0)
+        rc = dtcl_json_number(r, "train_fraction", &s->train_fraction, path, err);
+    if (rc == 0)
+        rc = dtcl_json_string(r, "data", s->data, sizeof s->data, path, err);
+    if (rc == 0)
+        rc = dtcl_json_string(r, "widths", s->widths, sizeof s->widths, path, err);
+    if (rc == 0)
+        rc = dtcl_json_u64(r, "seed", &s->seed, path, err);
+    if (rc == 0)
+        rc = dtcl_json_string(r, "scaled", s->scaled, sizeof s->scaled, path, err);
     cJSON_Delete(r);
-    if (s->epochs < 1 || s->eval_every < 1 || s->repeats < 1 || s->batch < 2 || s->seed < 1 ||
-        !(s->train_fraction > 0 && s->train_fraction <= 1))
-        return dtcl_fail(err, "%s: a setting is out of range (epochs, eval_every, repeats >= 1, batch >= 2, seed >= 1, "
-                              "train_fraction in (0, 1])", path);
-    return 0;
+    if (rc == 0 && (s->epochs < 1 || s->eval_every < 1 || s->repeats < 1 || s->batch < 2 || s->seed < 1 ||
+                    !(s->train_fraction > 0 && s->train_fraction <= 1)))
+        rc = dtcl_fail(err, "%s: a setting is out of range (epochs, eval_every, repeats >= 1, batch >= 2, seed >= 1, "
+                            "train_fraction in (0, 1])", path);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- one run */
@@ -235,12 +215,6 @@ static void run_dir(char *path, size_t size, const char *out, int ci, int repeat
     snprintf(path, size, "%s/%s/%d", out, configs[ci].info.name, repeat);
 }
 
-/* a and b equal but for JSON's printing of doubles (cJSON may print 15 digits) */
-static int differ(double a, double b)
-{
-    return fabs(a - b) > 1e-12 * fmax(fabs(a), fabs(b));
-}
-
 /* The first field in which a run's config.json differs from what the
  * experiment would train there, or NULL. */
 static const char *config_mismatch(const DtclTrainConfig *have, const DtclTrainConfig *want)
@@ -248,9 +222,9 @@ static const char *config_mismatch(const DtclTrainConfig *have, const DtclTrainC
     if (have->strategy != want->strategy)
         return "strategy";
     for (int k = 0; k < 5; k++)
-        if (differ(have->alpha[k], want->alpha[k]))
+        if (have->alpha[k] != want->alpha[k])
             return "alpha";
-    if (differ(have->label_fraction, want->label_fraction))
+    if (have->label_fraction != want->label_fraction)
         return "label_fraction";
     if (have->nce.kind != want->nce.kind)
         return "nce";
@@ -264,7 +238,7 @@ static const char *config_mismatch(const DtclTrainConfig *have, const DtclTrainC
         return "save_every";
     if (have->seed != want->seed || have->split_seed != want->split_seed || have->label_seed != want->label_seed)
         return "seed";
-    if (differ(have->train_fraction, want->train_fraction))
+    if (have->train_fraction != want->train_fraction)
         return "train_fraction";
     if (strcmp(have->data, want->data) != 0)
         return "data";

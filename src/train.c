@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "checkpoint.h"
 #include "dataset.h"
+#include "jsonfile.h"
 #include "logreg.h"
 #include "rng.h"
 #include "split.h"
@@ -85,7 +86,7 @@ static int uses_m(DtclStrategy s)
 static const char *nce_names[3] = {"paper", "simclr", "supcon"};
 static const char *sim_names[2] = {"dot", "cosine"};
 
-static char *config_json(const DtclTrainConfig *c, int threads)
+static cJSON *config_doc(const DtclTrainConfig *c, int threads)
 {
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "format", "dtcl-run");
@@ -101,72 +102,35 @@ static char *config_json(const DtclTrainConfig *c, int threads)
     cJSON_AddStringToObject(r, "strategy", dtcl_strategy_names[c->strategy]);
     cJSON *a = cJSON_AddArrayToObject(r, "alpha");
     for (int k = 0; k < 5; k++)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber(c->alpha[k]));
-    cJSON_AddNumberToObject(r, "lr_f", c->lr_f);
-    cJSON_AddNumberToObject(r, "lr_m", dtcl_train_lr_m(c));
+        cJSON_AddItemToArray(a, dtcl_json_exact(c->alpha[k]));
+    dtcl_json_add_number(r, "lr_f", c->lr_f);
+    dtcl_json_add_number(r, "lr_m", dtcl_train_lr_m(c));
     cJSON_AddNumberToObject(r, "batch", c->batch);
     cJSON_AddNumberToObject(r, "epochs", c->epochs);
     cJSON_AddNumberToObject(r, "save_every", c->save_every);
-    cJSON_AddNumberToObject(r, "label_fraction", c->label_fraction);
+    dtcl_json_add_number(r, "label_fraction", c->label_fraction);
     cJSON_AddStringToObject(r, "nce", nce_names[c->nce.kind]);
     cJSON_AddStringToObject(r, "similarity", sim_names[c->nce.sim]);
-    cJSON_AddNumberToObject(r, "tau", c->nce.tau);
+    dtcl_json_add_number(r, "tau", c->nce.tau);
     cJSON_AddStringToObject(r, "order", c->order);
     cJSON_AddStringToObject(r, "widths", c->widths);
-    char seed[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
-    cJSON_AddStringToObject(r, "seed", seed); /* a string: JSON numbers lose 64-bit integers */
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->split_seed);
-    cJSON_AddStringToObject(r, "split_seed", seed);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->label_seed);
-    cJSON_AddStringToObject(r, "label_seed", seed);
-    cJSON_AddNumberToObject(r, "train_fraction", c->train_fraction);
-    char *s = cJSON_Print(r);
-    cJSON_Delete(r);
-    return s;
-}
-
-static int json_string(const cJSON *r, const char *key, char *out, size_t size, const char *path, DtclError *err)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, key);
-    if (!cJSON_IsString(v) || strlen(v->valuestring) >= size)
-        return dtcl_fail(err, "%s: \"%s\" is missing or not a string", path, key);
-    snprintf(out, size, "%s", v->valuestring);
-    return 0;
-}
-
-static int json_number(const cJSON *r, const char *key, double *out, const char *path, DtclError *err)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, key);
-    if (!cJSON_IsNumber(v))
-        return dtcl_fail(err, "%s: \"%s\" is missing or not a number", path, key);
-    *out = v->valuedouble;
-    return 0;
+    dtcl_json_add_u64(r, "seed", c->seed); /* strings: JSON numbers lose 64-bit integers */
+    dtcl_json_add_u64(r, "split_seed", c->split_seed);
+    dtcl_json_add_u64(r, "label_seed", c->label_seed);
+    dtcl_json_add_number(r, "train_fraction", c->train_fraction);
+    return r;
 }
 
 int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", run);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dtcl_fail(err, "%s: cannot open (%s); expected a run folder written by `dtcl train'", path,
-                         strerror(errno));
-    char *buf = DTCL_MALLOC(1 << 20);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    cJSON *r = cJSON_Parse(buf);
-    free(buf);
+    cJSON *r = dtcl_json_load(path, "dtcl-run", "a run folder written by `dtcl train'", err);
     if (!r)
-        return dtcl_fail(err, "%s: not valid JSON", path);
-    char s[4096], fmt[64];
+        return -1;
+    char s[4096];
     double v = 0, a[5] = {0};
-    int rc = json_string(r, "format", fmt, sizeof fmt, path, err);
-    if (rc == 0 && strcmp(fmt, "dtcl-run") != 0)
-        rc = dtcl_fail(err, "%s: format \"%s\"; expected \"dtcl-run\"", path, fmt);
-    if (rc == 0)
-        rc = json_string(r, "strategy", s, sizeof s, path, err);
+    int rc = dtcl_json_string(r, "strategy", s, sizeof s, path, err);
     DtclStrategy st = DTCL_STRATEGY_PROPOSED;
     if (rc == 0 && dtcl_strategy_parse(s, &st) != 0)
         rc = dtcl_fail(err, "%s: unknown strategy \"%s\"", path, s);
@@ -185,40 +149,41 @@ int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err)
     if (rc == 0)
         memcpy(c->alpha, a, sizeof a);
     if (rc == 0)
-        rc = json_string(r, "data", c->data, sizeof c->data, path, err);
-    if (rc == 0 && (rc = json_number(r, "lr_f", &c->lr_f, path, err)) == 0 &&
-        (rc = json_number(r, "lr_m", &c->lr_m, path, err)) == 0 && (rc = json_number(r, "batch", &v, path, err)) == 0)
+        rc = dtcl_json_string(r, "data", c->data, sizeof c->data, path, err);
+    if (rc == 0 && (rc = dtcl_json_number(r, "lr_f", &c->lr_f, path, err)) == 0 &&
+        (rc = dtcl_json_number(r, "lr_m", &c->lr_m, path, err)) == 0 &&
+        (rc = dtcl_json_number(r, "batch", &v, path, err)) == 0)
         c->batch = (int)v;
-    if (rc == 0 && (rc = json_number(r, "epochs", &v, path, err)) == 0)
+    if (rc == 0 && (rc = dtcl_json_number(r, "epochs", &v, path, err)) == 0)
         c->epochs = (int)v;
-    if (rc == 0 && (rc = json_number(r, "save_every", &v, path, err)) == 0)
+    if (rc == 0 && (rc = dtcl_json_number(r, "save_every", &v, path, err)) == 0)
         c->save_every = (int)v;
     if (rc == 0)
-        rc = json_number(r, "label_fraction", &c->label_fraction, path, err);
+        rc = dtcl_json_number(r, "label_fraction", &c->label_fraction, path, err);
     if (rc == 0)
-        rc = json_number(r, "tau", &c->nce.tau, path, err);
+        rc = dtcl_json_number(r, "tau", &c->nce.tau, path, err);
     if (rc == 0)
-        rc = json_string(r, "nce", s, sizeof s, path, err);
+        rc = dtcl_json_string(r, "nce", s, sizeof s, path, err);
     if (rc == 0)
         c->nce.kind = strcmp(s, "simclr") == 0 ? DTCL_NCE_SIMCLR : strcmp(s, "supcon") == 0 ? DTCL_NCE_SUPCON
                                                                                           : DTCL_NCE_PAPER;
     if (rc == 0)
-        rc = json_string(r, "similarity", s, sizeof s, path, err);
+        rc = dtcl_json_string(r, "similarity", s, sizeof s, path, err);
     if (rc == 0)
         c->nce.sim = strcmp(s, "cosine") == 0 ? DTCL_SIM_COSINE : DTCL_SIM_DOT;
     if (rc == 0)
-        rc = json_string(r, "order", c->order, sizeof c->order, path, err);
+        rc = dtcl_json_string(r, "order", c->order, sizeof c->order, path, err);
     if (rc == 0)
-        rc = json_string(r, "widths", c->widths, sizeof c->widths, path, err);
-    if (rc == 0 && (rc = json_string(r, "seed", s, sizeof s, path, err)) == 0)
-        c->seed = strtoull(s, NULL, 10);
-    /* added in 0.5: absent from older runs, which used the seed for both */
-    if (rc == 0 && cJSON_HasObjectItem(r, "split_seed") && (rc = json_string(r, "split_seed", s, sizeof s, path, err)) == 0)
-        c->split_seed = strtoull(s, NULL, 10);
-    if (rc == 0 && cJSON_HasObjectItem(r, "label_seed") && (rc = json_string(r, "label_seed", s, sizeof s, path, err)) == 0)
-        c->label_seed = strtoull(s, NULL, 10);
+        rc = dtcl_json_string(r, "widths", c->widths, sizeof c->widths, path, err);
+    if (rc == 0)
+        rc = dtcl_json_u64(r, "seed", &c->seed, path, err);
+    /* absent from runs written before the experiments came: the seed served for both */
+    if (rc == 0 && cJSON_HasObjectItem(r, "split_seed"))
+        rc = dtcl_json_u64(r, "split_seed", &c->split_seed, path, err);
+    if (rc == 0 && cJSON_HasObjectItem(r, "label_seed"))
+        rc = dtcl_json_u64(r, "label_seed", &c->label_seed, path, err);
     if (rc == 0 && cJSON_HasObjectItem(r, "train_fraction"))
-        rc = json_number(r, "train_fraction", &c->train_fraction, path, err);
+        rc = dtcl_json_number(r, "train_fraction", &c->train_fraction, path, err);
     if (rc == 0 && !(c->train_fraction > 0 && c->train_fraction <= 1))
         rc = dtcl_fail(err, "%s: \"train_fraction\" %g is not in (0, 1]", path, c->train_fraction);
     cJSON_Delete(r);
@@ -381,7 +346,9 @@ static int save_checkpoint(Run *r, int epoch, CkKind kind, int step, const doubl
     for (int k = 0; kind == CK_INTERRUPTED && k < ACC_N; k++)
         snprintf(accs + strlen(accs), sizeof accs - strlen(accs), "%s%.17g", k ? "," : "", acc[k]);
     strcat(accs, "]");
-    char *cfg = config_json(&r->cfg, r->threads);
+    cJSON *doc = config_doc(&r->cfg, r->threads);
+    char *cfg = cJSON_Print(doc);
+    cJSON_Delete(doc);
     const char *k[7] = {"epoch", "seed", "strategy", "config", "resume_epoch", "resume_step", "epoch_sums"};
     const char *v[7] = {ep, seed, dtcl_strategy_names[r->cfg.strategy], cfg, rep, rst, accs};
     int rc = dtcl_checkpoint_save(path, &r->md, k, v, kind == CK_INTERRUPTED ? 7 : 4, err);
@@ -931,15 +898,9 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
         rc = resume_state(&r, &start, &start_step, start_acc, err);
     if (rc == 0 && !resume) {
         snprintf(path, sizeof path, "%s/config.json", run);
-        DtclOutFile out;
-        char *js = config_json(c, r.threads);
-        rc = dtcl_out_open(&out, path, err);
-        if (rc == 0) {
-            fputs(js, out.f);
-            fputc('\n', out.f);
-            rc = dtcl_out_commit(&out, err);
-        }
-        free(js);
+        cJSON *doc = config_doc(c, r.threads);
+        rc = dtcl_json_save(path, doc, err);
+        cJSON_Delete(doc);
         if (rc == 0) {
             snprintf(path, sizeof path, "%s/split.csv", run);
             rc = dtcl_split_write(path, &r.ds, r.split, r.labelled, err);

@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "atomicfile.h"
 #include "checkpoint.h"
+#include "csv.h"
 #include "dataset.h"
 #include "logreg.h"
 #include "npy.h"
@@ -156,29 +158,91 @@ static int features(const char *run, int epoch, const DtclDataset *ds, const int
     return 0;
 }
 
+int dtcl_eval_read(const char *run, DtclEvalRow *rows, int max)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/eval.csv", run);
+    DtclCsv csv;
+    if (access(path, F_OK) != 0 || dtcl_csv_load(path, &csv, NULL) != 0)
+        return 0;
+    static const char *const cols[7] = {"epoch", "test0", "test1", "test2", "mean", "std", "knn_mean"};
+    int ci[7], ok = 1;
+    for (int k = 0; k < 7; k++)
+        ok &= (ci[k] = dtcl_csv_column(&csv, cols[k])) >= 0;
+    int n = 0;
+    for (size_t i = 0; ok && i < csv.nrows && n < max; i++) {
+        DtclEvalRow *r = &rows[n++];
+        r->epoch = atoi(dtcl_csv_cell(&csv, i, ci[0]));
+        r->ntests = 0;
+        for (int t = 0; t < 3; t++) {
+            r->auc[t] = strtod(dtcl_csv_cell(&csv, i, ci[1 + t]), NULL);
+            r->ntests += !isnan(r->auc[t]);
+        }
+        r->mean = strtod(dtcl_csv_cell(&csv, i, ci[4]), NULL);
+        r->std = strtod(dtcl_csv_cell(&csv, i, ci[5]), NULL);
+        r->knn_mean = strtod(dtcl_csv_cell(&csv, i, ci[6]), NULL);
+    }
+    dtcl_csv_free(&csv);
+    return n;
+}
+
+static int cmp_row_epoch(const void *a, const void *b)
+{
+    return ((const DtclEvalRow *)a)->epoch - ((const DtclEvalRow *)b)->epoch;
+}
+
+/* RUN/eval.csv: the rows already there for other epochs, and `add`, by epoch. */
+static int write_eval(const char *run, const DtclEvalRow *add, int nadd, DtclError *err)
+{
+    enum { MAXROWS = 4096 };
+    DtclEvalRow *all = DTCL_MALLOC(sizeof(DtclEvalRow) * (MAXROWS + (size_t)nadd));
+    int n = 0, old = dtcl_eval_read(run, all, MAXROWS);
+    for (int k = 0; k < old; k++) {
+        int replaced = 0;
+        for (int j = 0; j < nadd; j++)
+            replaced |= add[j].epoch == all[k].epoch;
+        if (!replaced)
+            all[n++] = all[k];
+    }
+    memcpy(all + n, add, sizeof(DtclEvalRow) * (size_t)nadd);
+    n += nadd;
+    qsort(all, (size_t)n, sizeof *all, cmp_row_epoch);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/eval.csv", run);
+    DtclOutFile of;
+    int rc = dtcl_out_open(&of, path, err);
+    if (rc == 0) {
+        fprintf(of.f, "epoch,test0,test1,test2,mean,std,knn_mean\n");
+        for (int k = 0; k < n; k++)
+            fprintf(of.f, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", all[k].epoch, all[k].auc[0], all[k].auc[1],
+                    all[k].auc[2], all[k].mean, all[k].std, all[k].knn_mean);
+        rc = dtcl_out_commit(&of, err);
+    }
+    free(all);
+    return rc;
+}
+
 int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepochs, FILE *out, DtclEvalRow *rows,
                   int maxrows, int *nrows, DtclError *err)
 {
     DtclTrainConfig c;
-    if (dtcl_train_config_load(run, &c, err) != 0)
-        return -1;
     DtclDataset ds;
-    if (dtcl_dataset_open(&ds, data ? data : c.data, err) != 0)
+    int8_t *split, *lab;
+    if (dtcl_train_open_run(run, data, &c, &ds, &split, &lab, err) != 0)
         return -1;
     int64_t N = ds.n;
-    int8_t *split = DTCL_MALLOC((size_t)N + 1), *lab = DTCL_MALLOC((size_t)N + 1);
-    int rc = dtcl_train_split(&ds, &c, split, lab, err);
+    int rc = 0;
     /* the test images, by test set */
     int64_t *idx = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1)), start[4] = {0};
     int64_t nt = 0;
-    for (int t = 0; t < 3 && rc == 0; t++) {
+    for (int t = 0; t < 3; t++) {
         start[t] = nt;
         for (int64_t i = 0; i < N; i++)
             if (split[i] == DTCL_SPLIT_TEST0 + t && ds.label[i] >= 0)
                 idx[nt++] = i;
     }
     start[3] = nt;
-    if (rc == 0 && nt == 0)
+    if (nt == 0)
         rc = dtcl_fail(err, "%s: no labelled test image (test0, test1, test2) to evaluate on", ds.dir);
     int all[4096], ne = nepochs;
     if (rc == 0 && nepochs == 0) {
@@ -190,23 +254,7 @@ int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepo
     if (rc == 0 && out) {
         fprintf(out, "%6s %8s %8s %8s %8s %8s %9s\n", "epoch", "test0", "test1", "test2", "mean", "std", "knn_mean");
     }
-    char path[4300];
-    snprintf(path, sizeof path, "%s/eval.csv", run);
-    /* eval.csv keeps the rows of epochs not evaluated now: lines[epoch] */
-    enum { MAXE = 100001 };
-    char **lines = DTCL_CALLOC(MAXE, sizeof(char *));
-    FILE *old = fopen(path, "r");
-    if (old) {
-        char line[512];
-        while (fgets(line, sizeof line, old)) {
-            int ep;
-            if (sscanf(line, "%d,", &ep) == 1 && ep >= 0 && ep < MAXE) {
-                free(lines[ep]);
-                lines[ep] = strdup(line);
-            }
-        }
-        fclose(old);
-    }
+    DtclEvalRow *done = DTCL_MALLOC(sizeof(DtclEvalRow) * (size_t)(ne > 0 ? ne : 1));
     int nr = 0;
     float *images = NULL; /* the test images, read once */
     for (int e = 0; e < ne && rc == 0; e++) {
@@ -244,34 +292,16 @@ int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepo
         row.mean = row.ntests ? s / row.ntests : NAN;
         row.std = row.ntests ? sqrt(fmax(s2 / row.ntests - row.mean * row.mean, 0.0)) : NAN;
         row.knn_mean = row.ntests ? ks / row.ntests : NAN;
-        char line[512];
-        snprintf(line, sizeof line, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", row.epoch, row.auc[0], row.auc[1],
-                 row.auc[2], row.mean, row.std, row.knn_mean);
-        if (row.epoch < MAXE) {
-            free(lines[row.epoch]);
-            lines[row.epoch] = strdup(line);
-        }
         if (out)
             fprintf(out, "%6d %8.4f %8.4f %8.4f %8.4f %8.4f %9.4f\n", row.epoch, row.auc[0], row.auc[1], row.auc[2],
                     row.mean, row.std, row.knn_mean);
         if (rows && nr < maxrows)
             rows[nr] = row;
-        nr++;
+        done[nr++] = row;
     }
-    if (rc == 0) {
-        DtclOutFile of;
-        rc = dtcl_out_open(&of, path, err);
-        if (rc == 0) {
-            fprintf(of.f, "epoch,test0,test1,test2,mean,std,knn_mean\n");
-            for (int e = 0; e < MAXE; e++)
-                if (lines[e])
-                    fputs(lines[e], of.f);
-            rc = dtcl_out_commit(&of, err);
-        }
-    }
-    for (int e = 0; e < MAXE; e++)
-        free(lines[e]);
-    free(lines);
+    if (rc == 0)
+        rc = write_eval(run, done, nr, err);
+    free(done);
     free(images);
     if (nrows)
         *nrows = nr;

@@ -33,6 +33,10 @@ typedef struct {
 int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepochs, FILE *out, DtclEvalRow *rows,
                   int maxrows, int *nrows, DtclError *err);
 
+/* RUN/eval.csv's rows (at most max) in file order, ntests counted from the
+ * AUCs present; 0 when there is no eval.csv. */
+int dtcl_eval_read(const char *run, DtclEvalRow *rows, int max);
+
 /* k-nearest-neighbour AUC with stratified folds drawn from the seed: each held-out row scores the share of positives among
  * its k most cosine-similar rows of the other folds. x (n,d), standardised. */
 double dtcl_knn_cv_auc(const float *x, const int8_t *y, int64_t n, int d, int folds, int k, uint64_t seed);

@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,7 +15,6 @@
 
 #include "atomicfile.h"
 #include "clock.h"
-#include "csv.h"
 #include "dataset.h"
 #include "eval.h"
 #include "jsonfile.h"
@@ -256,36 +254,6 @@ static int eval_epochs(const Settings *s, int *ep, int max)
     return n;
 }
 
-/* eval.csv's rows as (epoch -> mean, std, knn, auc[3]); returns the rows found. */
-typedef struct {
-    int epoch;
-    double auc[3], mean, knn;
-} EvalRow;
-
-static int read_eval(const char *dir, EvalRow *rows, int max)
-{
-    char path[4300];
-    snprintf(path, sizeof path, "%s/eval.csv", dir);
-    if (access(path, F_OK) != 0)
-        return 0;
-    DtclCsv csv;
-    if (dtcl_csv_load(path, &csv, NULL) != 0)
-        return 0;
-    int ce = dtcl_csv_column(&csv, "epoch"), cm = dtcl_csv_column(&csv, "mean"), ck = dtcl_csv_column(&csv, "knn_mean");
-    int ct[3] = {dtcl_csv_column(&csv, "test0"), dtcl_csv_column(&csv, "test1"), dtcl_csv_column(&csv, "test2")};
-    int n = 0;
-    for (size_t i = 0; ce >= 0 && cm >= 0 && ck >= 0 && ct[2] >= 0 && i < csv.nrows && n < max; i++) {
-        rows[n].epoch = atoi(dtcl_csv_cell(&csv, i, ce));
-        rows[n].mean = strtod(dtcl_csv_cell(&csv, i, cm), NULL);
-        rows[n].knn = strtod(dtcl_csv_cell(&csv, i, ck), NULL);
-        for (int t = 0; t < 3; t++)
-            rows[n].auc[t] = strtod(dtcl_csv_cell(&csv, i, ct[t]), NULL);
-        n++;
-    }
-    dtcl_csv_free(&csv);
-    return n;
-}
-
 /* Where a run stands: the epoch its newest checkpoint holds (-1: not started)
  * and the eval epochs still missing. */
 typedef struct {
@@ -310,12 +278,11 @@ static int run_state(const Settings *s, const char *out, int ci, int repeat, Run
         if (field)
             return dtcl_fail(err, "%s/config.json: its %s differs from what this experiment trains there (was "
                                   "experiment.json edited?); move the folder away to retrain it", dir, field);
-        int ep[4096], n = dtcl_train_list_epochs(dir, ep, 4096);
-        st->trained_to = n > 0 ? ep[n - 1] : -1;
+        st->trained_to = dtcl_train_newest_epoch(dir);
     }
     int want[1024], nw = eval_epochs(s, want, 1024);
-    EvalRow rows[1024];
-    int nr = read_eval(dir, rows, 1024);
+    DtclEvalRow rows[1024];
+    int nr = dtcl_eval_read(dir, rows, 1024);
     for (int k = 0; k < nw; k++) {
         int have = 0;
         for (int j = 0; j < nr; j++)
@@ -712,41 +679,38 @@ static void cell(char *buf, size_t size, const Agg *g, int repeats)
         snprintf(buf, size, "%.3f (%.3f)", agg_mean(g), agg_std(g));
 }
 
-static int write_md(const char *out, const char *name, const char *text, DtclError *err)
+/* A markdown table: written to memory, then to OUT/name atomically and echoed on log. */
+typedef struct {
+    FILE *f;
+    char *text;
+    size_t len;
+} Table;
+
+static FILE *table_open(Table *t)
 {
+    t->text = NULL;
+    t->len = 0;
+    t->f = open_memstream(&t->text, &t->len);
+    if (!t->f)
+        abort();
+    return t->f;
+}
+
+static int table_close(Table *t, const char *out, const char *name, FILE *log, DtclError *err)
+{
+    fclose(t->f);
     char path[4300];
     snprintf(path, sizeof path, "%s/%s", out, name);
     DtclOutFile f;
-    if (dtcl_out_open(&f, path, err) != 0)
-        return -1;
-    fputs(text, f.f);
-    return dtcl_out_commit(&f, err);
-}
-
-/* A growing string for the tables. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} Text;
-
-static void tprintf(Text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tprintf(Text *t, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
-        if (t->s && (size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        t->cap = (t->cap + (size_t)n + 1) * 2;
-        t->s = realloc(t->s, t->cap);
-        if (!t->s)
-            abort();
-        t->s[t->len] = 0;
+    int rc = dtcl_out_open(&f, path, err);
+    if (rc == 0) {
+        fputs(t->text, f.f);
+        rc = dtcl_out_commit(&f, err);
     }
+    if (rc == 0 && log)
+        fprintf(log, "\n%s", t->text);
+    free(t->text);
+    return rc;
 }
 
 int dtcl_experiment_report(const char *out, int which, FILE *log, DtclError *err)
@@ -769,31 +733,26 @@ int dtcl_experiment_report(const char *out, int which, FILE *log, DtclError *err
         for (int r = 0; r < s.repeats; r++) {
             char dir[4300];
             run_dir(dir, sizeof dir, out, ci, r);
-            EvalRow rows[1024];
-            int n = read_eval(dir, rows, 1024);
+            DtclEvalRow rows[1024];
+            int n = dtcl_eval_read(dir, rows, 1024);
             for (int k = 0; k < n; k++) {
-                EvalRow *e = &rows[k];
+                const DtclEvalRow *e = &rows[k];
                 fprintf(res.f, "%s,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f\n", configs[ci].info.name, r, e->epoch, e->auc[0],
-                        e->auc[1], e->auc[2], e->mean, e->knn);
+                        e->auc[1], e->auc[2], e->mean, e->knn_mean);
                 if (isnan(e->mean))
                     continue;
                 Agg *g = agg_at(&series[ci], e->epoch);
                 g->n++;
                 g->sum += e->mean;
                 g->sumsq += e->mean * e->mean;
-                g->knn += e->knn;
-                double ts = 0, ts2 = 0;
-                int nt = 0;
+                g->knn += e->knn_mean;
                 for (int t = 0; t < 3; t++)
                     if (!isnan(e->auc[t])) {
                         g->all += e->auc[t];
                         g->allsq += e->auc[t] * e->auc[t];
                         g->nall++;
-                        ts += e->auc[t];
-                        ts2 += e->auc[t] * e->auc[t];
-                        nt++;
                     }
-                g->tstd += nt ? sqrt(fmax(ts2 / nt - (ts / nt) * (ts / nt), 0.0)) : 0;
+                g->tstd += e->std;
             }
         }
     if (dtcl_out_commit(&res, err) != 0)
@@ -832,10 +791,11 @@ int dtcl_experiment_report(const char *out, int which, FILE *log, DtclError *err
     char c1[128], c2[128];
     rc = 0;
     if (rc == 0 && (which & DTCL_EXP_TABLE2)) {
-        Text t = {0};
+        Table t;
+        FILE *md = table_open(&t);
         static const char *paper[7] = {"0.884 (0.042)", "0.868 (0.030)", "0.887 (0.013)", "0.874 (0.000)",
                                        "0.820 (0.037)", "0.883 (0.003)", "0.730 (0.020)"};
-        tprintf(&t, "# Table 2: the alpha grid\n\n%s\n| | alpha values | AUC, this run | AUC, paper |\n|---|---|---|---|\n",
+        fprintf(md, "# Table 2: the alpha grid\n\n%s\n| | alpha values | AUC, this run | AUC, paper |\n|---|---|---|---|\n",
                 note);
         for (int k = 0; members_table2[k] >= 0; k++) {
             int ci = members_table2[k];
@@ -847,73 +807,64 @@ int dtcl_experiment_report(const char *out, int which, FILE *log, DtclError *err
                 alpha[strcspn(alpha, ")")] = 0;
             }
             cell(c1, sizeof c1, final_agg(&series[ci], s.epochs), s.repeats);
-            tprintf(&t, "| %s | %s | %s | %s |\n", k == 0 || k == 3 || k == 6 ? grp : "", alpha, c1, paper[k]);
+            fprintf(md, "| %s | %s | %s | %s |\n", k == 0 || k == 3 || k == 6 ? grp : "", alpha, c1, paper[k]);
         }
-        rc = write_md(out, "table2.md", t.s, err);
-        if (log)
-            fprintf(log, "\n%s", t.s);
-        free(t.s);
+        rc = table_close(&t, out, "table2.md", log, err);
     }
     if (rc == 0 && (which & DTCL_EXP_FIG2)) {
-        Text t = {0};
-        tprintf(&t, "# Figure 2: linear evaluation during training\n\n%s\nAUC mean (std) at each evaluated epoch; the "
+        Table t;
+        FILE *md = table_open(&t);
+        fprintf(md, "# Figure 2: linear evaluation during training\n\n%s\nAUC mean (std) at each evaluated epoch; the "
                     "supervised rows are the figure's reference lines.\n\n| strategy |",
                 note);
         int eps[1024], ne = eval_epochs(&s, eps, 1024);
         for (int e = 0; e < ne; e++)
-            tprintf(&t, " epoch %d |", eps[e]);
-        tprintf(&t, "\n|---|");
+            fprintf(md, " epoch %d |", eps[e]);
+        fprintf(md, "\n|---|");
         for (int e = 0; e < ne; e++)
-            tprintf(&t, "---|");
-        tprintf(&t, "\n");
+            fprintf(md, "---|");
+        fprintf(md, "\n");
         for (int k = 0; members_fig2[k] >= 0; k++) {
             int ci = members_fig2[k];
-            tprintf(&t, "| %s |", configs[ci].info.label);
+            fprintf(md, "| %s |", configs[ci].info.label);
             for (int e = 0; e < ne; e++) {
                 const Agg *g = NULL;
                 for (int j = 0; j < series[ci].n; j++)
                     if (series[ci].a[j].epoch == eps[e])
                         g = &series[ci].a[j];
                 cell(c1, sizeof c1, g, s.repeats);
-                tprintf(&t, " %s |", c1);
+                fprintf(md, " %s |", c1);
             }
-            tprintf(&t, "\n");
+            fprintf(md, "\n");
         }
-        rc = write_md(out, "fig2.md", t.s, err);
-        if (log)
-            fprintf(log, "\n%s", t.s);
-        free(t.s);
+        rc = table_close(&t, out, "fig2.md", log, err);
     }
     if (rc == 0 && (which & DTCL_EXP_ORDER)) {
-        Text t = {0};
-        tprintf(&t, "# The order of the transformations\n\n%s\nDefault order: blur, noise, crop, hflip, vflip, rotate; "
+        Table t;
+        FILE *md = table_open(&t);
+        fprintf(md, "# The order of the transformations\n\n%s\nDefault order: blur, noise, crop, hflip, vflip, rotate; "
                     "second order: the reverse (%s).\n\n| method | default order | second order | paper, default | "
                     "paper, second |\n|---|---|---|---|---|\n",
                 note, dtcl_experiment_order2);
         cell(c1, sizeof c1, final_agg(&series[C_SIMCLR], s.epochs), s.repeats);
         cell(c2, sizeof c2, final_agg(&series[C_SIMCLR_O2], s.epochs), s.repeats);
-        tprintf(&t, "| simclr | %s | %s | 0.730 (0.020) | 0.760 (0.027) |\n", c1, c2);
+        fprintf(md, "| simclr | %s | %s | 0.730 (0.020) | 0.760 (0.027) |\n", c1, c2);
         cell(c1, sizeof c1, final_agg(&series[C_PROPOSED], s.epochs), s.repeats);
         cell(c2, sizeof c2, final_agg(&series[C_PROPOSED_O2], s.epochs), s.repeats);
-        tprintf(&t, "| proposed | %s | %s | 0.926 (0.020) | 0.923 (0.021) |\n", c1, c2);
-        rc = write_md(out, "order.md", t.s, err);
-        if (log)
-            fprintf(log, "\n%s", t.s);
-        free(t.s);
+        fprintf(md, "| proposed | %s | %s | 0.926 (0.020) | 0.923 (0.021) |\n", c1, c2);
+        rc = table_close(&t, out, "order.md", log, err);
     }
     if (rc == 0 && (which & DTCL_EXP_SUPCON)) {
-        Text t = {0};
-        tprintf(&t, "# The supervised loss: SupCon against proposed (10%% labels)\n\n%s\n| method | AUC, this run | "
+        Table t;
+        FILE *md = table_open(&t);
+        fprintf(md, "# The supervised loss: SupCon against proposed (10%% labels)\n\n%s\n| method | AUC, this run | "
                     "AUC, paper |\n|---|---|---|\n",
                 note);
         cell(c1, sizeof c1, final_agg(&series[C_SUPCON], s.epochs), s.repeats);
-        tprintf(&t, "| SupCon (Khosla et al.), 10%% labels | %s | 0.52 (0.12) |\n", c1);
+        fprintf(md, "| SupCon (Khosla et al.), 10%% labels | %s | 0.52 (0.12) |\n", c1);
         cell(c1, sizeof c1, final_agg(&series[C_PROPOSED], s.epochs), s.repeats);
-        tprintf(&t, "| proposed, 10%% labels | %s | 0.93 (0.01) |\n", c1);
-        rc = write_md(out, "supcon.md", t.s, err);
-        if (log)
-            fprintf(log, "\n%s", t.s);
-        free(t.s);
+        fprintf(md, "| proposed, 10%% labels | %s | 0.93 (0.01) |\n", c1);
+        rc = table_close(&t, out, "supcon.md", log, err);
     }
     for (int ci = 0; ci < C_N; ci++)
         free(series[ci].a);

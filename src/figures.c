@@ -16,6 +16,7 @@
 
 #include "atomicfile.h"
 #include "csv.h"
+#include "eval.h"
 #include "dataset.h"
 #include "experiment.h"
 #include "npy.h"
@@ -210,31 +211,20 @@ static int fig2_experiment(const char *exp, const char *outdir, FILE *log, DtclE
 
 static int auc_run(const char *run, const char *outdir, FILE *log, DtclError *err)
 {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/eval.csv", run);
-    if (!file_exists(path))
+    DtclEvalRow rows[4096];
+    int n = dtcl_eval_read(run, rows, 4096);
+    if (n == 0)
         return 0; /* not evaluated: no curve */
-    DtclCsv csv;
-    if (dtcl_csv_load(path, &csv, err) != 0)
-        return -1;
     Plot p;
-    if (plot_open(&p, outdir, "auc.png", 1000, 700, err) != 0) {
-        dtcl_csv_free(&csv);
+    if (plot_open(&p, outdir, "auc.png", 1000, 700, err) != 0)
         return -1;
-    }
     char dp[4400];
     FILE *d = plot_data(&p, dp, sizeof dp);
-    const char *cols[5] = {"epoch", "test0", "test1", "test2", "mean"};
-    int ci[5];
-    for (int k = 0; k < 5; k++)
-        ci[k] = dtcl_csv_column(&csv, cols[k]);
-    for (size_t i = 0; d && ci[4] >= 0 && i < csv.nrows; i++) {
-        for (int k = 0; k < 5; k++)
-            fprintf(d, "%s%s", dtcl_csv_cell(&csv, i, ci[k]), k < 4 ? " " : "\n");
-    }
+    for (int i = 0; d && i < n; i++)
+        fprintf(d, "%d %.6f %.6f %.6f %.6f\n", rows[i].epoch, rows[i].auc[0], rows[i].auc[1], rows[i].auc[2],
+                rows[i].mean);
     if (d)
         fclose(d);
-    dtcl_csv_free(&csv);
     fprintf(p.script, "set title 'Linear evaluation of %s' noenhanced\nset xlabel 'epoch'\nset ylabel 'AUC'\nset grid\n"
                       "set key outside right top box\nset datafile missing 'nan'\n"
                       "plot for [t=0:2] '%s' using 1:(column(t+2)) with linespoints pt 7 ps 0.7 lc rgb word('%s %s %s', t+1) "
@@ -295,37 +285,37 @@ static void masks_close(Masks *m)
         munmap(m->map, m->len);
 }
 
+typedef struct {
+    double area;
+    int64_t i;
+} Candidate;
+
+static int cmp_candidate(const void *a, const void *b) /* the largest tumours first, then by index */
+{
+    const Candidate *x = a, *y = b;
+    return x->area != y->area ? (x->area < y->area) - (x->area > y->area) : (x->i > y->i) - (x->i < y->i);
+}
+
 /* The rows of Fig. 3: n labelled-positive test images (any test image when
  * too few), one per patient where possible, the largest tumours first when
  * masks are known. Returns the count chosen. */
 static int choose_images(const DtclDataset *ds, const int8_t *split, const Masks *mk, int64_t *out, int n)
 {
     int64_t N = ds->n, SS = (int64_t)ds->size * ds->size, nc = 0;
-    int64_t *cand = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1));
-    double *area = DTCL_MALLOC(sizeof(double) * (size_t)(N + 1));
+    Candidate *cand = DTCL_MALLOC(sizeof(Candidate) * (size_t)(N + 1));
     for (int pass = 0; pass < 2 && nc == 0; pass++)
         for (int64_t i = 0; i < N; i++)
             if (split[i] >= DTCL_SPLIT_TEST0 && (pass == 1 || ds->label[i] == 1)) {
                 double a = 0;
                 for (int64_t q = 0; mk->data && q < SS; q++)
                     a += mk->data[i * SS + q];
-                area[nc] = a;
-                cand[nc++] = i;
+                cand[nc++] = (Candidate){a, i};
             }
-    /* order by area, descending, stable (insertion sort on indices: n is small in practice) */
-    for (int64_t a = 1; a < nc; a++)
-        for (int64_t b = a; b > 0 && area[b] > area[b - 1]; b--) {
-            double t = area[b];
-            area[b] = area[b - 1];
-            area[b - 1] = t;
-            int64_t u = cand[b];
-            cand[b] = cand[b - 1];
-            cand[b - 1] = u;
-        }
+    qsort(cand, (size_t)nc, sizeof *cand, cmp_candidate);
     int got = 0;
     for (int pass = 0; pass < 2 && got < n; pass++)
         for (int64_t k = 0; k < nc && got < n; k++) {
-            int64_t i = cand[k];
+            int64_t i = cand[k].i;
             int dup = 0, same_patient = 0;
             for (int j = 0; j < got; j++) {
                 dup |= out[j] == i;
@@ -335,7 +325,6 @@ static int choose_images(const DtclDataset *ds, const int8_t *split, const Masks
                 out[got++] = i;
         }
     free(cand);
-    free(area);
     return got;
 }
 
@@ -383,19 +372,14 @@ static int fig3(const char *const *runs, const char *const *labels, int nruns, i
                 const char *outdir, FILE *log, int gnuplot, DtclError *err)
 {
     DtclTrainConfig c;
-    if (dtcl_train_config_load(runs[0], &c, err) != 0)
-        return -1;
     DtclDataset ds;
-    if (dtcl_dataset_open(&ds, c.data, err) != 0)
+    int8_t *split, *lab;
+    if (dtcl_train_open_run(runs[0], NULL, &c, &ds, &split, &lab, err) != 0)
         return -1;
-    int64_t N = ds.n;
     int S = ds.size;
     size_t SS = (size_t)S * S;
-    int8_t *split = DTCL_MALLOC((size_t)N + 1), *lab = DTCL_MALLOC((size_t)N + 1);
     Masks mk;
-    int rc = dtcl_train_split(&ds, &c, split, lab, err);
-    if (rc == 0)
-        rc = masks_open(&mk, &ds, err);
+    int rc = masks_open(&mk, &ds, err);
     int64_t idx[64];
     int n = rc == 0 ? choose_images(&ds, split, &mk, idx, nimages < 64 ? nimages : 64) : 0;
     if (rc == 0 && n == 0)
@@ -515,16 +499,14 @@ static int fig3(const char *const *runs, const char *const *labels, int nruns, i
 static int lambda_hist(const char *run, const char *name, int epoch, const char *outdir, FILE *log, DtclError *err)
 {
     DtclTrainConfig c;
-    if (dtcl_train_config_load(run, &c, err) != 0)
-        return -1;
     DtclDataset ds;
-    if (dtcl_dataset_open(&ds, c.data, err) != 0)
+    int8_t *split, *lab;
+    if (dtcl_train_open_run(run, NULL, &c, &ds, &split, &lab, err) != 0)
         return -1;
     int64_t N = ds.n, n = 0;
-    int8_t *split = DTCL_MALLOC((size_t)N + 1), *lab = DTCL_MALLOC((size_t)N + 1);
     int64_t *idx = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1));
-    int rc = dtcl_train_split(&ds, &c, split, lab, err);
-    for (int64_t i = 0; rc == 0 && i < N; i++)
+    int rc = 0;
+    for (int64_t i = 0; i < N; i++)
         if (split[i] >= DTCL_SPLIT_TEST0 && ds.label[i] >= 0)
             idx[n++] = i;
     float *lambda = DTCL_MALLOC(sizeof(float) * 7 * (size_t)(n + 1));
@@ -638,12 +620,6 @@ static int lambda_training(const char *run, const char *name, const char *outdir
 
 /* ---------------------------------------------------------------- entry */
 
-static int newest_eval_epoch(const char *run)
-{
-    int ep[4096], n = dtcl_train_list_epochs(run, ep, 4096);
-    return n > 0 ? ep[n - 1] : -1;
-}
-
 int dtcl_figures(const char *path, const char *outdir, const DtclFiguresOptions *o, FILE *log, DtclError *err)
 {
     char p[4600];
@@ -658,7 +634,7 @@ int dtcl_figures(const char *path, const char *outdir, const DtclFiguresOptions 
     int gnuplot = have_gnuplot(), rc = 0;
     int nimages = o->images > 0 ? o->images : 4;
     if (is_run) {
-        int epoch = o->epoch >= 0 ? o->epoch : newest_eval_epoch(path);
+        int epoch = o->epoch >= 0 ? o->epoch : dtcl_train_newest_epoch(path);
         DtclTrainConfig c;
         if (dtcl_train_config_load(path, &c, err) != 0)
             return -1;
@@ -685,7 +661,7 @@ int dtcl_figures(const char *path, const char *outdir, const DtclFiguresOptions 
         int nr = 0, epoch = o->epoch;
         for (int k = 0; k < 5 && rc == 0; k++) {
             snprintf(runs_buf[nr], sizeof runs_buf[nr], "%s/%s/0", path, fig3_names[k]);
-            int last = newest_eval_epoch(runs_buf[nr]);
+            int last = dtcl_train_newest_epoch(runs_buf[nr]);
             if (last < 0)
                 continue;
             if (epoch < 0)
@@ -707,7 +683,7 @@ int dtcl_figures(const char *path, const char *outdir, const DtclFiguresOptions 
                 continue;
             char run[4400];
             snprintf(run, sizeof run, "%s/%s/0", path, cfg[k].name);
-            int last = newest_eval_epoch(run);
+            int last = dtcl_train_newest_epoch(run);
             if (last < 0)
                 continue;
             snprintf(p, sizeof p, "%s/checkpoints/epoch-%03d.safetensors", run, epoch);

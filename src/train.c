@@ -381,8 +381,7 @@ int dtcl_train_list_epochs(const char *run, int *epochs, int max)
     return n;
 }
 
-/* The newest checkpoints/epoch-NNN.safetensors, or -1. */
-static int newest_epoch_file(const char *run)
+int dtcl_train_newest_epoch(const char *run)
 {
     int ep[4096], n = dtcl_train_list_epochs(run, ep, 4096);
     return n > 0 ? ep[n - 1] : -1;
@@ -392,7 +391,7 @@ static int newest_epoch_file(const char *run)
  * (its epoch from the metadata); the epoch, and the file in path, or -1. */
 static int resume_point(const char *run, char *path, size_t size)
 {
-    int ep = newest_epoch_file(run);
+    int ep = dtcl_train_newest_epoch(run);
     if (ep >= 0)
         snprintf(path, size, "%s/checkpoints/epoch-%03d.safetensors", run, ep);
     char last[4300];
@@ -512,6 +511,24 @@ int dtcl_train_split(const DtclDataset *ds, const DtclTrainConfig *c, int8_t *sp
         dtcl_split_subsample_train(ds, split, labelled, c->train_fraction, split_seed);
     if (redraw)
         dtcl_split_draw_labelled(ds, split, c->label_fraction, label_seed, labelled);
+    return 0;
+}
+
+int dtcl_train_open_run(const char *run, const char *data, DtclTrainConfig *c, DtclDataset *ds, int8_t **split,
+                        int8_t **labelled, DtclError *err)
+{
+    *split = *labelled = NULL;
+    if (dtcl_train_config_load(run, c, err) != 0 || dtcl_dataset_open(ds, data ? data : c->data, err) != 0)
+        return -1;
+    *split = DTCL_MALLOC((size_t)ds->n + 1);
+    *labelled = DTCL_MALLOC((size_t)ds->n + 1);
+    if (dtcl_train_split(ds, c, *split, *labelled, err) != 0) {
+        free(*split);
+        free(*labelled);
+        *split = *labelled = NULL;
+        dtcl_dataset_close(ds);
+        return -1;
+    }
     return 0;
 }
 
@@ -778,7 +795,7 @@ int dtcl_train_time(const DtclTrainConfig *c, int nsteps, DtclTrainTiming *t, Dt
     for (int s = 0; s < nsteps; s++)
         train_step(&r, 1, (int)((1 + s) % steps), order + ((1 + s) % steps) * B, &l);
     t->step_s = (dtcl_now_s() - t0) / nsteps;
-    float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * (size_t)r.md.f.widths[r.md.f.nblocks - 1]);
+    float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * (size_t)dtcl_fcn_dim(&r.md.f));
     t0 = dtcl_now_s();
     dtcl_fcn_embed(h, &r.md.f, r.x, B, r.S, 64, r.threads);
     t->embed_image_s = (dtcl_now_s() - t0) / B;
@@ -844,7 +861,8 @@ int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, cons
             draw_augmentation(&r, epoch, 0, bi, crop_on);
             co = crop_on;
         }
-        transform_batch(&r, &ns, co);
+        if (xm) /* Lambda alone (the histograms) needs no transformed images */
+            transform_batch(&r, &ns, co);
         if (masks) {
             for (int b = 0; b < B; b++)
                 memcpy(mb + b * SS, masks + (size_t)(first + (b < m ? b : m - 1)) * SS, SS * sizeof(float));

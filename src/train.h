@@ -97,6 +97,14 @@ int dtcl_train_split(const DtclDataset *ds, const DtclTrainConfig *c, int8_t *sp
 /* The epochs of RUN/checkpoints/epoch-NNN.safetensors, ascending (at most
  * max); -1 when there is no checkpoints folder. */
 int dtcl_train_list_epochs(const char *run, int *epochs, int max);
+/* The newest of them, or -1. */
+int dtcl_train_newest_epoch(const char *run);
+
+/* What evaluation and figures start from: the run's config, its dataset
+ * (data, or the run's own when NULL) and its split (dtcl_train_split) in
+ * *split and *labelled, allocated (free them, and close ds). */
+int dtcl_train_open_run(const char *run, const char *data, DtclTrainConfig *c, DtclDataset *ds, int8_t **split,
+                        int8_t **labelled, DtclError *err);
 
 /* Set by the SIGINT handler; the loop saves and stops after the current step. */
 extern volatile int dtcl_train_stop;

@@ -18,7 +18,6 @@
 #include "dataset.h"
 #include "logreg.h"
 #include "npy.h"
-#include "rng.h"
 #include "train.h"
 
 /* Standardises the columns of x (n,d) in place (mean 0, variance 1; constant columns to 0). */
@@ -37,32 +36,10 @@ static void standardise(float *x, int64_t n, int d)
     }
 }
 
-typedef struct {
-    int cls;
-    double key;
-    int64_t i;
-} FoldKey;
-
-static int cmp_fold(const void *a, const void *b)
-{
-    const FoldKey *x = a, *y = b;
-    if (x->cls != y->cls)
-        return x->cls - y->cls;
-    return x->key < y->key ? -1 : x->key > y->key ? 1 : (x->i > y->i) - (x->i < y->i);
-}
-
 double dtcl_knn_cv_auc(const float *x, const int8_t *y, int64_t n, int d, int folds, int k, uint64_t seed)
 {
-    FoldKey *fk = DTCL_MALLOC(sizeof(FoldKey) * (size_t)(n + 1));
-    double *u = DTCL_MALLOC(sizeof(double) * (size_t)(n + 1));
-    DtclStream st = {seed, DTCL_RNG_SPLIT, 0, 0, 11};
-    dtcl_rng_uniform(&st, u, (size_t)n);
-    for (int64_t i = 0; i < n; i++)
-        fk[i] = (FoldKey){y[i], u[i], i};
-    qsort(fk, (size_t)n, sizeof *fk, cmp_fold);
     int *fold = DTCL_MALLOC(sizeof(int) * (size_t)(n + 1));
-    for (int64_t r = 0; r < n; r++)
-        fold[fk[r].i] = (int)(r % folds);
+    dtcl_cv_folds(y, NULL, n, folds, seed, fold); /* the logistic regression's folds */
     double *norm = DTCL_MALLOC(sizeof(double) * (size_t)(n + 1)), *score = DTCL_MALLOC(sizeof(double) * (size_t)(n + 1));
     for (int64_t i = 0; i < n; i++) {
         double s = 0;
@@ -99,7 +76,7 @@ double dtcl_knn_cv_auc(const float *x, const int8_t *y, int64_t n, int d, int fo
         score[i] = m ? pos / m : 0.5;
     }
     double auc = dtcl_auc(score, y, n);
-    free(fk); free(u); free(fold); free(norm); free(score);
+    free(fold); free(norm); free(score);
     return auc;
 }
 

@@ -37,7 +37,7 @@ int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepo
  * AUCs present; 0 when there is no eval.csv. */
 int dtcl_eval_read(const char *run, DtclEvalRow *rows, int max);
 
-/* k-nearest-neighbour AUC with stratified folds drawn from the seed: each held-out row scores the share of positives among
+/* k-nearest-neighbour AUC on the folds of dtcl_cv_folds (logreg.h): each held-out row scores the share of positives among
  * its k most cosine-similar rows of the other folds. x (n,d), standardised. */
 double dtcl_knn_cv_auc(const float *x, const int8_t *y, int64_t n, int d, int folds, int k, uint64_t seed);
 

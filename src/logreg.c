@@ -192,10 +192,8 @@ static int cmp_unit(const void *a, const void *b)
     return (x->key > y->key) - (x->key < y->key);
 }
 
-double dtcl_logreg_cv_auc(const float *x, const int8_t *y, const int *group, int64_t n, int d, int folds,
-                          uint64_t seed)
+void dtcl_cv_folds(const int8_t *y, const int *group, int64_t n, int folds, uint64_t seed, int *fold)
 {
-    int *fold = DTCL_MALLOC(sizeof(int) * (size_t)(n + 1));
     double *u = DTCL_MALLOC(sizeof(double) * (size_t)(n + 1));
     DtclStream st = {seed, DTCL_RNG_SPLIT, 0, 0, 7};
     dtcl_rng_uniform(&st, u, (size_t)n);
@@ -226,6 +224,14 @@ double dtcl_logreg_cv_auc(const float *x, const int8_t *y, const int *group, int
         ufold[order[k].g] = (int)(k % folds);
     for (int64_t i = 0; i < n; i++)
         fold[i] = ufold[unit[i]];
+    free(u); free(unit); free(key); free(pos); free(cnt); free(order); free(ufold);
+}
+
+double dtcl_logreg_cv_auc(const float *x, const int8_t *y, const int *group, int64_t n, int d, int folds,
+                          uint64_t seed)
+{
+    int *fold = DTCL_MALLOC(sizeof(int) * (size_t)(n + 1));
+    dtcl_cv_folds(y, group, n, folds, seed, fold);
     double *score = DTCL_MALLOC(sizeof(double) * (size_t)(n + 1));
     float *xtr = DTCL_MALLOC(sizeof(float) * (size_t)n * d + 1), *xte = DTCL_MALLOC(sizeof(float) * (size_t)n * d + 1);
     int8_t *ytr = DTCL_MALLOC((size_t)n + 1);
@@ -248,7 +254,7 @@ double dtcl_logreg_cv_auc(const float *x, const int8_t *y, const int *group, int
         free(out);
     }
     double auc = dtcl_auc(score, y, n);
-    free(fold); free(u); free(unit); free(key); free(pos); free(cnt); free(order); free(ufold);
+    free(fold);
     free(score); free(xtr); free(xte); free(ytr); free(te_idx);
     return auc;
 }

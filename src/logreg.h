@@ -17,6 +17,12 @@ double dtcl_auc(const double *score, const int8_t *y, int64_t n);
 void dtcl_logreg_fit_predict(const float *x, const int8_t *y, int64_t n, int d, const float *t, int64_t m,
                              double *out);
 
+/* Stratified folds: fold[i] in 0..folds-1 for each of the n rows. Units
+ * (groups when group is not NULL, else rows), each with its majority label,
+ * ordered randomly from the seed within a class and dealt round-robin. The
+ * folds of dtcl_logreg_cv_auc, and of the k-NN evaluation (eval.h). */
+void dtcl_cv_folds(const int8_t *y, const int *group, int64_t n, int folds, uint64_t seed, int *fold);
+
 /* Stratified k-fold cross-validation: folds drawn from the seed, each class
  * spread evenly; when group is not NULL, whole groups (patients) stay in one
  * fold. Returns the AUC of the pooled held-out decision values. */

@@ -36,22 +36,22 @@ enum { C_PROPOSED, C_PROPOSED_B, C_PROPOSED_C, C_RSUP_A, C_RSUP_B, C_RSUP, C_SIM
 
 #define S_(x) DTCL_STRATEGY_##x
 static const ExpConfig configs[C_N] = {
-    {{"proposed", "proposed (a0,2 = 1, a3,4 = 1, a1 = 10)", S_(PROPOSED), 1}, {1, 10, 1, 1, 1}, 0.1, 0, 0},
-    {{"proposed-a0.1-10-0.1-10-10", "proposed (a0 = 0.1, a1,3,4 = 10, a2 = 0.1)", S_(PROPOSED), 1},
+    {{"proposed", "proposed (a0,2 = 1, a3,4 = 1, a1 = 10)", S_(PROPOSED)}, {1, 10, 1, 1, 1}, 0.1, 0, 0},
+    {{"proposed-a0.1-10-0.1-10-10", "proposed (a0 = 0.1, a1,3,4 = 10, a2 = 0.1)", S_(PROPOSED)},
      {0.1, 10, 0.1, 10, 10}, 0.1, 0, 0},
-    {{"proposed-a0.1-10-1-1-1", "proposed (a0 = 0.1, a1 = 10, a2 = 1, a3,4 = 1)", S_(PROPOSED), 1},
+    {{"proposed-a0.1-10-1-1-1", "proposed (a0 = 0.1, a1 = 10, a2 = 1, a3,4 = 1)", S_(PROPOSED)},
      {0.1, 10, 1, 1, 1}, 0.1, 0, 0},
-    {{"random-sup-a1-1-1", "random-sup (a2 = 1, a3,4 = 1)", S_(RANDOM_SUP), 0}, {0, 0, 1, 1, 1}, 0.1, 0, 0},
-    {{"random-sup-a0.1-10-10", "random-sup (a2 = 0.1, a3,4 = 10)", S_(RANDOM_SUP), 0}, {0, 0, 0.1, 10, 10}, 0.1, 0, 0},
-    {{"random-sup", "random-sup (a2 = 1, a3,4 = 10)", S_(RANDOM_SUP), 0}, {0, 0, 1, 10, 10}, 0.1, 0, 0},
-    {{"simclr", "simclr", S_(SIMCLR), 0}, {0, 0, 1, 0, 0}, 0.1, 0, 0},
-    {{"random", "random", S_(RANDOM), 0}, {0, 0, 1, 0, 0}, 0.1, 0, 0},
-    {{"ssl", "ssl", S_(SSL), 1}, {1, 0, 1, 0, 0}, 0.1, 0, 0},
-    {{"supervised-10", "supervised, 10% labels", S_(SUPERVISED), 0}, {0, 0, 0, 1, 0}, 0.1, 0, 0},
-    {{"supervised-100", "supervised, 100% labels", S_(SUPERVISED), 0}, {0, 0, 0, 1, 0}, 1.0, 0, 0},
-    {{"simclr-order2", "simclr, reversed order", S_(SIMCLR), 0}, {0, 0, 1, 0, 0}, 0.1, 0, 1},
-    {{"proposed-order2", "proposed, reversed order", S_(PROPOSED), 1}, {1, 10, 1, 1, 1}, 0.1, 0, 1},
-    {{"supcon-10", "SupCon, 10% labels", S_(SIMCLR), 0}, {0, 0, 1, 0, 0}, 0.1, 1, 0},
+    {{"random-sup-a1-1-1", "random-sup (a2 = 1, a3,4 = 1)", S_(RANDOM_SUP)}, {0, 0, 1, 1, 1}, 0.1, 0, 0},
+    {{"random-sup-a0.1-10-10", "random-sup (a2 = 0.1, a3,4 = 10)", S_(RANDOM_SUP)}, {0, 0, 0.1, 10, 10}, 0.1, 0, 0},
+    {{"random-sup", "random-sup (a2 = 1, a3,4 = 10)", S_(RANDOM_SUP)}, {0, 0, 1, 10, 10}, 0.1, 0, 0},
+    {{"simclr", "simclr", S_(SIMCLR)}, {0, 0, 1, 0, 0}, 0.1, 0, 0},
+    {{"random", "random", S_(RANDOM)}, {0, 0, 1, 0, 0}, 0.1, 0, 0},
+    {{"ssl", "ssl", S_(SSL)}, {1, 0, 1, 0, 0}, 0.1, 0, 0},
+    {{"supervised-10", "supervised, 10% labels", S_(SUPERVISED)}, {0, 0, 0, 1, 0}, 0.1, 0, 0},
+    {{"supervised-100", "supervised, 100% labels", S_(SUPERVISED)}, {0, 0, 0, 1, 0}, 1.0, 0, 0},
+    {{"simclr-order2", "simclr, reversed order", S_(SIMCLR)}, {0, 0, 1, 0, 0}, 0.1, 0, 1},
+    {{"proposed-order2", "proposed, reversed order", S_(PROPOSED)}, {1, 10, 1, 1, 1}, 0.1, 0, 1},
+    {{"supcon-10", "SupCon, 10% labels", S_(SIMCLR)}, {0, 0, 1, 0, 0}, 0.1, 1, 0},
 };
 #undef S_
 
@@ -302,7 +302,8 @@ enum { COST_M, COST_TWO, COST_ONE, NCOSTS };
 static int cost_of(int ci)
 {
     const ExpConfig *e = &configs[ci];
-    return e->info.uses_m ? COST_M : e->info.strategy == DTCL_STRATEGY_SUPERVISED ? COST_ONE : COST_TWO;
+    DtclStrategy st = (DtclStrategy)e->info.strategy;
+    return dtcl_strategy_uses_m(st) ? COST_M : st == DTCL_STRATEGY_SUPERVISED ? COST_ONE : COST_TWO;
 }
 
 typedef struct {

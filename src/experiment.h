@@ -62,7 +62,6 @@ typedef struct {
     const char *name;    /* the folder under OUT */
     const char *label;   /* for legends and tables */
     int strategy;        /* DtclStrategy */
-    int uses_m;
 } DtclExpConfigInfo;
 
 /* The configurations in a fixed order; *n gets their count. */

@@ -679,7 +679,7 @@ int dtcl_figures(const char *path, const char *outdir, const DtclFiguresOptions 
         if (rc == 0)
             rc = fig3(runs, labels, nr, epoch, nimages, outdir, log, gnuplot, err);
         for (int k = 0; k < ncfg && rc == 0 && gnuplot; k++) {
-            if (!cfg[k].uses_m)
+            if (!dtcl_strategy_uses_m((DtclStrategy)cfg[k].strategy))
                 continue;
             char run[4400];
             snprintf(run, sizeof run, "%s/%s/0", path, cfg[k].name);

@@ -76,7 +76,7 @@ double dtcl_train_lr_m(const DtclTrainConfig *c)
     return c->lr_m > 0 ? c->lr_m : c->alpha[1] > 0 ? 1e-3 : 1e-4;
 }
 
-static int uses_m(DtclStrategy s)
+int dtcl_strategy_uses_m(DtclStrategy s)
 {
     return s == DTCL_STRATEGY_SSL || s == DTCL_STRATEGY_PROPOSED;
 }
@@ -591,7 +591,7 @@ static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *e
             return -1;
         r->has_nocrop = 1;
     }
-    dtcl_step_plan(&r->plan, &r->md, uses_m(c->strategy) ? &r->tr : NULL, c->batch, r->S, r->threads);
+    dtcl_step_plan(&r->plan, &r->md, dtcl_strategy_uses_m(c->strategy) ? &r->tr : NULL, c->batch, r->S, r->threads);
     dtcl_step_config_default(&r->sc);
     r->sc.nce = c->nce;
     memcpy(r->sc.alpha, c->alpha, sizeof c->alpha);
@@ -823,7 +823,7 @@ int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, cons
     int rc = setup(&r, &c, run, err);
     char path[4300];
     checkpoint_path(path, sizeof path, run, CK_EPOCH, epoch);
-    if (rc == 0 && uses_m(c.strategy))
+    if (rc == 0 && dtcl_strategy_uses_m(c.strategy))
         rc = load_state(&r, path, err);
     /* the mask follows the geometric steps only (flips, rotation), in the run's order */
     DtclTransform geo = {0};
@@ -852,7 +852,7 @@ int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, cons
             r.items[b] = (uint32_t)bi[b];
         DtclNoiseSource ns = {c.seed, (uint32_t)epoch, 0, r.items};
         uint8_t crop_on[16], *co = NULL;
-        if (uses_m(c.strategy)) {
+        if (dtcl_strategy_uses_m(c.strategy)) {
             dtcl_mnet_forward(&r.plan.mp, &r.md.m, r.x);
             memcpy(r.lambda, r.plan.mp.lambda, sizeof(float) * (size_t)B * DTCL_NLAMBDA);
         } else if (c.strategy == DTCL_STRATEGY_RANDOM || c.strategy == DTCL_STRATEGY_RANDOM_SUP) {

@@ -55,6 +55,8 @@ typedef struct {
 /* The defaults of `dtcl train` for a strategy (alpha from SPEC section 4). */
 void dtcl_train_config_default(DtclTrainConfig *c, DtclStrategy s);
 int dtcl_strategy_parse(const char *name, DtclStrategy *s);
+/* Whether Lambda comes from M (ssl, proposed). */
+int dtcl_strategy_uses_m(DtclStrategy s);
 /* M's learning rate in effect (lr_m, or its default for the alphas). */
 double dtcl_train_lr_m(const DtclTrainConfig *c);
 

@@ -28,6 +28,13 @@ int dtcl_cli_usage_error(const char *cmd, const char *fmt, ...)
     return DTCL_EXIT_INPUT;
 }
 
+int dtcl_cli_int_option(const char *cmd, const char *name, const char *arg, long lo, long hi, long *out)
+{
+    if (dtcl_parse_int(arg, lo, hi, out) != 0)
+        return dtcl_cli_usage_error(cmd, "--%s '%s' is not an integer from %ld to %ld", name, arg, lo, hi);
+    return 0;
+}
+
 int dtcl_cli_input_error(const char *cmd, const DtclError *err)
 {
     fprintf(stderr, "dtcl %s: %s\n", cmd, err->msg);

@@ -12,6 +12,9 @@
 int dtcl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "dtcl CMD: err->msg" on stderr; returns 2. */
 int dtcl_cli_input_error(const char *cmd, const DtclError *err);
+/* The value of option --name, an integer from lo to hi, into *out: 0, or
+ * DTCL_EXIT_INPUT after a usage error that names the option and the range. */
+int dtcl_cli_int_option(const char *cmd, const char *name, const char *arg, long lo, long hi, long *out);
 
 int dtcl_parse_int(const char *s, long lo, long hi, long *out);
 int dtcl_parse_u64(const char *s, uint64_t *out);

@@ -375,16 +375,16 @@ int dtcl_cmd_bench(int argc, char **argv)
             sizes_set = 1;
             break;
         case 2:
-            if (dtcl_parse_int(optarg, 1, 4096, &batch) != 0)
-                return dtcl_cli_usage_error(cmd, "--batch '%s' is not an integer from 1 to 4096", optarg);
+            if (dtcl_cli_int_option(cmd, "batch", optarg, 1, 4096, &batch) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 3:
-            if (dtcl_parse_int(optarg, 5, 1000, &repeats) != 0)
-                return dtcl_cli_usage_error(cmd, "--repeats '%s' is not an integer from 5 to 1000", optarg);
+            if (dtcl_cli_int_option(cmd, "repeats", optarg, 5, 1000, &repeats) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 't':
-            if (dtcl_parse_int(optarg, 1, 1024, &threads) != 0)
-                return dtcl_cli_usage_error(cmd, "--threads '%s' is not an integer from 1 to 1024", optarg);
+            if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 4: use_torch = 0; break;
         case 5:
@@ -392,8 +392,8 @@ int dtcl_cmd_bench(int argc, char **argv)
                 return dtcl_cli_usage_error(cmd, "--gb '%s' is not a size in GiB from 0.001 to 4096", optarg);
             break;
         case 6:
-            if (dtcl_parse_int(optarg, 8, 1024, &size) != 0)
-                return dtcl_cli_usage_error(cmd, "--size '%s' is not an integer from 8 to 1024", optarg);
+            if (dtcl_cli_int_option(cmd, "size", optarg, 8, 1024, &size) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 'h': fputs(bench_help, stdout); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);

@@ -77,12 +77,12 @@ int dtcl_cmd_embed(int argc, char **argv)
         case 'i': in = optarg; break;
         case 'o': out = optarg; break;
         case 'b':
-            if (dtcl_parse_int(optarg, 1, 65536, &batch) != 0)
-                return dtcl_cli_usage_error(cmd, "--batch '%s' is not an integer from 1 to 65536", optarg);
+            if (dtcl_cli_int_option(cmd, "batch", optarg, 1, 65536, &batch) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 't':
-            if (dtcl_parse_int(optarg, 1, 1024, &threads) != 0)
-                return dtcl_cli_usage_error(cmd, "--threads '%s' is not an integer from 1 to 1024", optarg);
+            if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 'h': fputs(embed_help, stdout); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);

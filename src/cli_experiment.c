@@ -69,25 +69,25 @@ int dtcl_cmd_experiment(int argc, char **argv)
         case 'd': data = optarg; break;
         case 'o': out = optarg; break;
         case 'e':
-            if (dtcl_parse_int(optarg, 1, 100000, &v) != 0)
-                return dtcl_cli_usage_error(cmd, "--epochs '%s' is not an integer from 1 to 100000", optarg);
+            if (dtcl_cli_int_option(cmd, "epochs", optarg, 1, 100000, &v) != 0)
+                return DTCL_EXIT_INPUT;
             o.epochs = (int)v;
             o.given_epochs = 1;
             break;
         case 1:
-            if (dtcl_parse_int(optarg, 1, 100000, &v) != 0)
-                return dtcl_cli_usage_error(cmd, "--eval-every '%s' is not an integer from 1 to 100000", optarg);
+            if (dtcl_cli_int_option(cmd, "eval-every", optarg, 1, 100000, &v) != 0)
+                return DTCL_EXIT_INPUT;
             o.eval_every = (int)v;
             o.given_eval_every = 1;
             break;
         case 2:
-            if (dtcl_parse_int(optarg, 1, 100, &v) != 0)
-                return dtcl_cli_usage_error(cmd, "--repeats '%s' is not an integer from 1 to 100", optarg);
+            if (dtcl_cli_int_option(cmd, "repeats", optarg, 1, 100, &v) != 0)
+                return DTCL_EXIT_INPUT;
             o.repeats = (int)v;
             break;
         case 'b':
-            if (dtcl_parse_int(optarg, 2, 4096, &v) != 0)
-                return dtcl_cli_usage_error(cmd, "--batch '%s' is not an integer from 2 to 4096", optarg);
+            if (dtcl_cli_int_option(cmd, "batch", optarg, 2, 4096, &v) != 0)
+                return DTCL_EXIT_INPUT;
             o.batch = (int)v;
             o.given_batch = 1;
             break;
@@ -111,8 +111,8 @@ int dtcl_cmd_experiment(int argc, char **argv)
             o.budget_minutes = budget;
             break;
         case 't':
-            if (dtcl_parse_int(optarg, 1, 1024, &threads) != 0)
-                return dtcl_cli_usage_error(cmd, "--threads '%s' is not an integer from 1 to 1024", optarg);
+            if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 'h': fputs(experiment_help, stdout); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);

@@ -38,18 +38,18 @@ int dtcl_cmd_figures(int argc, char **argv)
         switch (ch) {
         case 'o': out = optarg; break;
         case 'e':
-            if (dtcl_parse_int(optarg, 0, 100000, &v) != 0)
-                return dtcl_cli_usage_error(cmd, "--epoch '%s' is not an integer from 0 to 100000", optarg);
+            if (dtcl_cli_int_option(cmd, "epoch", optarg, 0, 100000, &v) != 0)
+                return DTCL_EXIT_INPUT;
             o.epoch = (int)v;
             break;
         case 1:
-            if (dtcl_parse_int(optarg, 1, 64, &v) != 0)
-                return dtcl_cli_usage_error(cmd, "--images '%s' is not an integer from 1 to 64", optarg);
+            if (dtcl_cli_int_option(cmd, "images", optarg, 1, 64, &v) != 0)
+                return DTCL_EXIT_INPUT;
             o.images = (int)v;
             break;
         case 't':
-            if (dtcl_parse_int(optarg, 1, 1024, &threads) != 0)
-                return dtcl_cli_usage_error(cmd, "--threads '%s' is not an integer from 1 to 1024", optarg);
+            if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 'h': fputs(figures_help, stdout); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);

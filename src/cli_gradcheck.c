@@ -43,13 +43,13 @@ int dtcl_cmd_gradcheck(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":s:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 1:
-            if (dtcl_parse_int(optarg, 4, 64, &v) != 0)
-                return dtcl_cli_usage_error(cmd, "--size '%s' is not an integer from 4 to 64", optarg);
+            if (dtcl_cli_int_option(cmd, "size", optarg, 4, 64, &v) != 0)
+                return DTCL_EXIT_INPUT;
             cfg.size = (int)v;
             break;
         case 2:
-            if (dtcl_parse_int(optarg, 1, 64, &v) != 0)
-                return dtcl_cli_usage_error(cmd, "--batch '%s' is not an integer from 1 to 64", optarg);
+            if (dtcl_cli_int_option(cmd, "batch", optarg, 1, 64, &v) != 0)
+                return DTCL_EXIT_INPUT;
             cfg.batch = (int)v;
             break;
         case 's':
@@ -59,8 +59,8 @@ int dtcl_cmd_gradcheck(int argc, char **argv)
         case 3: only = optarg; break;
         case 4: image = optarg; break;
         case 't':
-            if (dtcl_parse_int(optarg, 1, 1024, &threads) != 0)
-                return dtcl_cli_usage_error(cmd, "--threads '%s' is not an integer from 1 to 1024", optarg);
+            if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 'h': fputs(gradcheck_help, stdout); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);

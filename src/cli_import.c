@@ -53,8 +53,8 @@ int dtcl_cmd_import(int argc, char **argv)
         switch (c) {
         case 'o': out = optarg; break;
         case 1:
-            if (dtcl_parse_int(optarg, 8, 4096, &size) != 0)
-                return dtcl_cli_usage_error(cmd, "--size '%s' is not an integer from 8 to 4096", optarg);
+            if (dtcl_cli_int_option(cmd, "size", optarg, 8, 4096, &size) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 2: force = 1; break;
         case 3: modality = optarg; break;

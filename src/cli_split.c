@@ -40,8 +40,8 @@ int dtcl_cmd_split(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
         switch (c) {
         case 1:
-            if (dtcl_parse_int(optarg, 0, 3, &v) != 0)
-                return dtcl_cli_usage_error(cmd, "--test-sets '%s' is not an integer from 0 to 3", optarg);
+            if (dtcl_cli_int_option(cmd, "test-sets", optarg, 0, 3, &v) != 0)
+                return DTCL_EXIT_INPUT;
             o.test_sets = (int)v;
             break;
         case 2:

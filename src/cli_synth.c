@@ -55,16 +55,16 @@ int dtcl_cmd_synth(int argc, char **argv)
             break;
         case 'o': out = optarg; break;
         case 2:
-            if (dtcl_parse_int(optarg, 1, 1000000, &patients) != 0)
-                return dtcl_cli_usage_error(cmd, "--patients '%s' is not an integer from 1 to 1000000", optarg);
+            if (dtcl_cli_int_option(cmd, "patients", optarg, 1, 1000000, &patients) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 3:
-            if (dtcl_parse_int(optarg, 1, 10000, &per) != 0)
-                return dtcl_cli_usage_error(cmd, "--slices-per-patient '%s' is not an integer from 1 to 10000", optarg);
+            if (dtcl_cli_int_option(cmd, "slices-per-patient", optarg, 1, 10000, &per) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 4:
-            if (dtcl_parse_int(optarg, 16, 1024, &size) != 0)
-                return dtcl_cli_usage_error(cmd, "--size '%s' is not an integer from 16 to 1024", optarg);
+            if (dtcl_cli_int_option(cmd, "size", optarg, 16, 1024, &size) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 's':
             if (dtcl_parse_u64(optarg, &seed) != 0)

@@ -97,12 +97,12 @@ int dtcl_cmd_train(int argc, char **argv)
                 return dtcl_cli_usage_error(cmd, "--lr-m '%s' is not a number in (0, 10]", optarg);
             break;
         case 'b':
-            if (dtcl_parse_int(optarg, 2, 4096, &batch) != 0)
-                return dtcl_cli_usage_error(cmd, "--batch '%s' is not an integer from 2 to 4096", optarg);
+            if (dtcl_cli_int_option(cmd, "batch", optarg, 2, 4096, &batch) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 'e':
-            if (dtcl_parse_int(optarg, 0, 100000, &epochs) != 0)
-                return dtcl_cli_usage_error(cmd, "--epochs '%s' is not an integer from 0 to 100000", optarg);
+            if (dtcl_cli_int_option(cmd, "epochs", optarg, 0, 100000, &epochs) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 4:
             if (dtcl_parse_double(optarg, 0, 1, &frac) != 0)
@@ -122,8 +122,8 @@ int dtcl_cmd_train(int argc, char **argv)
             seed_set = 1;
             break;
         case 10:
-            if (dtcl_parse_int(optarg, 1, 100000, &save_every) != 0)
-                return dtcl_cli_usage_error(cmd, "--save-every '%s' is not an integer from 1 to 100000", optarg);
+            if (dtcl_cli_int_option(cmd, "save-every", optarg, 1, 100000, &save_every) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 12:
         case 13:
@@ -140,8 +140,8 @@ int dtcl_cmd_train(int argc, char **argv)
                 return dtcl_cli_usage_error(cmd, "--device '%s': only cpu in this release", optarg);
             break;
         case 't':
-            if (dtcl_parse_int(optarg, 1, 1024, &threads) != 0)
-                return dtcl_cli_usage_error(cmd, "--threads '%s' is not an integer from 1 to 1024", optarg);
+            if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 'q': quiet = 1; break;
         case 'h': fputs(train_help, stdout); return DTCL_EXIT_OK;

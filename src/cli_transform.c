@@ -66,8 +66,8 @@ int dtcl_cmd_transform(int argc, char **argv)
                 return dtcl_cli_usage_error(cmd, "--seed '%s' is not a non-negative integer", optarg);
             break;
         case 't':
-            if (dtcl_parse_int(optarg, 1, 1024, &threads) != 0)
-                return dtcl_cli_usage_error(cmd, "--threads '%s' is not an integer from 1 to 1024", optarg);
+            if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 1:
             if (dtcl_parse_double(optarg, 0, 10, &v) != 0)

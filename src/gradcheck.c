@@ -393,7 +393,7 @@ static size_t layer_params(int k)
 /* Convolutions LC -> LC channels, bias included; workspace for one thread. */
 static DtclConvShape layer_conv(int k)
 {
-    DtclConvShape s = {LB, LC, LC, LH, LW, k == LAYER_CONV3 ? 3 : 1, 1};
+    DtclConvShape s = {.B = LB, .C = LC, .O = LC, .H = LH, .W = LW, .k = k == LAYER_CONV3 ? 3 : 1, .threads = 1};
     return s;
 }
 static float conv_work[2048];

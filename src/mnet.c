@@ -29,8 +29,9 @@ void dtcl_mnet_plan(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int thread
     p->B = B;
     p->S = S;
     p->threads = threads;
-    DtclConvShape shapes[3] = {{B, 1, C0, S, S, 3, threads}, {B, C0, C1, S2, S2, 3, threads},
-                               {B, C1, DTCL_NLAMBDA, S4, S4, 1, threads}};
+    DtclConvShape shapes[3] = {{.B = B, .C = 1, .O = C0, .H = S, .W = S, .k = 3, .threads = threads},
+                               {.B = B, .C = C0, .O = C1, .H = S2, .W = S2, .k = 3, .threads = threads},
+                               {.B = B, .C = C1, .O = DTCL_NLAMBDA, .H = S4, .W = S4, .k = 1, .threads = threads}};
     size_t work = 0;
     for (int l = 0; l < 3; l++) {
         p->conv[l] = shapes[l];

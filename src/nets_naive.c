@@ -13,7 +13,7 @@
 
 static void conv(double *y, const double *x, const double *w, const double *bias, int B, int C, int O, int H, int k)
 {
-    DtclConvShape s = {B, C, O, H, H, k, 1};
+    DtclConvShape s = {.B = B, .C = C, .O = O, .H = H, .W = H, .k = k, .threads = 1};
     dtcl_conv2d_forward_naive_d(y, x, w, bias, &s);
 }
 

@@ -6,6 +6,8 @@ load_safetensors() (or safetensors.torch.load_file).
 Written from SPEC.md, not from dtcl's C code:
   f  fcn encoder: 4 blocks of [conv3x3 (no bias) -> BatchNorm -> ReLU] x 2 -> max-pool 2,
      then global average pool                            f.blocks.{b}.{conv,bn}{c}.*
+     or densenet121: torchvision's DenseNet-121 `features` with a one-channel stem, then
+     ReLU and global average pool                        f.conv0.*, f.denseblock1.denselayer1.norm1.*, ...
   m  conv3x3(1->16) -> ReLU -> pool, conv3x3(16->32) -> ReLU -> pool,
      conv1x1(32->7) -> global average pool -> logistic   m.conv0.*, m.conv1.*, m.head.*
   g  Linear(d->256) -> ReLU -> Linear(256->128)          g.fc0.*, g.fc1.*
@@ -54,6 +56,73 @@ class FCN(nn.Module):
         return x.mean(dim=(2, 3))
 
 
+class DenseLayer(nn.Module):
+    """norm1 -> ReLU -> conv1 1x1 (C -> bn_size*growth) -> norm2 -> ReLU -> conv2 3x3 (-> growth)."""
+
+    def __init__(self, cin, growth, bn_size):
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(cin)
+        self.conv1 = nn.Conv2d(cin, bn_size * growth, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(bn_size * growth)
+        self.conv2 = nn.Conv2d(bn_size * growth, growth, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        y = self.conv1(F.relu(self.norm1(x)))
+        return self.conv2(F.relu(self.norm2(y)))
+
+
+class DenseBlock(nn.ModuleDict):
+    def __init__(self, layers, cin, growth, bn_size):
+        super().__init__()
+        for j in range(layers):
+            self["denselayer%d" % (j + 1)] = DenseLayer(cin + j * growth, growth, bn_size)
+
+    def forward(self, x):
+        feats = [x]
+        for layer in self.values():
+            feats.append(layer(torch.cat(feats, 1)))
+        return torch.cat(feats, 1)
+
+
+class Transition(nn.Sequential):
+    def __init__(self, cin):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(cin)
+        self.relu = nn.ReLU()
+        self.conv = nn.Conv2d(cin, cin // 2, 1, bias=False)
+        self.pool = nn.AvgPool2d(2, 2)
+
+
+class DenseNet(nn.Module):
+    """SPEC section 3's densenet121: the layout of torchvision's DenseNet(...).features with a
+    one-channel stem (conv0 7x7 stride 2 pad 3, norm0, ReLU, max-pool 3x3 stride 2 pad 1),
+    dense blocks and transitions, norm5; then ReLU and global average pool."""
+
+    def __init__(self, init=64, growth=32, bn_size=4, layers=(6, 12, 24, 16)):
+        super().__init__()
+        self.conv0 = nn.Conv2d(1, init, 7, stride=2, padding=3, bias=False)
+        self.norm0 = nn.BatchNorm2d(init)
+        c = init
+        for k, n in enumerate(layers):
+            setattr(self, "denseblock%d" % (k + 1), DenseBlock(n, c, growth, bn_size))
+            c += n * growth
+            if k < len(layers) - 1:
+                setattr(self, "transition%d" % (k + 1), Transition(c))
+                c //= 2
+        self.norm5 = nn.BatchNorm2d(c)
+        self.nblocks = len(layers)
+        self.dim = c
+
+    def forward(self, x):
+        """x (B,1,S,S) -> h (B,d)"""
+        x = F.max_pool2d(F.relu(self.norm0(self.conv0(x))), 3, 2, 1)
+        for k in range(self.nblocks):
+            x = getattr(self, "denseblock%d" % (k + 1))(x)
+            if k < self.nblocks - 1:
+                x = getattr(self, "transition%d" % (k + 1))(x)
+        return F.relu(self.norm5(x)).mean(dim=(2, 3))
+
+
 class MNet(nn.Module):
     def __init__(self, widths=(16, 32)):
         super().__init__()
@@ -81,9 +150,10 @@ class Projection(nn.Module):
 class Model(nn.Module):
     """The whole of SPEC section 3: f, m, g, p."""
 
-    def __init__(self, widths=(32, 64, 128, 256), mwidths=(16, 32), hidden=256, zdim=128):
+    def __init__(self, widths=(32, 64, 128, 256), mwidths=(16, 32), hidden=256, zdim=128, densenet=None):
+        """densenet: None for the fcn encoder, or DenseNet's keyword arguments ({} for DenseNet-121)."""
         super().__init__()
-        self.f = FCN(widths)
+        self.f = FCN(widths) if densenet is None else DenseNet(**densenet)
         self.m = MNet(mwidths)
         self.g = Projection(self.f.dim, hidden, zdim)
         self.p = nn.Linear(self.f.dim, 1)

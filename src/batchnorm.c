@@ -190,3 +190,100 @@ void dtcl_batchnorm_relu_backward(float *dx, float *dgamma, float *dbeta, const 
     /* forward: r = relu(gamma xhat + beta) */
     backward(dx, dgamma, dbeta, dr, r, xhat, invstd, gamma, B, C, HW);
 }
+
+void dtcl_batchnorm_stats(float *mean, float *invstd, float *running_mean, float *running_var, const float *x,
+                          size_t xstride, int B, int C, int HW, float momentum, float eps)
+{
+    double N = (double)B * HW;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        double a[LANES] = {0}, a2[LANES] = {0};
+        for (int b = 0; b < B; b++)
+            sum_row(a, x + b * xstride + (size_t)c * HW, HW);
+        double mu = lanes_total(a) / N;
+        for (int b = 0; b < B; b++)
+            sumsq_row(a2, x + b * xstride + (size_t)c * HW, HW, mu);
+        double var = lanes_total(a2) / N;
+        mean[c] = (float)mu;
+        invstd[c] = (float)(1.0 / sqrt(var + eps));
+        if (running_mean && running_var) {
+            running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mu);
+            running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * var * N / (N > 1 ? N - 1 : 1));
+        }
+    }
+}
+
+void dtcl_batchnorm_stats_eval(float *mean, float *invstd, const float *running_mean, const float *running_var, int C,
+                               float eps)
+{
+    for (int c = 0; c < C; c++) {
+        mean[c] = running_mean[c];
+        invstd[c] = (float)(1.0 / sqrt((double)running_var[c] + eps));
+    }
+}
+
+void dtcl_batchnorm_relu_apply(float *r, const float *x, size_t xstride, const float *mean, const float *invstd,
+                               const float *gamma, const float *beta, int B, int C, int HW)
+{
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        float fmu = mean[c], fis = invstd[c], g = gamma[c], be = beta[c];
+        for (int b = 0; b < B; b++) {
+            const float *xp = x + b * xstride + (size_t)c * HW;
+            float *rp = r + ((size_t)b * C + c) * HW;
+#pragma omp simd
+            for (int q = 0; q < HW; q++) {
+                float v = g * ((xp[q] - fmu) * fis) + be;
+                rp[q] = v > 0.0f ? v : 0.0f;
+            }
+        }
+    }
+}
+
+void dtcl_batchnorm_relu_backward_stats(float *dx, float *dgamma, float *dbeta, const float *dr, const float *x,
+                                        size_t xstride, const float *mean, const float *invstd, const float *gamma,
+                                        const float *beta, int B, int C, int HW)
+{
+    /* forward: r = relu(gamma xhat + beta), xhat = (x - mean) invstd, batch statistics */
+    double N = (double)B * HW;
+#pragma omp parallel
+    {
+    size_t n = (size_t)(HW > 0 ? HW : 1);
+    float *buf = malloc(sizeof(float) * 3 * n), *g = buf, *xh = buf + n, *m = buf + 2 * n;
+#pragma omp for schedule(static)
+    for (int c = 0; c < C; c++) {
+        float fmu = mean[c], fis = invstd[c], ga = gamma[c], be = beta[c];
+        double a[LANES] = {0}, a2[LANES] = {0};
+        for (int b = 0; b < B; b++) {
+            const float *xp = x + b * xstride + (size_t)c * HW;
+#pragma omp simd
+            for (int q = 0; q < HW; q++)
+                xh[q] = (xp[q] - fmu) * fis;
+            /* the mask [r > 0] by r's own test: r = ga xh + be > 0 */
+#pragma omp simd
+            for (int q = 0; q < HW; q++)
+                m[q] = (float)(ga * xh[q] + be > 0.0f);
+            sum_grad_row(a, a2, g, dr + ((size_t)b * C + c) * HW, m, xh, HW);
+        }
+        double sdy = lanes_total(a), sdyx = lanes_total(a2);
+        if (dgamma)
+            dgamma[c] += (float)sdyx;
+        if (dbeta)
+            dbeta[c] += (float)sdy;
+        if (!dx)
+            continue;
+        float k = (float)((double)ga * fis), m1 = (float)(sdy / N), m2 = (float)(sdyx / N);
+        for (int b = 0; b < B; b++) {
+            const float *xp = x + b * xstride + (size_t)c * HW, *drp = dr + ((size_t)b * C + c) * HW;
+            float *dxp = dx + b * xstride + (size_t)c * HW;
+#pragma omp simd
+            for (int q = 0; q < HW; q++) {
+                float xq = (xp[q] - fmu) * fis;
+                float gq = drp[q] * (float)(ga * xq + be > 0.0f);
+                dxp[q] += k * (gq - m1 - xq * m2);
+            }
+        }
+    }
+    free(buf);
+    }
+}

@@ -10,6 +10,8 @@
 #ifndef DTCL_BATCHNORM_H
 #define DTCL_BATCHNORM_H
 
+#include <stddef.h>
+
 void dtcl_batchnorm_forward_train(float *y,            /* (B,C,HW) */
                                   float *xhat,         /* (B,C,HW) saved */
                                   float *invstd,       /* (C) saved */
@@ -41,5 +43,26 @@ void dtcl_batchnorm_relu_backward(float *dx, float *dgamma, float *dbeta,
                                   const float *dr,  /* (B,C,HW) upstream of the ReLU */
                                   const float *r,   /* (B,C,HW) the ReLU's output */
                                   const float *xhat, const float *invstd, const float *gamma, int B, int C, int HW);
+
+/* DenseNet's BatchNorm + ReLU (densenet.h), which keeps only its input x and
+ * the statistics (mean, invstd) for backward, not xhat or r: its inputs are
+ * channel ranges of the block's concatenated features, already kept, and r
+ * is recomputed into scratch when backward needs it. x's images lie xstride
+ * floats apart (its channels HW apart); r, dr are dense (B,C,HW).
+ *   stats: the batch statistics (running ones updated when not NULL) or,
+ *     in evaluation, mean = running_mean, invstd = 1/sqrt(running_var + eps);
+ *   apply: r = max(gamma (x - mean) invstd + beta, 0), in the same float
+ *     operations as dtcl_batchnorm_relu_forward_train;
+ *   backward: dx (xstride) += as dtcl_batchnorm_relu_backward, the ReLU's
+ *     mask recomputed from x. */
+void dtcl_batchnorm_stats(float *mean, float *invstd, float *running_mean, float *running_var, const float *x,
+                          size_t xstride, int B, int C, int HW, float momentum, float eps);
+void dtcl_batchnorm_stats_eval(float *mean, float *invstd, const float *running_mean, const float *running_var, int C,
+                               float eps);
+void dtcl_batchnorm_relu_apply(float *r, const float *x, size_t xstride, const float *mean, const float *invstd,
+                               const float *gamma, const float *beta, int B, int C, int HW);
+void dtcl_batchnorm_relu_backward_stats(float *dx, float *dgamma, float *dbeta, const float *dr, const float *x,
+                                        size_t xstride, const float *mean, const float *invstd, const float *gamma,
+                                        const float *beta, int B, int C, int HW);
 
 #endif

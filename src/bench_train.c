@@ -55,10 +55,10 @@ static double sgemm_rate(int threads)
 static double conv_rate(const DtclModel *md, int B, int S, int threads)
 {
     double flops = 0, ms = 0;
-    for (int b = 0; b < md->f.nblocks; b++)
+    for (int b = 0; b < md->f.fcn.nblocks; b++)
         for (int c = 0; c < 2; c++) {
             int H = S >> b;
-            DtclConvShape s = {.B = B, .C = c ? md->f.widths[b] : (b ? md->f.widths[b - 1] : 1), .O = md->f.widths[b],
+            DtclConvShape s = {.B = B, .C = c ? md->f.fcn.widths[b] : (b ? md->f.fcn.widths[b - 1] : 1), .O = md->f.fcn.widths[b],
                                .H = H, .W = H, .k = 3, .threads = threads};
             size_t nx = (size_t)B * s.C * H * H, ny = (size_t)B * s.O * H * H, nw = (size_t)s.O * s.C * 9;
             float *x = DTCL_ALIGNED(4 * nx), *dx = DTCL_ALIGNED(4 * nx), *y = DTCL_ALIGNED(4 * ny);

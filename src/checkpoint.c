@@ -45,13 +45,19 @@ int dtcl_checkpoint_save(const char *path, const DtclModel *md, const char *cons
     snprintf(version, sizeof version, "%d", DTCL_CHECKPOINT_VERSION);
     snprintf(se, sizeof se, "%lld", (long long)md->step_e);
     snprintf(sm, sizeof sm, "%lld", (long long)md->step_m);
-    for (int b = 0; b < md->cfg.nblocks; b++)
-        snprintf(widths + strlen(widths), sizeof widths - strlen(widths), "%s%d", b ? "," : "", md->cfg.widths[b]);
+    const DtclDensenetConfig *dn = &md->cfg.dn;
+    if (md->cfg.encoder == DTCL_ENCODER_DENSENET121)
+        snprintf(widths, sizeof widths, "stem %d, growth %d, bn_size %d, layers %d,%d,%d,%d", dn->init, dn->growth,
+                 dn->bn_size, dn->layers[0], dn->layers[1], dn->layers[2], dn->layers[3]);
+    else
+        for (int b = 0; b < md->cfg.nblocks; b++)
+            snprintf(widths + strlen(widths), sizeof widths - strlen(widths), "%s%d", b ? "," : "", md->cfg.widths[b]);
     snprintf(mw, sizeof mw, "%d,%d", md->cfg.mwidths[0], md->cfg.mwidths[1]);
-    const char *keys[CK_MAX_META] = {"format", "format_version", "adam_step_encoder", "adam_step_m", "widths",
-                                     "m_widths"};
-    const char *vals[CK_MAX_META] = {DTCL_CHECKPOINT_FORMAT, version, se, sm, widths, mw};
-    int nm = 6;
+    const char *keys[CK_MAX_META] = {"format", "format_version", "adam_step_encoder", "adam_step_m", "encoder",
+                                     "widths", "m_widths"};
+    const char *vals[CK_MAX_META] = {DTCL_CHECKPOINT_FORMAT, version, se, sm, dtcl_encoder_name(md->cfg.encoder),
+                                     widths, mw};
+    int nm = 7;
     for (int i = 0; i < nmeta && nm < CK_MAX_META; i++, nm++) {
         keys[nm] = meta_keys[i];
         vals[nm] = meta_values[i];
@@ -68,9 +74,58 @@ static const DtclStTensor *find_rank(const DtclSafetensors *st, const char *name
     return t && t->rank == rank ? t : NULL;
 }
 
+/* DenseNet's structure from its tensors: the stem's width, the growth and
+ * bottleneck from block 1's first layer, the layers by counting. */
+static int densenet_config(const DtclSafetensors *st, const DtclStTensor *conv0, DtclDensenetConfig *c,
+                           DtclError *err)
+{
+    if (conv0->shape[1] != 1 || conv0->shape[2] != 7 || conv0->shape[3] != 7 || conv0->shape[0] < 1 ||
+        conv0->shape[0] > 4096)
+        return dtcl_fail(err, "tensor 'f.conv0.weight' has shape [%lld, %lld, %lld, %lld]; expected [I, 1, 7, 7] "
+                              "(a one-channel stem: ref/convert_densenet.py sums torchvision's RGB stem)",
+                         (long long)conv0->shape[0], (long long)conv0->shape[1], (long long)conv0->shape[2],
+                         (long long)conv0->shape[3]);
+    const DtclStTensor *c1 = find_rank(st, "f.denseblock1.denselayer1.conv1.weight", 4);
+    const DtclStTensor *c2 = find_rank(st, "f.denseblock1.denselayer1.conv2.weight", 4);
+    if (!c1 || !c2)
+        return dtcl_fail(err, "tensor 'f.denseblock1.denselayer1.conv%d.weight' (F32, 4 dimensions) is missing",
+                         c1 ? 2 : 1);
+    c->init = (int)conv0->shape[0];
+    c->growth = (int)c2->shape[0];
+    if (c->growth < 1 || c->growth > 4096 || c1->shape[0] < 1 || c1->shape[0] % c->growth)
+        return dtcl_fail(err, "tensors 'f.denseblock1.denselayer1.conv1.weight' (%lld outputs) and '...conv2.weight' "
+                              "(%lld outputs): expected a bottleneck that is a multiple of the growth",
+                         (long long)c1->shape[0], (long long)c2->shape[0]);
+    c->bn_size = (int)(c1->shape[0] / c->growth);
+    int total = 0;
+    for (int k = 0; k < DTCL_DN_BLOCKS; k++) {
+        int j = 0;
+        for (;; j++) {
+            char name[DTCL_NAME_MAX];
+            snprintf(name, sizeof name, "f.denseblock%d.denselayer%d.conv1.weight", k + 1, j + 1);
+            if (!find_rank(st, name, 4))
+                break;
+        }
+        if (j == 0)
+            return dtcl_fail(err, "tensor 'f.denseblock%d.denselayer1.conv1.weight' (F32, 4 dimensions) is missing",
+                             k + 1);
+        total += j;
+        if (total > DTCL_DN_MAX_LAYERS)
+            return dtcl_fail(err, "more than %d dense layers: not a DenseNet dtcl can hold", DTCL_DN_MAX_LAYERS);
+        c->layers[k] = j;
+    }
+    return 0;
+}
+
 int dtcl_checkpoint_config(const DtclSafetensors *st, DtclModelConfig *c, DtclError *err)
 {
     dtcl_model_config_default(c);
+    const DtclStTensor *conv0 = find_rank(st, "f.conv0.weight", 4);
+    if (conv0) {
+        c->encoder = DTCL_ENCODER_DENSENET121;
+        if (densenet_config(st, conv0, &c->dn, err) != 0)
+            return -1;
+    }
     int n = 0;
     for (; n < DTCL_FCN_MAX_BLOCKS; n++) {
         char name[DTCL_NAME_MAX];
@@ -83,9 +138,14 @@ int dtcl_checkpoint_config(const DtclSafetensors *st, DtclModelConfig *c, DtclEr
                              (long long)t->shape[0]);
         c->widths[n] = (int)t->shape[0];
     }
-    if (n == 0)
-        return dtcl_fail(err, "no encoder: tensor 'f.blocks.0.conv0.weight' (F32, 4 dimensions) is missing");
-    c->nblocks = n;
+    if (n == 0 && !conv0)
+        return dtcl_fail(err, "no encoder: neither 'f.blocks.0.conv0.weight' (fcn) nor 'f.conv0.weight' "
+                              "(densenet121) is present (F32, 4 dimensions)");
+    if (n > 0 && conv0)
+        return dtcl_fail(err, "two encoders: both 'f.blocks.0.conv0.weight' (fcn) and 'f.conv0.weight' "
+                              "(densenet121) are present");
+    if (n > 0)
+        c->nblocks = n;
     const DtclStTensor *m0 = find_rank(st, "m.conv0.weight", 4), *m1 = find_rank(st, "m.conv1.weight", 4);
     const DtclStTensor *g0 = find_rank(st, "g.fc0.weight", 2), *g1 = find_rank(st, "g.fc1.weight", 2);
     if (m0 && m1 && m0->shape[0] >= 1 && m0->shape[0] <= 4096 && m1->shape[0] >= 1 && m1->shape[0] <= 4096) {

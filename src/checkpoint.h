@@ -1,7 +1,8 @@
 /* checkpoint.h: the model in a safetensors file (SPEC section 7): every
  * tensor of SPEC section 3 by its name, the Adam moments adam.m.<name> and
  * adam.v.<name> of each trained tensor, and in __metadata__ the format
- * ("dtcl-checkpoint", version 1), the Adam step counts, the model's widths
+ * ("dtcl-checkpoint", version 1), the Adam step counts, the encoder's kind
+ * and widths
  * and whatever the caller adds (the run's configuration, epoch, seed).
  * PyTorch loads one with safetensors.torch.load_file and
  * load_state_dict(strict=True) after dropping the adam.* entries. */
@@ -25,9 +26,10 @@ typedef enum {
 int dtcl_checkpoint_save(const char *path, const DtclModel *md, const char *const *meta_keys,
                          const char *const *meta_values, int nmeta, DtclError *err);
 
-/* The configuration from the tensors' shapes: the number of blocks and
- * widths from f.blocks.{b}.conv0.weight, M's and g's from theirs (defaults
- * when absent). */
+/* The configuration from the tensors' shapes: fcn (f.blocks.{b}.conv0.weight
+ * gives the blocks and widths) or densenet121 (f.conv0.weight; the growth and
+ * bottleneck from block 1's first layer, the layers per block by counting);
+ * M's and g's from theirs (defaults when absent). */
 int dtcl_checkpoint_config(const DtclSafetensors *st, DtclModelConfig *c, DtclError *err);
 
 /* Opens PATH, infers the configuration, initialises md (dtcl_model_init)

@@ -115,9 +115,9 @@ int dtcl_cmd_embed(int argc, char **argv)
         dtcl_model_free(&md);
         return DTCL_EXIT_INPUT;
     }
-    int d = dtcl_fcn_dim(&md.f);
+    int d = dtcl_encoder_dim(&md.f);
     float *h = DTCL_MALLOC(sizeof(float) * (size_t)n * d);
-    dtcl_fcn_embed(h, &md.f, x, n, S, (int)(batch < n ? batch : n), omp_get_max_threads());
+    dtcl_encoder_embed(h, &md.f, x, n, S, (int)(batch < n ? batch : n), omp_get_max_threads());
     int64_t shape[2] = {n, d};
     int rc = dtcl_npy_save(out, h, 2, shape, &err);
     free(h);

@@ -66,15 +66,13 @@ int dtcl_cmd_info(int argc, char **argv)
         DtclModel md;
         if (dtcl_checkpoint_load(argv[1], &md, has_m ? DTCL_CK_MODEL : DTCL_CK_ENCODER, &err) != 0)
             return dtcl_cli_input_error(cmd, &err);
-        printf("model: fcn encoder, %d blocks, widths", c.nblocks);
-        for (int b = 0; b < c.nblocks; b++)
-            printf("%s%d", b ? "," : " ", c.widths[b]);
-        printf(", representation d = %d; images at least %dx%d\n", c.widths[c.nblocks - 1],
-               dtcl_model_min_size(&c), dtcl_model_min_size(&c));
+        char desc[160];
+        int d = dtcl_model_dim(&c);
+        printf("model: %s, representation d = %d; images at least %dx%d\n", dtcl_model_describe(&c, desc, sizeof desc),
+               d, dtcl_model_min_size(&c), dtcl_model_min_size(&c));
         if (has_m)
             printf("       M widths %d,%d; g %d -> %d -> %d; p %d -> 1; Adam steps: encoder %lld, M %lld\n",
-                   c.mwidths[0], c.mwidths[1], c.widths[c.nblocks - 1], c.hidden, c.zdim, c.widths[c.nblocks - 1],
-                   (long long)md.step_e, (long long)md.step_m);
+                   c.mwidths[0], c.mwidths[1], d, c.hidden, c.zdim, d, (long long)md.step_e, (long long)md.step_m);
         else
             printf("       encoder only (f.*): enough for `dtcl embed'\n");
         dtcl_model_free(&md);

@@ -112,14 +112,14 @@ static int features(const char *run, int epoch, const DtclDataset *ds, const int
         dtcl_model_free(&md);
         return dtcl_fail(err, "%s: images of %dx%d are too small for %s", ds->dir, ds->size, ds->size, ck);
     }
-    *d = dtcl_fcn_dim(&md.f);
+    *d = dtcl_encoder_dim(&md.f);
     size_t SS = (size_t)ds->size * ds->size;
     if (!*x) {
         *x = DTCL_MALLOC(sizeof(float) * SS * (size_t)(n + 1));
         dtcl_dataset_load(ds, *x, idx, (int)n);
     }
     *h = DTCL_MALLOC(sizeof(float) * (size_t)n * *d + 1);
-    dtcl_fcn_embed(*h, &md.f, *x, n, ds->size, 64, omp_get_max_threads());
+    dtcl_encoder_embed(*h, &md.f, *x, n, ds->size, 64, omp_get_max_threads());
     dtcl_model_free(&md);
     char fd[4300];
     snprintf(fd, sizeof fd, "%s/features", run);

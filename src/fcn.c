@@ -53,12 +53,8 @@ void dtcl_fcn_plan(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, 
         int H = side(p, b);
         for (int c = 0; c < 2; c++) {
             DtclConvShape *s = &p->conv[b][c];
-            s->B = B;
-            s->C = c ? f->widths[b] : (b ? f->widths[b - 1] : 1);
-            s->O = f->widths[b];
-            s->H = s->W = H;
-            s->k = 3;
-            s->threads = threads;
+            *s = (DtclConvShape){.B = B, .C = c ? f->widths[b] : (b ? f->widths[b - 1] : 1), .O = f->widths[b],
+                                 .H = H, .W = H, .k = 3, .threads = threads};
             size_t w = dtcl_conv2d_work_size(s);
             work = w > work ? w : work;
         }
@@ -135,21 +131,6 @@ void dtcl_fcn_forward_eval(float *h, const DtclFcn *f, const float *x, int n, Dt
     }
     int Hl = side(p, f->nblocks - 1) / 2;
     dtcl_avgpool_forward(h, in, n, dtcl_fcn_dim(f), Hl * Hl);
-}
-
-void dtcl_fcn_embed(float *h, const DtclFcn *f, const float *x, int64_t n, int S, int batch, int threads)
-{
-    DtclArena a = {0};
-    DtclFcnPlan p;
-    dtcl_fcn_plan(&p, f, batch, S, threads, &a); /* counting walk */
-    dtcl_arena_alloc(&a);
-    dtcl_fcn_plan(&p, f, batch, S, threads, &a);
-    int d = dtcl_fcn_dim(f);
-    for (int64_t i = 0; i < n; i += batch) {
-        int m = n - i < batch ? (int)(n - i) : batch;
-        dtcl_fcn_forward_eval(h + i * d, f, x + i * (int64_t)S * S, m, &p);
-    }
-    dtcl_arena_free(&a);
 }
 
 static void zero(float *a, size_t n)

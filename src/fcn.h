@@ -68,11 +68,6 @@ void dtcl_fcn_forward_train(DtclFcnSaved *s, const DtclFcn *f, const float *x /*
 /* h (n,d) = f(x) with the running statistics, n <= B. */
 void dtcl_fcn_forward_eval(float *h, const DtclFcn *f, const float *x /* (n,1,S,S) */, int n, DtclFcnPlan *p);
 
-/* h (n,d) = f(x) in evaluation mode for any n, `batch` images at a time
- * (SPEC section 6: the representations of the linear evaluation). */
-void dtcl_fcn_embed(float *h, const DtclFcn *f, const float *x /* (n,1,S,S) */, int64_t n, int S, int batch,
-                    int threads);
-
 /* dx += df/dx^T dh (dx may be NULL), and, when param_grads, the parameter
  * gradients += (the M step asks for dx only). */
 void dtcl_fcn_backward(float *dx /* (B,1,S,S) */, int param_grads, const float *dh /* (B,d) */,

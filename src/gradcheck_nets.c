@@ -73,13 +73,13 @@ static double dotfd(const float *a, const double *b, size_t n)
 
 static void grad_fcn(NetCase *c)
 {
-    dtcl_fcn_forward_train(&c->plan->view[0], &c->md->f, c->x, 0, &c->plan->fp);
-    dtcl_fcn_backward(c->dx, 1, c->w, &c->md->f, &c->plan->view[0], &c->plan->fp);
+    dtcl_encoder_forward_train(&c->plan->view[0], &c->md->f, c->x, 0, &c->plan->fp);
+    dtcl_encoder_backward(c->dx, 1, c->w, &c->md->f, &c->plan->view[0], &c->plan->fp);
 }
 
 static double loss_fcn(NetCase *c, const double *P, const double *x)
 {
-    size_t n = (size_t)NB * dtcl_fcn_dim(&c->md->f);
+    size_t n = (size_t)NB * dtcl_encoder_dim(&c->md->f);
     double *h = DTCL_MALLOC(sizeof(double) * n);
     dtcl_fcn_forward_naive(h, c->md, P, x, NB, NS);
     double l = dotfd(c->w, h, n);
@@ -231,7 +231,7 @@ int dtcl_gradcheck_networks(DtclCheckTable *tab, const DtclGradcheckConfig *cfg,
     fill(x, nx, cfg->seed, 300, 0, 1);
     fill(w, (size_t)NB * 256, cfg->seed, 301, -1, 1);
 
-    size_t g0 = tensor_offset(&md, "g.fc0.weight"), nh = (size_t)NB * dtcl_fcn_dim(&md.f);
+    size_t g0 = tensor_offset(&md, "g.fc0.weight"), nh = (size_t)NB * dtcl_encoder_dim(&md.f);
     float *h = DTCL_MALLOC(sizeof(float) * nh);
     fill(h, nh, cfg->seed, 302, -1, 1); /* the heads read a representation (NB, d) */
     NetCase cases[4] = {

@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,8 +12,10 @@ void dtcl_model_config_default(DtclModelConfig *c)
 {
     static const int widths[4] = {32, 64, 128, 256};
     memset(c, 0, sizeof *c);
+    c->encoder = DTCL_ENCODER_FCN;
     c->nblocks = 4;
     memcpy(c->widths, widths, sizeof widths);
+    dtcl_densenet_config_121(&c->dn);
     c->mwidths[0] = 16;
     c->mwidths[1] = 32;
     c->hidden = 256;
@@ -42,8 +45,29 @@ int dtcl_model_parse_widths(const char *s, DtclModelConfig *c, DtclError *err)
     return 0;
 }
 
+int dtcl_model_dim(const DtclModelConfig *c)
+{
+    return c->encoder == DTCL_ENCODER_DENSENET121 ? dtcl_densenet_dim(&c->dn) : c->widths[c->nblocks - 1];
+}
+
+const char *dtcl_model_describe(const DtclModelConfig *c, char *buf, size_t size)
+{
+    if (c->encoder == DTCL_ENCODER_DENSENET121) {
+        const DtclDensenetConfig *d = &c->dn;
+        snprintf(buf, size, "densenet121 encoder (stem %d, growth %d, bottleneck %d, layers %d-%d-%d-%d)", d->init,
+                 d->growth, d->bn_size * d->growth, d->layers[0], d->layers[1], d->layers[2], d->layers[3]);
+        return buf;
+    }
+    int n = snprintf(buf, size, "fcn encoder, %d blocks, widths", c->nblocks);
+    for (int b = 0; b < c->nblocks && n > 0 && (size_t)n < size; b++)
+        n += snprintf(buf + n, size - (size_t)n, "%s%d", b ? "," : " ", c->widths[b]);
+    return buf;
+}
+
 int dtcl_model_min_size(const DtclModelConfig *c)
 {
+    if (c->encoder == DTCL_ENCODER_DENSENET121)
+        return dtcl_densenet_min_size();
     int m = 1 << c->nblocks;
     return m < 4 ? 4 : m; /* M pools twice */
 }
@@ -51,7 +75,7 @@ int dtcl_model_min_size(const DtclModelConfig *c)
 static void model_layout(DtclModel *md)
 {
     DtclTable *t = &md->table;
-    dtcl_fcn_layout(&md->f, t);
+    dtcl_encoder_layout(&md->f, t);
     dtcl_projection_layout(&md->g, t);
     dtcl_classifier_layout(&md->p, t);
     if (!t->bound) /* the ranges come from the counting walk */
@@ -65,9 +89,11 @@ void dtcl_model_init(DtclModel *md, const DtclModelConfig *c)
 {
     memset(md, 0, sizeof *md);
     md->cfg = *c;
-    md->f.nblocks = c->nblocks;
-    memcpy(md->f.widths, c->widths, sizeof c->widths);
-    md->g.d = md->p.d = c->widths[c->nblocks - 1];
+    md->f.kind = c->encoder;
+    md->f.fcn.nblocks = c->nblocks;
+    memcpy(md->f.fcn.widths, c->widths, sizeof c->widths);
+    md->f.dn.cfg = c->dn;
+    md->g.d = md->p.d = dtcl_model_dim(c);
     md->g.hidden = c->hidden;
     md->g.zdim = c->zdim;
     md->m.widths[0] = c->mwidths[0];
@@ -119,7 +145,7 @@ void dtcl_model_reset(DtclModel *md, uint64_t seed)
             continue;
         }
         float *w = t->param + e->offset;
-        int is_bn = strstr(e->name, ".bn") != NULL;
+        int is_bn = strstr(e->name, ".bn") != NULL || strstr(e->name, ".norm") != NULL; /* fcn's, DenseNet's */
         if (is_bn) { /* BatchNorm weight 1, bias 0 */
             float v = ends_with(e->name, ".weight") ? 1.0f : 0.0f;
             for (size_t k = 0; k < e->count; k++)

@@ -6,17 +6,20 @@
 #ifndef DTCL_MODEL_H
 #define DTCL_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
-#include "fcn.h"
+#include "encoder.h"
 #include "heads.h"
 #include "mnet.h"
 #include "tensors.h"
 
 typedef struct {
+    DtclEncoderKind encoder;         /* fcn (the MRI slices) or densenet121 (chest X-rays) */
     int nblocks;
-    int widths[DTCL_FCN_MAX_BLOCKS]; /* f: 32, 64, 128, 256 */
+    int widths[DTCL_FCN_MAX_BLOCKS]; /* fcn: 32, 64, 128, 256 */
+    DtclDensenetConfig dn;           /* densenet121: 64, 32, 4, (6, 12, 24, 16) */
     int mwidths[2];                  /* M: 16, 32 */
     int hidden, zdim;                /* g: 256, 128 */
 } DtclModelConfig;
@@ -24,7 +27,7 @@ typedef struct {
 typedef struct {
     DtclModelConfig cfg;
     DtclTable table;
-    DtclFcn f;
+    DtclEncoder f;
     DtclProjection g;
     DtclClassifier p;
     DtclMnet m;
@@ -36,7 +39,11 @@ typedef struct {
 void dtcl_model_config_default(DtclModelConfig *c);
 /* "32,64,128,256" into c->widths; 1 to DTCL_FCN_MAX_BLOCKS widths in 1..4096. */
 int dtcl_model_parse_widths(const char *s, DtclModelConfig *c, DtclError *err);
-/* The smallest image side the encoder accepts: 2^nblocks. */
+/* The configuration's representation width d. */
+int dtcl_model_dim(const DtclModelConfig *c);
+/* "fcn, 4 blocks, widths 32,64,128,256" or "densenet121 (growth 32, ...)". */
+const char *dtcl_model_describe(const DtclModelConfig *c, char *buf, size_t size);
+/* The smallest image side the encoder accepts: 2^nblocks (fcn), 32 (densenet121). */
 int dtcl_model_min_size(const DtclModelConfig *c);
 
 /* Lays out and allocates the model (every tensor zero). */

@@ -79,7 +79,7 @@ static void linear(double *y, const double *x, const double *w, const double *b,
 
 void dtcl_fcn_forward_naive(double *h, const DtclModel *md, const double *P, const double *x, int B, int S)
 {
-    const DtclFcn *f = &md->f;
+    const DtclFcn *f = &md->f.fcn;
     size_t most = (size_t)B * S * S;
     for (int b = 0; b < f->nblocks; b++) {
         size_t n = (size_t)B * f->widths[b] * (S >> b) * (S >> b);
@@ -146,7 +146,7 @@ double dtcl_mstep_loss_naive(const DtclModel *md, const double *P, const DtclTra
                              const DtclNoiseSource *noise, const DtclStepConfig *c, const double *x,
                              const int8_t *labels, int B, int S)
 {
-    int d = dtcl_fcn_dim(&md->f), Z = md->g.zdim;
+    int d = dtcl_encoder_dim(&md->f), Z = md->g.zdim;
     size_t SS = (size_t)S * S;
     double *lam = DTCL_MALLOC(sizeof(double) * B * DTCL_NLAMBDA), *xm = DTCL_MALLOC(sizeof(double) * B * SS);
     float *zf = DTCL_MALLOC(sizeof(float) * SS);

@@ -20,10 +20,10 @@ void dtcl_step_config_default(DtclStepConfig *c)
 static void step_layout(DtclStepPlan *p, const DtclModel *md)
 {
     DtclArena *a = &p->arena;
-    int B = p->B, S = p->S, d = dtcl_fcn_dim(&md->f), hid = md->g.hidden, Z = md->g.zdim;
-    dtcl_fcn_plan(&p->fp, &md->f, B, S, p->threads, a);
+    int B = p->B, S = p->S, d = dtcl_encoder_dim(&md->f), hid = md->g.hidden, Z = md->g.zdim;
+    dtcl_encoder_plan(&p->fp, &md->f, B, S, p->threads, a);
     for (int v = 0; v < 2; v++) {
-        dtcl_fcn_saved(&p->view[v], &p->fp, &md->f, a);
+        dtcl_encoder_saved(&p->view[v], &p->fp, &md->f, a);
         p->v[v] = dtcl_arena_take(a, (size_t)B * hid);
         p->z[v] = dtcl_arena_take(a, (size_t)B * Z);
         p->logit[v] = dtcl_arena_take(a, B);
@@ -69,7 +69,7 @@ static void forward_views(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *
     int B = p->B, Z = md->g.zdim;
     const float *in[2] = {x, xm};
     for (int v = 0; v < 2; v++) {
-        dtcl_fcn_forward_train(&p->view[v], &md->f, in[v], 1, &p->fp);
+        dtcl_encoder_forward_train(&p->view[v], &md->f, in[v], 1, &p->fp);
         dtcl_projection_forward(p->z[v], p->v[v], p->view[v].h, &md->g, B);
         dtcl_classifier_forward(p->logit[v], p->view[v].h, &md->p, B);
         memset(p->dzn[v], 0, sizeof(float) * B * Z);
@@ -93,7 +93,7 @@ static void scale(float *y, const float *x, double s, size_t n)
  * backward into dh[v]. */
 static void heads_backward(DtclModel *md, DtclStepPlan *p, int v, double a_nce, double a_bce, int param_grads)
 {
-    int B = p->B, Z = md->g.zdim, d = dtcl_fcn_dim(&md->f);
+    int B = p->B, Z = md->g.zdim, d = dtcl_encoder_dim(&md->f);
     scale(p->dz[v], p->dzn[v], a_nce, (size_t)B * Z);
     scale(p->dlogit[v], p->dbce[v], a_bce, B);
     memset(p->dh[v], 0, sizeof(float) * B * d);
@@ -110,7 +110,7 @@ static void encoder_backward_and_update(DtclModel *md, DtclStepPlan *p, const Dt
     heads_backward(md, p, 0, a[2], a[4], 1);
     heads_backward(md, p, 1, a[2], a[3], 1);
     for (int v = 0; v < 2; v++)
-        dtcl_fcn_backward(NULL, 1, p->dh[v], &md->f, &p->view[v], &p->fp);
+        dtcl_encoder_backward(NULL, 1, p->dh[v], &md->f, &p->view[v], &p->fp);
     md->step_e++;
     dtcl_adam_step(&c->adam_e, t->param + md->enc_begin, t->adam_m + md->enc_begin, t->adam_v + md->enc_begin,
                    t->grad + md->enc_begin, n, md->step_e);
@@ -126,10 +126,10 @@ void dtcl_step_encoder(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, 
 void dtcl_step_supervised(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, const float *xm,
                           const int8_t *labels, DtclStepLosses *out)
 {
-    int B = p->B, d = dtcl_fcn_dim(&md->f);
+    int B = p->B, d = dtcl_encoder_dim(&md->f);
     DtclTable *t = &md->table;
     memset(out, 0, sizeof *out);
-    dtcl_fcn_forward_train(&p->view[1], &md->f, xm, 1, &p->fp);
+    dtcl_encoder_forward_train(&p->view[1], &md->f, xm, 1, &p->fp);
     dtcl_classifier_forward(p->logit[1], p->view[1].h, &md->p, B);
     memset(p->dlogit[1], 0, sizeof(float) * B);
     out->bce_m = out->loss_e = dtcl_bce_forward_backward(p->dlogit[1], p->logit[1], labels, NULL, B);
@@ -137,7 +137,7 @@ void dtcl_step_supervised(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *
     memset(t->grad + md->enc_begin, 0, sizeof(float) * n);
     memset(p->dh[1], 0, sizeof(float) * B * d);
     dtcl_classifier_backward(p->dh[1], 1, p->dlogit[1], p->view[1].h, &md->p, B);
-    dtcl_fcn_backward(NULL, 1, p->dh[1], &md->f, &p->view[1], &p->fp);
+    dtcl_encoder_backward(NULL, 1, p->dh[1], &md->f, &p->view[1], &p->fp);
     md->step_e++; /* g's gradient is zero: Adam leaves it where it is */
     dtcl_adam_step(&c->adam_e, t->param + md->enc_begin, t->adam_m + md->enc_begin, t->adam_v + md->enc_begin,
                    t->grad + md->enc_begin, n, md->step_e);
@@ -161,7 +161,7 @@ void dtcl_step_m_backward(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *
      * Lambda and M's weights */
     heads_backward(md, p, 1, -c->alpha[0], c->alpha[1], 0);
     memset(p->dxm, 0, sizeof(float) * B * S * S);
-    dtcl_fcn_backward(p->dxm, 0, p->dh[1], &md->f, &p->view[1], &p->fp);
+    dtcl_encoder_backward(p->dxm, 0, p->dh[1], &md->f, &p->view[1], &p->fp);
     memset(p->dlambda, 0, sizeof(float) * B * DTCL_NLAMBDA);
     dtcl_transform_backward(p->tr, NULL, p->dlambda, p->dxm, x, p->mp.lambda, p->tsaved, B);
     memset(t->grad + md->m_begin, 0, sizeof(float) * (md->m_end - md->m_begin));

@@ -42,8 +42,8 @@ typedef struct {
 typedef struct {
     int B, S, threads;
     DtclArena arena;
-    DtclFcnPlan fp;
-    DtclFcnSaved view[2];
+    DtclEncoderPlan fp;
+    DtclEncoderSaved view[2];
     DtclMnetPlan mp;          /* only when planned with a transformation */
     const DtclTransform *tr;
     float *xm;                /* (B,S,S) */

@@ -413,7 +413,7 @@ static int resume_point(const char *run, char *path, size_t size)
  * validation images. */
 static void validate(Run *r, double *bce, double *auc)
 {
-    int d = dtcl_fcn_dim(&r->md.f);
+    int d = dtcl_encoder_dim(&r->md.f);
     int64_t n = r->nval;
     *bce = NAN;
     *auc = NAN;
@@ -428,7 +428,7 @@ static void validate(Run *r, double *bce, double *auc)
     for (int64_t i = 0; i < n; i += B) {
         int nb = n - i < B ? (int)(n - i) : B;
         dtcl_dataset_load(&r->ds, r->xtmp, r->val + i, nb);
-        dtcl_fcn_forward_eval(h, &r->md.f, r->xtmp, nb, &r->plan.fp);
+        dtcl_encoder_forward_eval(h, &r->md.f, r->xtmp, nb, &r->plan.fp);
         dtcl_classifier_forward(logit, h, &r->md.p, nb);
         for (int b = 0; b < nb; b++) {
             int8_t lab = r->ds.label[r->val[i + b]];
@@ -795,9 +795,9 @@ int dtcl_train_time(const DtclTrainConfig *c, int nsteps, DtclTrainTiming *t, Dt
     for (int s = 0; s < nsteps; s++)
         train_step(&r, 1, (int)((1 + s) % steps), order + ((1 + s) % steps) * B, &l);
     t->step_s = (dtcl_now_s() - t0) / nsteps;
-    float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * (size_t)dtcl_fcn_dim(&r.md.f));
+    float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * (size_t)dtcl_encoder_dim(&r.md.f));
     t0 = dtcl_now_s();
-    dtcl_fcn_embed(h, &r.md.f, r.x, B, r.S, 64, r.threads);
+    dtcl_encoder_embed(h, &r.md.f, r.x, B, r.S, 64, r.threads);
     t->embed_image_s = (dtcl_now_s() - t0) / B;
     t->steps_per_epoch = steps;
     t->ntrain = r.ntrain;

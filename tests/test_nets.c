@@ -73,8 +73,8 @@ static void test_encoder(void **state)
     float *x = TEST_LOAD_NPY(dir, "encoder", "x", B * S * S), *dh = TEST_LOAD_NPY(dir, "encoder", "dh", B * 8);
     float dx[B * S * S] = {0}, h[B * 8];
     dtcl_model_zero_grad(&md);
-    dtcl_fcn_forward_train(&p.view[0], &md.f, x, 1, &p.fp);
-    dtcl_fcn_backward(dx, 1, dh, &md.f, &p.view[0], &p.fp);
+    dtcl_encoder_forward_train(&p.view[0], &md.f, x, 1, &p.fp);
+    dtcl_encoder_backward(dx, 1, dh, &md.f, &p.view[0], &p.fp);
     check("encoder h (training)", p.view[0].h, "encoder", "h", B * 8, 1e-5);
     check("encoder dh/dx", dx, "encoder", "dx", B * S * S, 1e-4);
     const DtclTable *t = &md.table;
@@ -94,7 +94,7 @@ static void test_encoder(void **state)
         }
     }
     assert_int_equal(ngrads, 12);
-    dtcl_fcn_forward_eval(h, &md.f, x, B, &p.fp);
+    dtcl_encoder_forward_eval(h, &md.f, x, B, &p.fp);
     check("encoder h (evaluation)", h, "encoder", "h_eval", B * 8, 1e-5);
     free(x);
     free(dh);

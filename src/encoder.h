@@ -1,0 +1,57 @@
+/* encoder.h: the encoder f, one of SPEC section 3's two: `fcn` for the MRI
+ * slices (fcn.h) or `densenet121` for the chest X-rays (densenet.h). The one
+ * place that chooses between them: the steps, the evaluation and embed call
+ * these, with the same meaning as the fcn functions of the same names.
+ *
+ * Letters: B images, S the side, d the representation. */
+#ifndef DTCL_ENCODER_H
+#define DTCL_ENCODER_H
+
+#include <stdint.h>
+
+#include "densenet.h"
+#include "fcn.h"
+#include "tensors.h"
+
+typedef enum { DTCL_ENCODER_FCN, DTCL_ENCODER_DENSENET121 } DtclEncoderKind;
+
+typedef struct {
+    DtclEncoderKind kind;
+    DtclFcn fcn;      /* kind fcn */
+    DtclDensenet dn;  /* kind densenet121 */
+} DtclEncoder;
+
+typedef struct {
+    DtclEncoderKind kind;
+    DtclFcnPlan fcn;
+    DtclDensenetPlan dn;
+    DtclDensenetSaved dn_eval; /* the evaluation pass's buffers */
+} DtclEncoderPlan;
+
+typedef struct {
+    DtclFcnSaved fcn;
+    DtclDensenetSaved dn;
+    float *h; /* (B,d) the representation, in one of the two */
+} DtclEncoderSaved;
+
+/* "fcn" or "densenet121" */
+const char *dtcl_encoder_name(DtclEncoderKind k);
+/* 0 and the kind, or -1 for an unknown name. */
+int dtcl_encoder_parse(const char *s, DtclEncoderKind *k);
+
+void dtcl_encoder_layout(DtclEncoder *f, DtclTable *t);
+int dtcl_encoder_dim(const DtclEncoder *f);
+
+void dtcl_encoder_plan(DtclEncoderPlan *p, const DtclEncoder *f, int B, int S, int threads, DtclArena *a);
+void dtcl_encoder_saved(DtclEncoderSaved *s, const DtclEncoderPlan *p, const DtclEncoder *f, DtclArena *a);
+
+void dtcl_encoder_forward_train(DtclEncoderSaved *s, const DtclEncoder *f, const float *x /* (B,1,S,S) */,
+                                int update_stats, DtclEncoderPlan *p);
+/* h (n,d) = f(x) with the running statistics, n <= B. */
+void dtcl_encoder_forward_eval(float *h, const DtclEncoder *f, const float *x, int n, DtclEncoderPlan *p);
+/* h (n,d) for any n, `batch` images at a time. */
+void dtcl_encoder_embed(float *h, const DtclEncoder *f, const float *x, int64_t n, int S, int batch, int threads);
+void dtcl_encoder_backward(float *dx, int param_grads, const float *dh, const DtclEncoder *f,
+                           const DtclEncoderSaved *s, DtclEncoderPlan *p);
+
+#endif

@@ -275,11 +275,21 @@ def save_safetensors(tensors, path, metadata=None):
 
 def model_from_state(state):
     """A Model whose widths are read from the tensors' shapes (as dtcl does)."""
-    widths, b = [], 0
+    widths, b, dn = [], 0, None
     while "f.blocks.%d.conv0.weight" % b in state:
         widths.append(state["f.blocks.%d.conv0.weight" % b].shape[0])
         b += 1
+    if "f.conv0.weight" in state:  # densenet121: stem, growth, bottleneck, layers per block
+        growth = state["f.denseblock1.denselayer1.conv2.weight"].shape[0]
+        layers = []
+        for k in range(1, 5):
+            n = 0
+            while "f.denseblock%d.denselayer%d.conv1.weight" % (k, n + 1) in state:
+                n += 1
+            layers.append(n)
+        dn = {"init": state["f.conv0.weight"].shape[0], "growth": growth,
+              "bn_size": state["f.denseblock1.denselayer1.conv1.weight"].shape[0] // growth, "layers": tuple(layers)}
     mw = (state["m.conv0.weight"].shape[0], state["m.conv1.weight"].shape[0]) if "m.conv0.weight" in state else (16, 32)
     hidden, zdim = ((state["g.fc0.weight"].shape[0], state["g.fc1.weight"].shape[0]) if "g.fc0.weight" in state
                     else (256, 128))
-    return Model(tuple(widths), mw, hidden, zdim)
+    return Model(tuple(widths) or (32, 64, 128, 256), mw, hidden, zdim, densenet=dn)

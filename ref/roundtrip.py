@@ -10,6 +10,11 @@
                             load_state_dict(strict=True) (the adam.* entries dropped), writes
                             h = f(X) in evaluation mode to OUT, and re-saves every tensor to
                             OUT.safetensors
+  roundtrip.py densenet DIR  torchvision's DenseNet-121 (its own initialisation, seed 3; one
+                            training-mode pass on RGB images so that the running statistics move),
+                            converted by convert_densenet.py to DIR/tv_f.safetensors; grey
+                            images DIR/xd.npy (64x64) and torchvision's representations of them
+                            as three equal channels, in evaluation mode, DIR/hd_torch.npy
   roundtrip.py compare A B TOL  relative L2 of A against B; exit 1 above TOL
 """
 import os
@@ -43,6 +48,23 @@ def main():
                            os.path.join(d, "torch_f.safetensors"))
         np.save(os.path.join(d, "x.npy"), x[:, 0].numpy())
         np.save(os.path.join(d, "h_torch.npy"), embed(m, x.numpy()))
+    elif cmd == "densenet":
+        import torch.nn.functional as F
+        import torchvision
+        import convert_densenet
+        d = sys.argv[2]
+        torch.manual_seed(3)
+        tv = torchvision.models.densenet121()
+        tv.train()
+        with torch.no_grad():
+            tv(torch.rand(4, 3, 64, 64) * 2)
+        tv.eval()
+        N.save_safetensors(convert_densenet.convert(tv.state_dict()), os.path.join(d, "tv_f.safetensors"))
+        x = torch.rand(6, 1, 64, 64)
+        with torch.no_grad():
+            h = F.adaptive_avg_pool2d(F.relu(tv.features(x.repeat(1, 3, 1, 1))), 1).flatten(1)
+        np.save(os.path.join(d, "xd.npy"), x[:, 0].numpy())
+        np.save(os.path.join(d, "hd_torch.npy"), h.numpy())
     elif cmd == "load":
         ck, xp, out = sys.argv[2:5]
         state, meta = N.load_safetensors(ck)

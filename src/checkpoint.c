@@ -237,3 +237,36 @@ int dtcl_checkpoint_load(const char *path, DtclModel *md, DtclCheckpointPart par
     }
     return 0;
 }
+
+static int same_encoder(const DtclModelConfig *a, const DtclModelConfig *b)
+{
+    if (a->encoder != b->encoder)
+        return 0;
+    if (a->encoder == DTCL_ENCODER_DENSENET121)
+        return memcmp(&a->dn, &b->dn, sizeof a->dn) == 0;
+    return a->nblocks == b->nblocks && memcmp(a->widths, b->widths, sizeof(int) * (size_t)a->nblocks) == 0;
+}
+
+int dtcl_checkpoint_load_encoder(const char *path, DtclModel *md, DtclError *err)
+{
+    DtclSafetensors st;
+    if (dtcl_st_open(path, &st, err) != 0)
+        return -1;
+    DtclModelConfig c;
+    int rc = dtcl_checkpoint_config(&st, &c, err);
+    if (rc == 0 && !same_encoder(&c, &md->cfg)) {
+        char have[160], want[160];
+        rc = dtcl_fail(err, "holds a %s; the run's model has a %s", dtcl_model_describe(&c, have, sizeof have),
+                       dtcl_model_describe(&md->cfg, want, sizeof want));
+    }
+    const DtclTable *t = &md->table;
+    for (int i = 0; i < t->n && rc == 0; i++)
+        if (strncmp(t->t[i].name, "f.", 2) == 0)
+            rc = read_tensor(&st, t, &t->t[i], err);
+    dtcl_st_close(&st);
+    if (rc != 0) {
+        dtcl_fail_prefix(err, path);
+        return -1;
+    }
+    return 0;
+}

@@ -32,6 +32,11 @@ int dtcl_checkpoint_save(const char *path, const DtclModel *md, const char *cons
  * M's and g's from theirs (defaults when absent). */
 int dtcl_checkpoint_config(const DtclSafetensors *st, DtclModelConfig *c, DtclError *err);
 
+/* Replaces md's encoder f (every f.* tensor: weights and running statistics)
+ * with those of PATH, which must hold an encoder of md's kind and shapes
+ * (`dtcl train --init`; the rest of md is left as it is). */
+int dtcl_checkpoint_load_encoder(const char *path, DtclModel *md, DtclError *err);
+
 /* Opens PATH, infers the configuration, initialises md (dtcl_model_init)
  * and reads `part`. Messages name the file and the tensor. */
 int dtcl_checkpoint_load(const char *path, DtclModel *md, DtclCheckpointPart part, DtclError *err);

@@ -30,8 +30,10 @@ static const char *experiment_help =
     "  -e, --epochs N         epochs of every run (default 100, the paper's)\n"
     "      --eval-every K     checkpoints evaluated every K epochs, 0 and the last included (default 10)\n"
     "      --repeats R        supervision sets per configuration (default 3)\n"
-    "  -b, --batch N          images per batch (default 32)\n"
-    "      --widths LIST      the encoder's widths (default 32,64,128,256)\n"
+    "  -b, --batch N          images per batch (default 32; 16 with densenet121)\n"
+    "      --encoder NAME     fcn or densenet121 (default fcn)\n"
+    "      --widths LIST      the fcn encoder's widths (default 32,64,128,256)\n"
+    "      --init FILE        every run's f starts from FILE's f.* tensors (see dtcl train --init)\n"
     "  -s, --seed N           base seed: repeat r uses N + r; the split always uses N (default 1)\n"
     "      --budget MINUTES   time a few steps, then scale epochs (and, if needed, the training set)\n"
     "                         so that the whole experiment fits in MINUTES; says what it scaled\n"
@@ -55,6 +57,7 @@ int dtcl_cmd_experiment(int argc, char **argv)
         {"repeats", required_argument, 0, 2}, {"batch", required_argument, 0, 'b'},
         {"widths", required_argument, 0, 3},  {"seed", required_argument, 0, 's'},
         {"budget", required_argument, 0, 4},  {"threads", required_argument, 0, 't'},
+        {"encoder", required_argument, 0, 5}, {"init", required_argument, 0, 6},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *cmd = "experiment", *data = NULL, *out = NULL;
     DtclExperimentOptions o;
@@ -110,6 +113,20 @@ int dtcl_cmd_experiment(int argc, char **argv)
                 return dtcl_cli_usage_error(cmd, "--budget '%s' is not a number of minutes from 0.01 to 1e7", optarg);
             o.budget_minutes = budget;
             break;
+        case 5:
+            if (dtcl_encoder_parse(optarg, &o.encoder) != 0)
+                return dtcl_cli_usage_error(cmd, "--encoder '%s' is not fcn or densenet121", optarg);
+            o.given_encoder = 1;
+            break;
+        case 6: {
+            char *path = realpath(optarg, NULL);
+            if (!path)
+                return dtcl_cli_usage_error(cmd, "--init '%s': no such file", optarg);
+            snprintf(o.init, sizeof o.init, "%s", path);
+            free(path);
+            o.given_init = 1;
+            break;
+        }
         case 't':
             if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
                 return DTCL_EXIT_INPUT;
@@ -140,6 +157,8 @@ int dtcl_cmd_experiment(int argc, char **argv)
         return dtcl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!data || !out)
         return dtcl_cli_usage_error(cmd, "--data and --output are required");
+    if (o.given_widths && o.encoder != DTCL_ENCODER_FCN)
+        return dtcl_cli_usage_error(cmd, "--widths applies to the fcn encoder only");
     snprintf(o.data, sizeof o.data, "%s", data);
     snprintf(o.out, sizeof o.out, "%s", out);
     dtcl_set_threads((int)threads);

@@ -25,7 +25,7 @@ static const char *train_help =
     "      --alpha LIST         a0,a1,a2,a3,a4 (default: the strategy's row of SPEC section 4)\n"
     "      --lr-f X             learning rate of f, g and p (default 1e-4)\n"
     "      --lr-m X             learning rate of M (default 1e-3 when a1 > 0, else 1e-4)\n"
-    "  -b, --batch N            images per batch (default 32)\n"
+    "  -b, --batch N            images per batch (default 32; 16 with densenet121)\n"
     "  -e, --epochs N           epochs (default 100)\n"
     "      --label-fraction X   labelled share of training when the split is drawn (default 0.1)\n"
     "      --tau X              temperature of the similarity (default 1)\n"
@@ -33,7 +33,11 @@ static const char *train_help =
     "      --nce NAME           paper, simclr, or supcon (Khosla et al.: the labelled images of a\n"
     "                           class are positives of each other) (default paper)\n"
     "      --order LIST         order of T's steps (default blur,noise,crop,hflip,vflip,rotate)\n"
-    "      --widths LIST        the encoder's widths (default 32,64,128,256)\n"
+    "      --encoder NAME       fcn (the MRI encoder) or densenet121 (the chest X-ray encoder)\n"
+    "                           (default fcn)\n"
+    "      --widths LIST        the fcn encoder's widths (default 32,64,128,256)\n"
+    "      --init FILE          start f from the f.* tensors of FILE (safetensors: a dtcl checkpoint,\n"
+    "                           or weights converted by ref/convert_densenet.py) instead of the seed\n"
     "  -s, --seed N             seed of initialisation, split, shuffling and draws (default 1)\n"
     "      --split-seed N       seed of the drawn train/val/test split instead (default: --seed)\n"
     "      --label-seed N       seed of the labelled subset instead; with a split.csv, redraws its\n"
@@ -67,7 +71,8 @@ int dtcl_cmd_train(int argc, char **argv)
         {"save-every", required_argument, 0, 10}, {"device", required_argument, 0, 11},
         {"threads", required_argument, 0, 't'},  {"quiet", no_argument, 0, 'q'},
         {"split-seed", required_argument, 0, 12}, {"label-seed", required_argument, 0, 13},
-        {"train-fraction", required_argument, 0, 14},
+        {"train-fraction", required_argument, 0, 14}, {"encoder", required_argument, 0, 15},
+        {"init", required_argument, 0, 16},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     const char *cmd = "train", *data = NULL, *strategy = NULL, *out = NULL, *resume = NULL, *alpha = NULL;
     DtclTrainConfig c;
@@ -75,7 +80,7 @@ int dtcl_cmd_train(int argc, char **argv)
     long batch = -1, epochs = -1, threads = 0, save_every = -1;
     double lr_f = -1, lr_m = -1, frac = -1, tau = -1, train_frac = -1;
     uint64_t split_seed = 0, label_seed = 0;
-    const char *sim = NULL, *nce = NULL, *order = NULL, *widths = NULL;
+    const char *sim = NULL, *nce = NULL, *order = NULL, *widths = NULL, *encoder = NULL, *init = NULL;
     uint64_t seed = 1;
     int seed_set = 0, quiet = 0, other = 0, ch;
     opterr = 0;
@@ -116,6 +121,8 @@ int dtcl_cmd_train(int argc, char **argv)
         case 7: nce = optarg; break;
         case 8: order = optarg; break;
         case 9: widths = optarg; break;
+        case 15: encoder = optarg; break;
+        case 16: init = optarg; break;
         case 's':
             if (dtcl_parse_u64(optarg, &seed) != 0)
                 return dtcl_cli_usage_error(cmd, "--seed '%s' is not a non-negative integer", optarg);
@@ -185,6 +192,19 @@ int dtcl_cmd_train(int argc, char **argv)
             c.lr_f = lr_f;
         if (lr_m > 0)
             c.lr_m = lr_m;
+        if (encoder && dtcl_encoder_parse(encoder, &c.encoder) != 0)
+            return dtcl_cli_usage_error(cmd, "--encoder '%s' is not fcn or densenet121", encoder);
+        if (widths && c.encoder != DTCL_ENCODER_FCN)
+            return dtcl_cli_usage_error(cmd, "--widths applies to the fcn encoder only");
+        if (c.encoder == DTCL_ENCODER_DENSENET121)
+            c.batch = 16; /* SPEC section 4: batch 16 for the chest X-rays */
+        if (init) {
+            char *path = realpath(init, NULL);
+            if (!path)
+                return dtcl_cli_usage_error(cmd, "--init '%s': no such file", init);
+            snprintf(c.init, sizeof c.init, "%s", path);
+            free(path);
+        }
         if (batch > 0)
             c.batch = (int)batch;
         if (frac >= 0)

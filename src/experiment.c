@@ -115,6 +115,8 @@ typedef struct {
     int epochs, eval_every, repeats, batch;
     int requested_epochs, requested_eval_every; /* before --budget scaled them */
     char widths[128];
+    DtclEncoderKind encoder;
+    char init[4096];
     uint64_t seed;
     double train_fraction;
     char scaled[512]; /* what --budget changed, for the record */
@@ -134,6 +136,8 @@ static int settings_write(const char *out, const Settings *s, DtclError *err)
     cJSON_AddNumberToObject(r, "repeats", s->repeats);
     cJSON_AddNumberToObject(r, "batch", s->batch);
     cJSON_AddStringToObject(r, "widths", s->widths);
+    cJSON_AddStringToObject(r, "encoder", dtcl_encoder_name(s->encoder));
+    cJSON_AddStringToObject(r, "init", s->init);
     dtcl_json_add_u64(r, "seed", s->seed);
     dtcl_json_add_number(r, "train_fraction", s->train_fraction);
     cJSON_AddStringToObject(r, "scaled", s->scaled);
@@ -172,6 +176,13 @@ static int settings_read(const char *out, Settings *s, DtclError *err)
         rc = dtcl_json_string(r, "data", s->data, sizeof s->data, path, err);
     if (rc == 0)
         rc = dtcl_json_string(r, "widths", s->widths, sizeof s->widths, path, err);
+    char enc[32] = "fcn"; /* encoder, init: absent before densenet121 came */
+    if (rc == 0 && cJSON_HasObjectItem(r, "encoder"))
+        rc = dtcl_json_string(r, "encoder", enc, sizeof enc, path, err);
+    if (rc == 0 && dtcl_encoder_parse(enc, &s->encoder) != 0)
+        rc = dtcl_fail(err, "%s: unknown encoder \"%s\" (expected fcn or densenet121)", path, enc);
+    if (rc == 0 && cJSON_HasObjectItem(r, "init"))
+        rc = dtcl_json_string(r, "init", s->init, sizeof s->init, path, err);
     if (rc == 0)
         rc = dtcl_json_u64(r, "seed", &s->seed, path, err);
     if (rc == 0)
@@ -198,6 +209,8 @@ static void run_config(const Settings *s, int ci, int repeat, DtclTrainConfig *c
     if (e->order2)
         snprintf(c->order, sizeof c->order, "%s", dtcl_experiment_order2);
     snprintf(c->widths, sizeof c->widths, "%s", s->widths);
+    c->encoder = s->encoder;
+    snprintf(c->init, sizeof c->init, "%s", s->init);
     c->batch = s->batch;
     c->epochs = s->epochs;
     c->save_every = s->eval_every;
@@ -230,6 +243,10 @@ static const char *config_mismatch(const DtclTrainConfig *have, const DtclTrainC
         return "order";
     if (strcmp(have->widths, want->widths) != 0)
         return "widths";
+    if (have->encoder != want->encoder)
+        return "encoder";
+    if (strcmp(have->init, want->init) != 0)
+        return "init";
     if (have->batch != want->batch)
         return "batch";
     if (have->save_every != want->save_every)
@@ -462,7 +479,11 @@ static int resolve_settings(const DtclExperimentOptions *o, Settings *s, DtclErr
         s->requested_eval_every = o->eval_every;
         s->repeats = o->repeats;
         s->batch = o->batch;
+        if (o->encoder == DTCL_ENCODER_DENSENET121 && !o->given_batch)
+            s->batch = 16; /* SPEC section 4: batch 16 for the chest X-rays */
         snprintf(s->widths, sizeof s->widths, "%s", o->widths);
+        s->encoder = o->encoder;
+        snprintf(s->init, sizeof s->init, "%s", o->init);
         s->seed = o->seed;
         s->train_fraction = 1;
         return 1;
@@ -489,6 +510,12 @@ static int resolve_settings(const DtclExperimentOptions *o, Settings *s, DtclErr
     if (o->given_widths && strcmp(o->widths, s->widths) != 0)
         return dtcl_fail(err, "%s: the experiment was started with --widths %s; rerun with the same value, or choose "
                               "another -o", path, s->widths);
+    if (o->given_encoder && o->encoder != s->encoder)
+        return dtcl_fail(err, "%s: the experiment was started with --encoder %s; rerun with the same value, or choose "
+                              "another -o", path, dtcl_encoder_name(s->encoder));
+    if (o->given_init && strcmp(o->init, s->init) != 0)
+        return dtcl_fail(err, "%s: the experiment was started with --init '%s'; rerun with the same value, or choose "
+                              "another -o", path, s->init);
     if (o->repeats > s->repeats)
         s->repeats = o->repeats; /* more supervision sets: the new repeats are added */
     return 0;

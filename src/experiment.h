@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "encoder.h"
 #include "error.h"
 
 enum { DTCL_EXP_TABLE2 = 1, DTCL_EXP_FIG2 = 2, DTCL_EXP_ORDER = 4, DTCL_EXP_SUPCON = 8, DTCL_EXP_ALL = 15 };
@@ -35,10 +36,12 @@ typedef struct {
     int which;              /* DTCL_EXP_* bits */
     int epochs, eval_every, repeats, batch;
     char widths[128];
+    DtclEncoderKind encoder; /* fcn or densenet121 */
+    char init[4096];         /* f's starting weights for every run, or "" */
     uint64_t seed;          /* >= 1 */
     double budget_minutes;  /* 0: none */
     /* which of the above the user gave (a rerun must agree with experiment.json) */
-    int given_epochs, given_eval_every, given_batch, given_widths, given_seed;
+    int given_epochs, given_eval_every, given_batch, given_widths, given_seed, given_encoder, given_init;
 } DtclExperimentOptions;
 
 void dtcl_experiment_options_default(DtclExperimentOptions *o);

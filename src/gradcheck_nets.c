@@ -1,5 +1,5 @@
 /* gradcheck_nets.c: the networks' derivatives against finite differences
- * (gradcheck.h): the fcn encoder in training mode, M, the heads g and p, and
+ * (gradcheck.h): the fcn and densenet121 encoders in training mode, M, the heads g and p, and
  * the composed path that the M step differentiates,
  *   Lambda = M(X) -> X_M = T(X, Lambda) -> f -> g, p -> L_M = -a0 L_NCE + a1 BCE,
  * with respect to M's weights (through the analytic derivatives of T).
@@ -10,7 +10,8 @@
  * (L(theta + h v) - L(theta - h v)) / 2h of the double-precision twin
  * (nets_naive.c, transform_naive.c), h = 1e-6: one row along a direction
  * through every input and parameter at once, then one row per parameter
- * tensor. The networks are small (widths 3,4; M 3,4; 4 images of 16x16).
+ * tensor. The networks are small (widths 3,4; M 3,4; 4 images of 16x16;
+ * a densenet121 encoder with stem 4, growth 3, layers 1-2-1-1 on 32x32).
  * The scalar relative error (gradcheck.h) is typically 1e-7. Its tolerance,
  * 2e-2, leaves room for the rare unit whose ReLU or max-pool decision differs
  * between the float32 pass and the double twin (over 200 seeds, 11 of 6800
@@ -71,7 +72,8 @@ static double dotfd(const float *a, const double *b, size_t n)
     return s;
 }
 
-static void grad_fcn(NetCase *c)
+/* either encoder, through the dispatch */
+static void grad_encoder(NetCase *c)
 {
     dtcl_encoder_forward_train(&c->plan->view[0], &c->md->f, c->x, 0, &c->plan->fp);
     dtcl_encoder_backward(c->dx, 1, c->w, &c->md->f, &c->plan->view[0], &c->plan->fp);
@@ -82,6 +84,19 @@ static double loss_fcn(NetCase *c, const double *P, const double *x)
     size_t n = (size_t)NB * dtcl_encoder_dim(&c->md->f);
     double *h = DTCL_MALLOC(sizeof(double) * n);
     dtcl_fcn_forward_naive(h, c->md, P, x, NB, NS);
+    double l = dotfd(c->w, h, n);
+    free(h);
+    return l;
+}
+
+/* DenseNet at its smallest side */
+enum { DS = 32 };
+
+static double loss_densenet(NetCase *c, const double *P, const double *x)
+{
+    size_t n = (size_t)NB * dtcl_encoder_dim(&c->md->f);
+    double *h = DTCL_MALLOC(sizeof(double) * n);
+    dtcl_densenet_forward_naive(h, c->md, P, x, NB, DS);
     double l = dotfd(c->w, h, n);
     free(h);
     return l;
@@ -193,6 +208,50 @@ static size_t tensor_offset(const DtclModel *md, const char *name)
     return e ? e->offset : 0;
 }
 
+/* The densenet121 encoder's layers at small widths (stem 4, growth 3,
+ * bottleneck 6, layers 1-2-1-1) on NB images of DS x DS: every kind of
+ * layer (7x7 stride-2 stem, 3x3 stride-2 max-pool, the concatenation, the
+ * transitions' 2x2 average pool, BatchNorm from kept statistics). */
+static int check_densenet(DtclCheckTable *tab, const DtclGradcheckConfig *cfg)
+{
+    DtclModelConfig mc;
+    dtcl_model_config_default(&mc);
+    mc.encoder = DTCL_ENCODER_DENSENET121;
+    mc.dn = (DtclDensenetConfig){.init = 4, .growth = 3, .bn_size = 2, .layers = {1, 2, 1, 1}};
+    mc.mwidths[0] = 3;
+    mc.mwidths[1] = 4;
+    mc.hidden = 6;
+    mc.zdim = 5;
+    DtclModel md;
+    dtcl_model_init(&md, &mc);
+    dtcl_model_reset(&md, cfg->seed);
+    DtclTable *t = &md.table;
+    /* BatchNorm weights in [0.5, 1.5], biases in [-0.5, 0.5]: with positive biases every ReLU of
+     * the stem passes, and since only BatchNorms read the stem's output, which cancel a
+     * per-channel shift, d/d norm0.bias would be zero up to rounding, a ratio of noise */
+    for (int i = 0; i < t->n; i++)
+        if (t->t[i].family == DTCL_FAMILY_PARAM && t->t[i].rank == 1 && strstr(t->t[i].name, ".norm")) {
+            float lo = strstr(t->t[i].name, ".bias") ? -0.5f : 0.5f;
+            fill(t->param + t->t[i].offset, t->t[i].count, cfg->seed, 200 + (uint32_t)i, lo, lo + 1.0f);
+        }
+    DtclStepPlan plan;
+    dtcl_step_plan(&plan, &md, NULL, NB, DS, 1);
+    size_t nx = (size_t)NB * DS * DS, nh = (size_t)NB * dtcl_encoder_dim(&md.f);
+    float *x = DTCL_MALLOC(sizeof(float) * nx), *dx = DTCL_MALLOC(sizeof(float) * nx);
+    float *w = DTCL_MALLOC(sizeof(float) * nh);
+    fill(x, nx, cfg->seed, 310, 0, 1);
+    fill(w, nh, cfg->seed, 311, -1, 1);
+    NetCase c = {"densenet121 encoder (small)", &md, &plan, NULL, NULL, x, dx, nx, NULL, w, 0,
+                 dtcl_table_find(t, "g.fc0.weight")->offset, grad_encoder, loss_densenet};
+    check_network(tab, &c, cfg->seed, 1000);
+    free(x);
+    free(dx);
+    free(w);
+    dtcl_step_plan_free(&plan);
+    dtcl_model_free(&md);
+    return 0;
+}
+
 int dtcl_gradcheck_networks(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err)
 {
     DtclModelConfig mc;
@@ -235,7 +294,7 @@ int dtcl_gradcheck_networks(DtclCheckTable *tab, const DtclGradcheckConfig *cfg,
     float *h = DTCL_MALLOC(sizeof(float) * nh);
     fill(h, nh, cfg->seed, 302, -1, 1); /* the heads read a representation (NB, d) */
     NetCase cases[4] = {
-        {"fcn encoder (train mode)", &md, &plan, &sc, &noise, x, dx, nx, labels, w, 0, g0, grad_fcn, loss_fcn},
+        {"fcn encoder (train mode)", &md, &plan, &sc, &noise, x, dx, nx, labels, w, 0, g0, grad_encoder, loss_fcn},
         {"M (conv, pool, logistic)", &md, &plan, &sc, &noise, x, NULL, nx, labels, w, md.m_begin, md.m_end, grad_mnet,
          loss_mnet},
         {"heads g and p", &md, &plan, &sc, &noise, h, dx, nh, labels, w, g0, md.enc_end, grad_heads, loss_heads},
@@ -262,6 +321,8 @@ int dtcl_gradcheck_networks(DtclCheckTable *tab, const DtclGradcheckConfig *cfg,
     }
     if (found)
         check_network(tab, &cases[3], cfg->seed, 700);
+    if (rc == 0)
+        rc = check_densenet(tab, cfg);
     else
         rc = dtcl_fail(err, "gradcheck networks: no kink-free Lambda for the M step in 50 draws (seed %llu)",
                        (unsigned long long)cfg->seed);

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "conv.h"
 #include "error.h"
@@ -11,10 +12,16 @@
 /* The double view of a float parameter tensor of md. */
 #define PV(md, P, ptr) ((P) + ((ptr) - (md)->table.param))
 
+static void conv_stride(double *y, const double *x, const double *w, const double *bias, int B, int C, int O, int H,
+                        int k, int stride)
+{
+    DtclConvShape s = {.B = B, .C = C, .O = O, .H = H, .W = H, .k = k, .threads = 1, .stride = stride};
+    dtcl_conv2d_forward_naive_d(y, x, w, bias, &s);
+}
+
 static void conv(double *y, const double *x, const double *w, const double *bias, int B, int C, int O, int H, int k)
 {
-    DtclConvShape s = {.B = B, .C = C, .O = O, .H = H, .W = H, .k = k, .threads = 1};
-    dtcl_conv2d_forward_naive_d(y, x, w, bias, &s);
+    conv_stride(y, x, w, bias, B, C, O, H, k, 1);
 }
 
 static void batchnorm_relu(double *y, const double *gamma, const double *beta, int B, int C, int HW)
@@ -104,6 +111,91 @@ void dtcl_fcn_forward_naive(double *h, const DtclModel *md, const double *P, con
     avgpool(h, in, B, dtcl_fcn_dim(f), Hl * Hl);
     free(buf[0]);
     free(buf[1]);
+}
+
+/* max-pool 3x3, stride 2, padding 1: Ho = (H - 1)/2 + 1 */
+static void maxpool3s2(double *y, const double *x, int B, int C, int H)
+{
+    int h = (H - 1) / 2 + 1;
+    for (int bc = 0; bc < B * C; bc++)
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < h; j++) {
+                double m = -INFINITY;
+                for (int si = 2 * i - 1; si <= 2 * i + 1; si++)
+                    for (int sj = 2 * j - 1; sj <= 2 * j + 1; sj++)
+                        if (si >= 0 && si < H && sj >= 0 && sj < H)
+                            m = fmax(m, x[(size_t)bc * H * H + (size_t)si * H + sj]);
+                y[(size_t)bc * h * h + i * h + j] = m;
+            }
+}
+
+static void avgpool2(double *y, const double *x, int B, int C, int H)
+{
+    int h = H / 2;
+    for (int bc = 0; bc < B * C; bc++)
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < h; j++) {
+                const double *r = x + (size_t)bc * H * H + (size_t)(2 * i) * H + 2 * j;
+                y[(size_t)bc * h * h + i * h + j] = (r[0] + r[1] + r[H] + r[H + 1]) / 4;
+            }
+}
+
+/* relu(norm(x)) of C channels (B,C,HW) into y, x unchanged */
+static void norm_relu_copy(double *y, const double *x, const DtclModel *md, const double *P, const DtclDnNorm *n,
+                           int B, int C, int HW)
+{
+    for (size_t i = 0; i < (size_t)B * C * HW; i++)
+        y[i] = x[i];
+    batchnorm_relu(y, PV(md, P, n->gamma), PV(md, P, n->beta), B, C, HW);
+}
+
+void dtcl_densenet_forward_naive(double *h, const DtclModel *md, const double *P, const double *x, int B, int S)
+{
+    const DtclDensenet *f = &md->f.dn;
+    const DtclDensenetConfig *c = &f->cfg;
+    int bG = c->bn_size * c->growth, H0 = (S - 1) / 2 + 1, H = (H0 - 1) / 2 + 1, C = c->init, l = 0;
+    /* a bound on every tensor: no stage is wider than the stem, the bottleneck and every
+     * layer's channels together, nor larger than the stem's side */
+    size_t wide = (size_t)c->init + bG;
+    for (int k = 0; k < DTCL_DN_BLOCKS; k++)
+        wide += (size_t)c->layers[k] * c->growth;
+    size_t big = (size_t)B * wide * H0 * H0;
+    double *feat = DTCL_MALLOC(sizeof(double) * big), *t0 = DTCL_MALLOC(sizeof(double) * big);
+    double *t1 = DTCL_MALLOC(sizeof(double) * big), *cat = DTCL_MALLOC(sizeof(double) * big);
+    conv_stride(t0, x, PV(md, P, f->conv0), NULL, B, 1, C, S, 7, 2);
+    batchnorm_relu(t0, PV(md, P, f->norm0.gamma), PV(md, P, f->norm0.beta), B, C, H0 * H0);
+    maxpool3s2(feat, t0, B, C, H0); /* feat: (B, C, H, H), the features so far */
+    for (int k = 0; k < DTCL_DN_BLOCKS; k++) {
+        int HW = H * H;
+        for (int j = 0; j < c->layers[k]; j++, l++) {
+            const DtclDnLayer *y = &f->layer[l];
+            norm_relu_copy(t0, feat, md, P, &y->norm1, B, C, HW);
+            conv(t1, t0, PV(md, P, y->conv1), NULL, B, C, bG, H, 1);
+            batchnorm_relu(t1, PV(md, P, y->norm2.gamma), PV(md, P, y->norm2.beta), B, bG, HW);
+            conv(t0, t1, PV(md, P, y->conv2), NULL, B, bG, c->growth, H, 3);
+            /* cat = [feat, t0] along the channels */
+            for (int b = 0; b < B; b++) {
+                memcpy(cat + (size_t)b * (C + c->growth) * HW, feat + (size_t)b * C * HW, sizeof(double) * C * HW);
+                memcpy(cat + ((size_t)b * (C + c->growth) + C) * HW, t0 + (size_t)b * c->growth * HW,
+                       sizeof(double) * c->growth * HW);
+            }
+            C += c->growth;
+            memcpy(feat, cat, sizeof(double) * (size_t)B * C * HW);
+        }
+        if (k == DTCL_DN_BLOCKS - 1)
+            break;
+        norm_relu_copy(t0, feat, md, P, &f->tnorm[k], B, C, HW);
+        conv(t1, t0, PV(md, P, f->tconv[k]), NULL, B, C, C / 2, H, 1);
+        C /= 2;
+        avgpool2(feat, t1, B, C, H);
+        H /= 2;
+    }
+    norm_relu_copy(t0, feat, md, P, &f->norm5, B, C, H * H);
+    avgpool(h, t0, B, C, H * H);
+    free(feat);
+    free(t0);
+    free(t1);
+    free(cat);
 }
 
 void dtcl_mnet_forward_naive(double *lambda, const DtclModel *md, const double *P, const double *x, int B, int S)

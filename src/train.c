@@ -113,12 +113,21 @@ static cJSON *config_doc(const DtclTrainConfig *c, int threads)
     cJSON_AddStringToObject(r, "similarity", sim_names[c->nce.sim]);
     dtcl_json_add_number(r, "tau", c->nce.tau);
     cJSON_AddStringToObject(r, "order", c->order);
+    cJSON_AddStringToObject(r, "encoder", dtcl_encoder_name(c->encoder));
     cJSON_AddStringToObject(r, "widths", c->widths);
+    cJSON_AddStringToObject(r, "init", c->init);
     dtcl_json_add_u64(r, "seed", c->seed); /* strings: JSON numbers lose 64-bit integers */
     dtcl_json_add_u64(r, "split_seed", c->split_seed);
     dtcl_json_add_u64(r, "label_seed", c->label_seed);
     dtcl_json_add_number(r, "train_fraction", c->train_fraction);
     return r;
+}
+
+int dtcl_train_model_config(const DtclTrainConfig *c, DtclModelConfig *mc, DtclError *err)
+{
+    dtcl_model_config_default(mc);
+    mc->encoder = c->encoder;
+    return dtcl_model_parse_widths(c->widths, mc, err);
 }
 
 int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err)
@@ -175,6 +184,12 @@ int dtcl_train_config_load(const char *run, DtclTrainConfig *c, DtclError *err)
         rc = dtcl_json_string(r, "order", c->order, sizeof c->order, path, err);
     if (rc == 0)
         rc = dtcl_json_string(r, "widths", c->widths, sizeof c->widths, path, err);
+    /* absent from runs written before densenet121 came: fcn, no --init */
+    if (rc == 0 && cJSON_HasObjectItem(r, "encoder") &&
+        (rc = dtcl_json_string(r, "encoder", s, sizeof s, path, err)) == 0 && dtcl_encoder_parse(s, &c->encoder) != 0)
+        rc = dtcl_fail(err, "%s: unknown encoder \"%s\" (expected fcn or densenet121)", path, s);
+    if (rc == 0 && cJSON_HasObjectItem(r, "init"))
+        rc = dtcl_json_string(r, "init", c->init, sizeof c->init, path, err);
     if (rc == 0)
         rc = dtcl_json_u64(r, "seed", &c->seed, path, err);
     /* absent from runs written before the experiments came: the seed served for both */
@@ -565,14 +580,18 @@ static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *e
         return dtcl_fail(err, "%s: strategy %s needs labels, but no training image is labelled (meta.csv labels "
                               "empty, or split.csv marks none labelled)", c->data, dtcl_strategy_names[c->strategy]);
     DtclModelConfig mc;
-    dtcl_model_config_default(&mc);
-    if (dtcl_model_parse_widths(c->widths, &mc, err) != 0)
+    if (dtcl_train_model_config(c, &mc, err) != 0)
         return -1;
-    if (r->S < dtcl_model_min_size(&mc))
-        return dtcl_fail(err, "%s: images of %dx%d; the encoder's %d blocks need at least %dx%d", c->data, r->S,
-                         r->S, mc.nblocks, dtcl_model_min_size(&mc), dtcl_model_min_size(&mc));
+    if (r->S < dtcl_model_min_size(&mc)) {
+        char desc[160];
+        return dtcl_fail(err, "%s: images of %dx%d; the %s needs at least %dx%d", c->data, r->S, r->S,
+                         dtcl_model_describe(&mc, desc, sizeof desc), dtcl_model_min_size(&mc),
+                         dtcl_model_min_size(&mc));
+    }
     dtcl_model_init(&r->md, &mc);
     dtcl_model_reset(&r->md, c->seed);
+    if (c->init[0] && dtcl_checkpoint_load_encoder(c->init, &r->md, err) != 0)
+        return -1;
     DtclStepKind order[DTCL_NSTEP_KINDS];
     int nsteps;
     if (dtcl_transform_parse_order(c->order, order, &nsteps, err) != 0)

@@ -43,7 +43,9 @@ typedef struct {
     double label_fraction;   /* when the split is drawn from the seed */
     DtclNce nce;
     char order[128];         /* T's order */
-    char widths[128];        /* the encoder's widths */
+    DtclEncoderKind encoder; /* fcn (default) or densenet121 */
+    char widths[128];        /* the fcn encoder's widths */
+    char init[4096];         /* f's starting weights (a safetensors file), or "" for the seeded draw */
     uint64_t seed;
     uint64_t split_seed;     /* the train/val/test partition when drawn; 0: seed */
     uint64_t label_seed;     /* the labelled subset; 0: seed, or split.csv's column */
@@ -57,6 +59,8 @@ void dtcl_train_config_default(DtclTrainConfig *c, DtclStrategy s);
 int dtcl_strategy_parse(const char *name, DtclStrategy *s);
 /* Whether Lambda comes from M (ssl, proposed). */
 int dtcl_strategy_uses_m(DtclStrategy s);
+/* The model configuration of a run: its encoder (and widths for fcn). */
+int dtcl_train_model_config(const DtclTrainConfig *c, DtclModelConfig *mc, DtclError *err);
 /* M's learning rate in effect (lr_m, or its default for the alphas). */
 double dtcl_train_lr_m(const DtclTrainConfig *c);
 

@@ -5,9 +5,12 @@ dtcl_nets modules in float32 on the CPU, batch N of S x S images:
   proposed  M proposes Lambda, T makes X_M, the M step, then the encoder step
             on the same X_M, the forward pass of f, g, p shared.
 Half of the batch is labelled. Prints one line:
-  "min_ms median_ms torch_version threads".
+  "min_ms median_ms torch_version threads peak_mib",
+peak_mib the resident memory the model, its optimisers and the steps added
+at their peak (Linux: VmHWM after clear_refs, less VmRSS before the model).
 
 Usage: bench_train.py --step encoder|proposed --size S --batch N --repeats R --threads T
+                      [--encoder fcn|densenet121]
 """
 import argparse
 import os
@@ -20,6 +23,14 @@ import dtcl_nets as N  # noqa: E402
 from bench_transform import time_and_report  # noqa: E402
 
 
+def _status_kib(key):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--step", choices=("encoder", "proposed"), required=True)
@@ -27,11 +38,15 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--encoder", choices=("fcn", "densenet121"), default="fcn")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     B, S = a.batch, a.size
-    model = N.Model()
+    rss0 = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as fh:  # resets VmHWM to the current RSS
+        fh.write("5")
+    model = N.Model(densenet={} if a.encoder == "densenet121" else None)
     opt_e = torch.optim.Adam(list(model.f.parameters()) + list(model.g.parameters()) + list(model.p.parameters()),
                              lr=1e-4)
     opt_m = torch.optim.Adam(model.m.parameters(), lr=1e-3)
@@ -47,7 +62,7 @@ def main():
             z = torch.randn(B, S, S)
             N.proposed_step(model, opt_m, opt_e, x, z, labels)
 
-    time_and_report(work, a.repeats)
+    time_and_report(work, a.repeats, lambda: "%.1f" % ((_status_kib("VmHWM") - rss0) / 1024.0))
 
 
 if __name__ == "__main__":

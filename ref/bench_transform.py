@@ -19,16 +19,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dtcl_ref as R  # noqa: E402
 
 
-def time_and_report(work, repeats):
+def time_and_report(work, repeats, extra=None):
     """One warm-up, then `repeats` timed runs of work(); prints the line the
-    dtcl benchmarks read: "min_ms median_ms torch_version threads"."""
+    dtcl benchmarks read: "min_ms median_ms torch_version threads", and the
+    string extra() returns after them when extra is given."""
     work()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         work()
         times.append((time.perf_counter() - t0) * 1e3)
-    print("%.3f %.3f %s %d" % (min(times), statistics.median(times), torch.__version__, torch.get_num_threads()))
+    print("%.3f %.3f %s %d%s" % (min(times), statistics.median(times), torch.__version__, torch.get_num_threads(),
+                                 " " + extra() if extra else ""))
 
 
 def main():

@@ -5,19 +5,23 @@
 #define DTCL_BENCH_H
 
 #include "clock.h"
+#include "encoder.h"
 
 int dtcl_cmp_double(const void *a, const void *b);
 /* The folder of ref/bench_*.py (DTCL_REF_DIR, the source tree, pkgdatadir), or NULL. */
 const char *dtcl_bench_ref_dir(void);
 /* An interpreter that imports torch (DTCL_PYTHON, python3, /usr/bin/python3), or NULL. */
 const char *dtcl_bench_python(void);
-/* Runs `PY RD/SCRIPT ARGS` and reads its line "min_ms median_ms ..."; 0 or -1. */
+/* Runs `PY RD/SCRIPT ARGS` and reads its line "min_ms median_ms version
+ * threads [peak_mib]"; 0 or -1. peak_mib (may be NULL) is set to the fifth
+ * field, or -1 when the script does not report it. */
 int dtcl_bench_ref(const char *py, const char *rd, const char *script, const char *args, double *min_ms,
-                   double *median_ms);
+                   double *median_ms, double *peak_mib);
 /* cpu, threads, OpenBLAS core, FFTW version. */
 void dtcl_bench_machine(int threads);
 
-/* `dtcl bench train-step`: the encoder step and the proposed step (step.h). */
-int dtcl_bench_train_step(const int *sizes, int nsizes, int batch, int repeats, int use_torch);
+/* `dtcl bench train-step`: the encoder step and the proposed step (step.h)
+ * with either encoder. */
+int dtcl_bench_train_step(const int *sizes, int nsizes, int batch, int repeats, int use_torch, DtclEncoderKind encoder);
 
 #endif

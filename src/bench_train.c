@@ -1,5 +1,5 @@
 /* bench_train.c: `dtcl bench train-step` times SPEC section 4's steps for a
- * batch of the default networks:
+ * batch of the default networks, with the fcn or the densenet121 encoder:
  *   (a) the encoder step: f on X and X_M, g, p, L_NCE and both BCE terms,
  *       backward, Adam;
  *   (b) the whole `proposed` step: M proposes Lambda, T, the M step, then the
@@ -7,7 +7,10 @@
  * and, when python3 imports torch, the same steps by ref/bench_train.py in
  * the same run, reported as ratios of medians. It also measures the machine's
  * sgemm rate (one single-threaded sgemm per thread, as the convolutions call
- * it) and the rate the encoder's convolutions reach on their own. */
+ * it) and the rate the fcn encoder's convolutions reach on their own; and the
+ * peak resident memory each side adds for its model and steps (Linux:
+ * VmHWM after resetting it through /proc/self/clear_refs, less VmRSS
+ * before). */
 #define _DEFAULT_SOURCE
 #include <cblas.h>
 #include <omp.h>
@@ -84,10 +87,38 @@ static double conv_rate(const DtclModel *md, int B, int S, int threads)
     return flops / (ms * 1e6);
 }
 
-static void time_steps(int S, int batch, int repeats, int threads, double med[2], double mins[2])
+/* kiB of /proc/self/status's `key` (VmRSS, VmHWM), 0 when unknown */
+static long status_kib(const char *key)
 {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = 0;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, n) == 0 && line[n] == ':')
+            v = atol(line + n + 1);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static void reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w"); /* "5": VmHWM back to VmRSS */
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+static void time_steps(DtclEncoderKind encoder, int S, int batch, int repeats, int threads, double med[2],
+                       double mins[2], double *peak_mib)
+{
+    long rss0 = status_kib("VmRSS");
+    reset_peak();
     DtclModelConfig cfg;
     dtcl_model_config_default(&cfg);
+    cfg.encoder = encoder;
     DtclModel md;
     dtcl_model_init(&md, &cfg);
     dtcl_model_reset(&md, 1);
@@ -126,6 +157,7 @@ static void time_steps(int S, int batch, int repeats, int threads, double med[2]
         mins[which] = ms[0];
         med[which] = ms[repeats / 2];
     }
+    *peak_mib = (status_kib("VmHWM") - rss0) / 1024.0;
     free(ms);
     free(labels);
     free(x);
@@ -135,16 +167,16 @@ static void time_steps(int S, int batch, int repeats, int threads, double med[2]
     dtcl_model_free(&md);
 }
 
-static int torch_step(const char *py, const char *rd, const char *step, int S, int batch, int repeats, int threads,
-                      double *tmin, double *tmed)
+static int torch_step(const char *py, const char *rd, const char *step, DtclEncoderKind encoder, int S, int batch,
+                      int repeats, int threads, double *tmin, double *tmed, double *peak)
 {
     char args[256];
-    snprintf(args, sizeof args, "--step %s --size %d --batch %d --repeats %d --threads %d", step, S, batch, repeats,
-             threads);
-    return dtcl_bench_ref(py, rd, "bench_train.py", args, tmin, tmed);
+    snprintf(args, sizeof args, "--step %s --encoder %s --size %d --batch %d --repeats %d --threads %d", step,
+             dtcl_encoder_name(encoder), S, batch, repeats, threads);
+    return dtcl_bench_ref(py, rd, "bench_train.py", args, tmin, tmed, peak);
 }
 
-int dtcl_bench_train_step(const int *sizes, int nsizes, int batch, int repeats, int use_torch)
+int dtcl_bench_train_step(const int *sizes, int nsizes, int batch, int repeats, int use_torch, DtclEncoderKind encoder)
 {
     int threads = omp_get_max_threads();
     dtcl_bench_machine(threads);
@@ -152,34 +184,42 @@ int dtcl_bench_train_step(const int *sizes, int nsizes, int batch, int repeats, 
     if (use_torch && (!py || !rd))
         printf("pytorch reference: not run (%s)\n", !py ? "no python3 that imports torch; set DTCL_PYTHON"
                                                         : "ref/bench_train.py not found; set DTCL_REF_DIR");
-    double peak = sgemm_rate(threads);
-    printf("sgemm: %.1f GFLOP/s (one single-threaded 1024^3 sgemm per thread, %d at once)\n", peak, threads);
-    printf("networks: fcn 32,64,128,256; M 16,32; g 256->128; half of each batch labelled; %d repeats after a "
-           "warm-up\n\n", repeats);
+    double sgemm = sgemm_rate(threads);
+    printf("sgemm: %.1f GFLOP/s (one single-threaded 1024^3 sgemm per thread, %d at once)\n", sgemm, threads);
+    DtclModelConfig mc;
+    dtcl_model_config_default(&mc);
+    mc.encoder = encoder;
+    char desc[160];
+    printf("networks: %s; M 16,32; g %d->256->128; half of each batch labelled; %d repeats after a warm-up\n\n",
+           dtcl_model_describe(&mc, desc, sizeof desc), dtcl_model_dim(&mc), repeats);
     printf("%5s %5s %-9s %11s %11s %9s %11s %11s %8s %9s\n", "S", "batch", "step", "dtcl_min_ms", "dtcl_med_ms",
            "images/s", "torch_min", "torch_med", "speedup", "vs_enc");
     for (int si = 0; si < nsizes; si++) {
         int S = sizes[si];
-        double med[2], mins[2];
-        time_steps(S, batch, repeats, threads, med, mins);
+        double med[2], mins[2], peak, tpeak[2] = {-1, -1};
+        time_steps(encoder, S, batch, repeats, threads, med, mins, &peak);
         static const char *const names[2] = {"encoder", "proposed"};
         for (int w = 0; w < 2; w++) {
             printf("%5d %5d %-9s %11.1f %11.1f %9.1f", S, batch, names[w], mins[w], med[w], batch / (med[w] / 1e3));
             fflush(stdout);
             double tmin, tmed;
-            if (py && rd && torch_step(py, rd, names[w], S, batch, repeats, threads, &tmin, &tmed) == 0)
+            if (py && rd && torch_step(py, rd, names[w], encoder, S, batch, repeats, threads, &tmin, &tmed, &tpeak[w]) == 0)
                 printf(" %11.1f %11.1f %7.2fx", tmin, tmed, tmed / med[w]);
             else
                 printf(" %11s %11s %8s", "-", "-", "-");
             printf(" %8.2fx\n", med[w] / med[0]);
         }
-        DtclModelConfig cfg;
-        dtcl_model_config_default(&cfg);
-        DtclModel md;
-        dtcl_model_init(&md, &cfg);
-        double cr = conv_rate(&md, batch, S, threads);
-        dtcl_model_free(&md);
-        printf("%5d %5d conv layers alone: %.1f GFLOP/s = %.0f%% of sgemm\n", S, batch, cr, 100 * cr / peak);
+        printf("%5d %5d peak memory added: dtcl %.0f MiB (model, Adam state, both steps' buffers)", S, batch, peak);
+        if (tpeak[1] >= 0)
+            printf("; PyTorch %.0f MiB (encoder step), %.0f MiB (proposed step)", tpeak[0], tpeak[1]);
+        printf("\n");
+        if (encoder == DTCL_ENCODER_FCN) {
+            DtclModel md;
+            dtcl_model_init(&md, &mc);
+            double cr = conv_rate(&md, batch, S, threads);
+            dtcl_model_free(&md);
+            printf("%5d %5d conv layers alone: %.1f GFLOP/s = %.0f%% of sgemm\n", S, batch, cr, 100 * cr / sgemm);
+        }
     }
     printf("\nspeedup = PyTorch median / dtcl median; vs_enc = this step's median / the encoder step's, both from\n"
            "this run. PyTorch: ref/bench_train.py with ref/dtcl_nets.py (same networks and steps).\n");

@@ -40,14 +40,17 @@ static const char *bench_help =
     "transform: time T_Lambda's forward pass, its Jacobian dT/dlambda (7 columns) and its\n"
     "vector-Jacobian products for a batch, against the PyTorch reference (ref/) in the same run.\n"
     "train-step: time the encoder step and the whole `proposed' step (M step, then encoder step)\n"
-    "of SPEC section 4, and the same steps in PyTorch; also the sgemm rate and the convolutions' share.\n"
+    "of SPEC section 4, and the same steps in PyTorch; also the sgemm rate, the convolutions' share\n"
+    "(fcn) and the peak memory each side adds.\n"
     "import: time `dtcl import brats ROOT' per patient (one modality and one segmentation).\n"
     "dataset: build batches from a memory-mapped dataset of G GiB (a sparse file, larger than\n"
     "memory by default) and report how much of the file the batches touched.\n"
     "\n"
     "      --gb G           dataset size in GiB for `dataset' (default 32)\n"
-    "      --sizes LIST     image sizes (default 64,128,240; train-step: 64,128)\n"
-    "      --batch N        images per batch (default 32)\n"
+    "      --sizes LIST     image sizes (default 64,128,240; train-step: 64,128, or 224 with\n"
+    "                       densenet121)\n"
+    "      --batch N        images per batch (default 32; train-step with densenet121: 16)\n"
+    "      --encoder NAME   train-step's encoder: fcn or densenet121 (default fcn)\n"
     "      --size S         image size for `dataset' (default 128)\n"
     "      --repeats N      timed repeats after one warm-up, at least 5 (default 7; import: 3)\n"
     "  -t, --threads N      OpenMP threads, and PyTorch's (default: OMP_NUM_THREADS or all cores)\n"
@@ -98,12 +101,17 @@ const char *dtcl_bench_python(void)
 }
 
 int dtcl_bench_ref(const char *py, const char *rd, const char *script, const char *args, double *min_ms,
-                   double *median_ms)
+                   double *median_ms, double *peak_mib)
 {
-    char cmd[9000], line[256] = "";
+    char cmd[9000], line[256] = "", version[64];
+    int threads;
+    double peak = -1;
     snprintf(cmd, sizeof cmd, "'%s' '%s/%s' %s", py, rd, script, args);
     FILE *pp = popen(cmd, "r");
-    int ok = pp && fgets(line, sizeof line, pp) && sscanf(line, "%lf %lf", min_ms, median_ms) == 2;
+    int ok = pp && fgets(line, sizeof line, pp) &&
+             sscanf(line, "%lf %lf %63s %d %lf", min_ms, median_ms, version, &threads, &peak) >= 2;
+    if (peak_mib)
+        *peak_mib = peak;
     if (pp)
         pclose(pp);
     return ok ? 0 : -1;
@@ -197,7 +205,7 @@ static int bench_transform(const int *sizes, int nsizes, int batch, int repeats,
             char args[256];
             double tmin, tmed;
             snprintf(args, sizeof args, "--size %d --batch %d --repeats %d --threads %d", S, batch, repeats, threads);
-            if (dtcl_bench_ref(py, rd, "bench_transform.py", args, &tmin, &tmed) == 0)
+            if (dtcl_bench_ref(py, rd, "bench_transform.py", args, &tmin, &tmed, NULL) == 0)
                 printf(" %12.2f %12.2f %9.2fx\n", tmin, tmed, tmed / dmed);
             else
                 printf(" %12s %12s %10s\n", "failed", "-", "-");
@@ -351,11 +359,14 @@ int dtcl_cmd_bench(int argc, char **argv)
         {"repeats", required_argument, 0, 3}, {"threads", required_argument, 0, 't'},
         {"no-torch", no_argument, 0, 4},     {"gb", required_argument, 0, 5},
         {"size", required_argument, 0, 6},   {"help", no_argument, 0, 'h'},
+        {"encoder", required_argument, 0, 7},
         {0, 0, 0, 0}};
     const char *cmd = "bench";
     int sizes[16] = {64, 128, 240}, nsizes = 3, use_torch = 1, sizes_set = 0;
-    static const int train_sizes[2] = {64, 128};
+    static const int train_sizes[2] = {64, 128}, dn_sizes[1] = {224};
     long batch = 32, repeats = 7, threads = 0, size = 128;
+    int batch_set = 0;
+    DtclEncoderKind encoder = DTCL_ENCODER_FCN;
     double gb = 32;
     double list[16];
     int c;
@@ -377,6 +388,11 @@ int dtcl_cmd_bench(int argc, char **argv)
         case 2:
             if (dtcl_cli_int_option(cmd, "batch", optarg, 1, 4096, &batch) != 0)
                 return DTCL_EXIT_INPUT;
+            batch_set = 1;
+            break;
+        case 7:
+            if (dtcl_encoder_parse(optarg, &encoder) != 0)
+                return dtcl_cli_usage_error(cmd, "--encoder '%s' is not fcn or densenet121", optarg);
             break;
         case 3:
             if (dtcl_cli_int_option(cmd, "repeats", optarg, 5, 1000, &repeats) != 0)
@@ -414,12 +430,16 @@ int dtcl_cmd_bench(int argc, char **argv)
     if (strcmp(which, "dataset") == 0)
         return bench_dataset(gb, (int)size, (int)batch, 200);
     if (strcmp(which, "train-step") == 0) {
+        int dn = encoder == DTCL_ENCODER_DENSENET121, least = dn ? 32 : 16;
         for (int i = 0; sizes_set && i < nsizes; i++)
-            if (sizes[i] < 16)
-                return dtcl_cli_usage_error(cmd, "--sizes: %d is too small for the encoder's 4 blocks "
-                                                 "(train-step needs 16 or more)", sizes[i]);
-        return dtcl_bench_train_step(sizes_set ? sizes : train_sizes, sizes_set ? nsizes : 2, (int)batch,
-                                     (int)repeats, use_torch);
+            if (sizes[i] < least)
+                return dtcl_cli_usage_error(cmd, "--sizes: %d is too small for the %s encoder (train-step needs %d "
+                                                 "or more)", sizes[i], dtcl_encoder_name(encoder), least);
+        if (dn && !batch_set)
+            batch = 16;
+        const int *def = dn ? dn_sizes : train_sizes;
+        return dtcl_bench_train_step(sizes_set ? sizes : def, sizes_set ? nsizes : (dn ? 1 : 2), (int)batch,
+                                     (int)repeats, use_torch, encoder);
     }
     if (strcmp(which, "transform") != 0)
         return dtcl_cli_usage_error(cmd, "unknown benchmark '%s' (available: transform, train-step, import, dataset)",

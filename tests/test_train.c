@@ -217,6 +217,13 @@ static void test_bad_arguments(void **state)
         {"train --resume brain", "config.json"},
         {"train --data brain --strategy random -o run-random", "never overwritten"},
         {"eval brain", "config.json"},
+        {"train --data brain --strategy random -o x --encoder resnet50", "is not fcn or densenet121"},
+        {"train --data brain --strategy random -o x --encoder densenet121 --widths 4,8", "--widths applies"},
+        {"train --data brain --strategy random -o x --init missing.safetensors", "no such file"},
+        {"train --data brain --strategy random -o x --widths 4,16 --init run-random/checkpoints/epoch-002.safetensors",
+         "holds a fcn encoder, 2 blocks, widths 4,8; the run's model has a fcn encoder, 2 blocks, widths 4,16"},
+        {"train --data brain --strategy random -o x --encoder densenet121 --init "
+         "run-random/checkpoints/epoch-002.safetensors", "the run's model has a densenet121 encoder"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char err[8192];
@@ -228,6 +235,52 @@ static void test_bad_arguments(void **state)
     char x[512];
     snprintf(x, sizeof x, "%s/x", dir);
     assert_int_equal(access(x, F_OK), -1); /* no folder left behind */
+}
+
+/* --init: the new run's f starts as the file's f (epoch-000 holds it bit for
+ * bit), the rest from the seed; and a densenet121 run trains and resumes. */
+static void test_init_and_densenet(void **state)
+{
+    (void)state;
+    char args[1024], a[512], b[512];
+    snprintf(args, sizeof args, "train --data brain --strategy proposed -o run-init --epochs 1 --seed 9 --init "
+             "run-simclr/checkpoints/epoch-002.safetensors %s", common);
+    assert_int_equal(run(args), 0);
+    snprintf(a, sizeof a, "%s/run-simclr/checkpoints/epoch-002.safetensors", dir);
+    snprintf(b, sizeof b, "%s/run-init/checkpoints/epoch-000.safetensors", dir);
+    DtclModel ma, mb;
+    DtclError err;
+    assert_int_equal(dtcl_checkpoint_load(a, &ma, DTCL_CK_MODEL, &err), 0);
+    assert_int_equal(dtcl_checkpoint_load(b, &mb, DTCL_CK_MODEL, &err), 0);
+    int f_same = 1, g_differs = 0;
+    for (int i = 0; i < ma.table.n; i++) {
+        const DtclTensorInfo *e = &ma.table.t[i];
+        if (e->family == DTCL_FAMILY_COUNT)
+            continue;
+        const float *pa = (e->family == DTCL_FAMILY_PARAM ? ma.table.param : ma.table.stat) + e->offset;
+        const float *pb = (e->family == DTCL_FAMILY_PARAM ? mb.table.param : mb.table.stat) + e->offset;
+        int same = memcmp(pa, pb, sizeof(float) * e->count) == 0;
+        if (strncmp(e->name, "f.", 2) == 0)
+            f_same &= same;
+        else if (strncmp(e->name, "g.", 2) == 0)
+            g_differs |= !same;
+    }
+    assert_true(f_same);
+    assert_true(g_differs);
+    printf("  --init: f of epoch-000 bitwise the file's, g from the seed\n");
+    dtcl_model_free(&ma);
+    dtcl_model_free(&mb);
+    snprintf(args, sizeof args, "train --data brain --strategy proposed -o run-dn --epochs 1 --batch 8 --encoder "
+             "densenet121 --threads 2 --quiet");
+    assert_int_equal(run(args), 0);
+    assert_int_equal(run("train --resume run-dn --epochs 2 --quiet"), 0);
+    snprintf(b, sizeof b, "%s/run-dn/checkpoints/epoch-002.safetensors", dir);
+    assert_int_equal(dtcl_checkpoint_load(b, &mb, DTCL_CK_MODEL, &err), 0);
+    assert_int_equal(mb.cfg.encoder, DTCL_ENCODER_DENSENET121);
+    assert_true(mb.step_e > 0);
+    printf("  densenet121: %lld encoder steps after a resume, L_E %.4f -> %.4f\n", (long long)mb.step_e,
+           metric("run-dn", 1, "loss_e"), metric("run-dn", 2, "loss_e"));
+    dtcl_model_free(&mb);
 }
 
 static void test_demo_quick(void **state)
@@ -306,7 +359,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strategies), cmocka_unit_test(test_behaviour), cmocka_unit_test(test_resume),
         cmocka_unit_test(test_supervised_easy_and_eval), cmocka_unit_test(test_knn),
-        cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_demo_quick),
+        cmocka_unit_test(test_bad_arguments), cmocka_unit_test(test_init_and_densenet),
+        cmocka_unit_test(test_demo_quick),
     };
     int rc = cmocka_run_group_tests(tests, setup, NULL);
     return dtcl_remove_tree(dir) == 0 ? rc : 99;

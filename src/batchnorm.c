@@ -71,6 +71,15 @@ static void sum_grad_row(double *acc, double *acc2, float *g, const float *dr, c
     }
 }
 
+/* dgamma += sum dy xhat, dbeta += sum dy (either may be NULL) */
+static void add_affine_grads(float *dgamma, float *dbeta, int c, double sdy, double sdyx)
+{
+    if (dgamma)
+        dgamma[c] += (float)sdyx;
+    if (dbeta)
+        dbeta[c] += (float)sdy;
+}
+
 static void forward_train(float *y, float *xhat, float *invstd, float *running_mean, float *running_var,
                           const float *x, const float *gamma, const float *beta, int B, int C, int HW, float momentum,
                           float eps, int relu)
@@ -151,10 +160,7 @@ static void backward(float *dx, float *dgamma, float *dbeta, const float *dr, co
             sum_grad_row(a, a2, g, dr + o, r ? r + o : NULL, xhat + o, HW);
         }
         double sdy = lanes_total(a), sdyx = lanes_total(a2);
-        if (dgamma)
-            dgamma[c] += (float)sdyx;
-        if (dbeta)
-            dbeta[c] += (float)sdy;
+        add_affine_grads(dgamma, dbeta, c, sdy, sdyx);
         if (!dx)
             continue;
         /* dx = k (N dy - sum dy - xhat sum(dy xhat)), in float from double coefficients */
@@ -266,10 +272,7 @@ void dtcl_batchnorm_relu_backward_stats(float *dx, float *dgamma, float *dbeta, 
             sum_grad_row(a, a2, g, dr + ((size_t)b * C + c) * HW, m, xh, HW);
         }
         double sdy = lanes_total(a), sdyx = lanes_total(a2);
-        if (dgamma)
-            dgamma[c] += (float)sdyx;
-        if (dbeta)
-            dbeta[c] += (float)sdy;
+        add_affine_grads(dgamma, dbeta, c, sdy, sdyx);
         if (!dx)
             continue;
         float k = (float)((double)ga * fis), m1 = (float)(sdy / N), m2 = (float)(sdyx / N);

@@ -208,6 +208,15 @@ static size_t tensor_offset(const DtclModel *md, const char *name)
     return e ? e->offset : 0;
 }
 
+/* M 3,4; g 6 -> 5: the small networks beside either encoder */
+static void small_heads(DtclModelConfig *mc)
+{
+    mc->mwidths[0] = 3;
+    mc->mwidths[1] = 4;
+    mc->hidden = 6;
+    mc->zdim = 5;
+}
+
 /* The densenet121 encoder's layers at small widths (stem 4, growth 3,
  * bottleneck 6, layers 1-2-1-1) on NB images of DS x DS: every kind of
  * layer (7x7 stride-2 stem, 3x3 stride-2 max-pool, the concatenation, the
@@ -218,10 +227,7 @@ static int check_densenet(DtclCheckTable *tab, const DtclGradcheckConfig *cfg)
     dtcl_model_config_default(&mc);
     mc.encoder = DTCL_ENCODER_DENSENET121;
     mc.dn = (DtclDensenetConfig){.init = 4, .growth = 3, .bn_size = 2, .layers = {1, 2, 1, 1}};
-    mc.mwidths[0] = 3;
-    mc.mwidths[1] = 4;
-    mc.hidden = 6;
-    mc.zdim = 5;
+    small_heads(&mc);
     DtclModel md;
     dtcl_model_init(&md, &mc);
     dtcl_model_reset(&md, cfg->seed);
@@ -257,10 +263,7 @@ int dtcl_gradcheck_networks(DtclCheckTable *tab, const DtclGradcheckConfig *cfg,
     DtclModelConfig mc;
     dtcl_model_config_default(&mc);
     dtcl_model_parse_widths("3,4", &mc, NULL);
-    mc.mwidths[0] = 3;
-    mc.mwidths[1] = 4;
-    mc.hidden = 6;
-    mc.zdim = 5;
+    small_heads(&mc);
     DtclModel md;
     dtcl_model_init(&md, &mc);
     dtcl_model_reset(&md, cfg->seed);

@@ -814,8 +814,11 @@ int dtcl_experiment_report(const char *out, int which, FILE *log, DtclError *err
     char note[8192];
     snprintf(note, sizeof note,
              "Linear evaluation AUC after %d epochs: mean over %d repeats (supervision sets) and the three test "
-             "sets, standard deviation over those %d values in parentheses. Data: %s. Scaled by --budget: %s.\n",
-             s.epochs, s.repeats, 3 * s.repeats, s.data, s.scaled);
+             "sets, standard deviation over those %d values in parentheses. Data: %s. Encoder: %s%s. Scaled by "
+             "--budget: %s.\n",
+             s.epochs, s.repeats, 3 * s.repeats, s.data, dtcl_encoder_name(s.encoder),
+             s.encoder == DTCL_ENCODER_FCN ? "" : " (the paper's numbers in these tables are from BraTS with fcn)",
+             s.scaled);
     char c1[128], c2[128];
     rc = 0;
     if (rc == 0 && (which & DTCL_EXP_TABLE2)) {

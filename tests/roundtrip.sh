@@ -47,6 +47,9 @@ if "$py" -c 'import torchvision' >/dev/null 2>&1; then
     "$py" "$ref" densenet "$tmp"
     "$dtcl" embed -t 2 -c "$tmp/tv_f.safetensors" -i "$tmp/xd.npy" -o "$tmp/hd_dtcl.npy"
     "$py" "$ref" compare "$tmp/hd_dtcl.npy" "$tmp/hd_torch.npy" 1e-4
+    "$dtcl" embed -t 1 -b 4 -c "$tmp/tv_f.safetensors" -i "$tmp/xd.npy" -o "$tmp/hd_b4.npy"
+    cmp "$tmp/hd_dtcl.npy" "$tmp/hd_b4.npy"
+    echo "densenet121: batches of 4 (the last of 2) on 1 thread give bitwise the same representations"
 else
     echo "torchvision's DenseNet-121 not compared: no python3-torchvision"
 fi

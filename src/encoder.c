@@ -37,7 +37,6 @@ void dtcl_encoder_plan(DtclEncoderPlan *p, const DtclEncoder *f, int B, int S, i
     p->kind = f->kind;
     if (f->kind == DTCL_ENCODER_DENSENET121) {
         dtcl_densenet_plan(&p->dn, &f->dn, B, S, threads, a);
-        dtcl_densenet_saved(&p->dn_eval, &p->dn, &f->dn, 1, a);
     } else {
         dtcl_fcn_plan(&p->fcn, &f->fcn, B, S, threads, a);
     }
@@ -64,11 +63,12 @@ void dtcl_encoder_forward_train(DtclEncoderSaved *s, const DtclEncoder *f, const
         dtcl_fcn_forward_train(&s->fcn, &f->fcn, x, update_stats, &p->fcn);
 }
 
-void dtcl_encoder_forward_eval(float *h, const DtclEncoder *f, const float *x, int n, DtclEncoderPlan *p)
+void dtcl_encoder_forward_eval(float *h, const DtclEncoder *f, const float *x, int n, DtclEncoderPlan *p,
+                               DtclEncoderSaved *scratch)
 {
     if (f->kind == DTCL_ENCODER_DENSENET121) {
-        dtcl_densenet_forward_eval(&p->dn_eval, &f->dn, x, n, &p->dn);
-        memcpy(h, p->dn_eval.h, sizeof(float) * (size_t)n * dtcl_encoder_dim(f));
+        dtcl_densenet_forward_eval(&scratch->dn, &f->dn, x, n, &p->dn);
+        memcpy(h, scratch->dn.h, sizeof(float) * (size_t)n * dtcl_encoder_dim(f));
     } else {
         dtcl_fcn_forward_eval(h, &f->fcn, x, n, &p->fcn);
     }
@@ -78,13 +78,20 @@ void dtcl_encoder_embed(float *h, const DtclEncoder *f, const float *x, int64_t 
 {
     DtclArena a = {0};
     DtclEncoderPlan p;
-    dtcl_encoder_plan(&p, f, batch, S, threads, &a); /* counting walk */
-    dtcl_arena_alloc(&a);
-    dtcl_encoder_plan(&p, f, batch, S, threads, &a);
+    DtclEncoderSaved s;
+    for (int walk = 0; walk < 2; walk++) { /* counting, then binding */
+        if (walk)
+            dtcl_arena_alloc(&a);
+        dtcl_encoder_plan(&p, f, batch, S, threads, &a);
+        if (f->kind == DTCL_ENCODER_DENSENET121) { /* one conv1 output shared by the layers */
+            memset(&s, 0, sizeof s);
+            dtcl_densenet_saved(&s.dn, &p.dn, &f->dn, 1, &a);
+        }
+    }
     int d = dtcl_encoder_dim(f);
     for (int64_t i = 0; i < n; i += batch) {
         int m = n - i < batch ? (int)(n - i) : batch;
-        dtcl_encoder_forward_eval(h + i * d, f, x + i * (int64_t)S * S, m, &p);
+        dtcl_encoder_forward_eval(h + i * d, f, x + i * (int64_t)S * S, m, &p, &s);
     }
     dtcl_arena_free(&a);
 }

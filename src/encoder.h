@@ -25,7 +25,6 @@ typedef struct {
     DtclEncoderKind kind;
     DtclFcnPlan fcn;
     DtclDensenetPlan dn;
-    DtclDensenetSaved dn_eval; /* the evaluation pass's buffers */
 } DtclEncoderPlan;
 
 typedef struct {
@@ -47,8 +46,11 @@ void dtcl_encoder_saved(DtclEncoderSaved *s, const DtclEncoderPlan *p, const Dtc
 
 void dtcl_encoder_forward_train(DtclEncoderSaved *s, const DtclEncoder *f, const float *x /* (B,1,S,S) */,
                                 int update_stats, DtclEncoderPlan *p);
-/* h (n,d) = f(x) with the running statistics, n <= B. */
-void dtcl_encoder_forward_eval(float *h, const DtclEncoder *f, const float *x, int n, DtclEncoderPlan *p);
+/* h (n,d) = f(x) with the running statistics, n <= B. DenseNet works in the
+ * buffers of `scratch`, a view planned with p whose contents it overwrites
+ * (training lends its first view; the fcn needs none: NULL is fine). */
+void dtcl_encoder_forward_eval(float *h, const DtclEncoder *f, const float *x, int n, DtclEncoderPlan *p,
+                               DtclEncoderSaved *scratch);
 /* h (n,d) for any n, `batch` images at a time. */
 void dtcl_encoder_embed(float *h, const DtclEncoder *f, const float *x, int64_t n, int S, int batch, int threads);
 void dtcl_encoder_backward(float *dx, int param_grads, const float *dh, const DtclEncoder *f,

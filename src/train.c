@@ -443,7 +443,7 @@ static void validate(Run *r, double *bce, double *auc)
     for (int64_t i = 0; i < n; i += B) {
         int nb = n - i < B ? (int)(n - i) : B;
         dtcl_dataset_load(&r->ds, r->xtmp, r->val + i, nb);
-        dtcl_encoder_forward_eval(h, &r->md.f, r->xtmp, nb, &r->plan.fp);
+        dtcl_encoder_forward_eval(h, &r->md.f, r->xtmp, nb, &r->plan.fp, &r->plan.view[0]);
         dtcl_classifier_forward(logit, h, &r->md.p, nb);
         for (int b = 0; b < nb; b++) {
             int8_t lab = r->ds.label[r->val[i + b]];

@@ -89,7 +89,7 @@ static void test_golden(void **state)
     /* conv0, norm0 (2), 9 layers x (2 norms x 2 + 2 convs), 3 transitions x 3, norm5 (2) */
     assert_int_equal(ngrads, 1 + 2 + 9 * 6 + 3 * 3 + 2);
     assert_int_equal(nstats, 2 * (1 + 9 * 2 + 3 + 1));
-    dtcl_encoder_forward_eval(h, &md.f, x, B, &p.fp);
+    dtcl_encoder_forward_eval(h, &md.f, x, B, &p.fp, &p.view[0]);
     TEST_CHECK_GOLDEN(dir, "densenet h (evaluation)", h, ".", "h_eval", B * D, 1e-5);
     free(x);
     free(dh);

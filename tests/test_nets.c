@@ -94,7 +94,7 @@ static void test_encoder(void **state)
         }
     }
     assert_int_equal(ngrads, 12);
-    dtcl_encoder_forward_eval(h, &md.f, x, B, &p.fp);
+    dtcl_encoder_forward_eval(h, &md.f, x, B, &p.fp, &p.view[0]);
     check("encoder h (evaluation)", h, "encoder", "h_eval", B * 8, 1e-5);
     free(x);
     free(dh);

@@ -107,10 +107,11 @@ int dtcl_cmd_embed(int argc, char **argv)
         dtcl_model_free(&md);
         return dtcl_cli_input_error(cmd, &err);
     }
-    int need = 1 << md.cfg.nblocks;
+    int need = dtcl_model_min_size(&md.cfg);
     if (S < need || n < 1) {
-        fprintf(stderr, "dtcl %s: %s: images of %dx%d; the encoder in %s has %d blocks and needs at least %dx%d\n",
-                cmd, in, S, S, ck, md.cfg.nblocks, need, need);
+        char desc[160];
+        fprintf(stderr, "dtcl %s: %s: images of %dx%d; the %s in %s needs at least %dx%d\n", cmd, in, S, S,
+                dtcl_model_describe(&md.cfg, desc, sizeof desc), ck, need, need);
         free(x);
         dtcl_model_free(&md);
         return DTCL_EXIT_INPUT;

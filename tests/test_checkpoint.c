@@ -230,6 +230,14 @@ static void test_cli_refuses(void **state)
     printf("  [%d] dtcl embed on 3x3 images\n      %s", st, err);
     assert_int_equal(st, 2);
     assert_non_null(strstr(err, "needs at least 4x4"));
+    /* a densenet121 encoder on the 16x16 images: it needs 32x32 */
+    snprintf(args, sizeof args, "embed -c %s/ref/golden/densenet/weights.safetensors -i x.npy -o h3.npy",
+             test_srcdir());
+    st = test_run_dtcl(dir, dtcl, err, sizeof err, args);
+    printf("  [%d] dtcl embed, densenet121 on 16x16 images\n      %s", st, err);
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(err, "densenet121 encoder"));
+    assert_non_null(strstr(err, "needs at least 32x32"));
 }
 
 int main(void)

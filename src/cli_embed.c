@@ -27,6 +27,8 @@ static const char *embed_help =
     "  -i, --input PATH       images: .npy (N,S,S) or (S,S), float32, or a dataset folder\n"
     "  -o, --output FILE      .npy (N,d), written atomically\n"
     "  -b, --batch N          images per forward pass (default 64)\n"
+    "      --encoder NAME     fcn or densenet121: refuse a checkpoint that holds the other (the\n"
+    "                         encoder is always read from the tensors)\n"
     "  -t, --threads N        OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  -h, --help             this text\n";
 
@@ -65,10 +67,11 @@ int dtcl_cmd_embed(int argc, char **argv)
         {"checkpoint", required_argument, 0, 'c'}, {"input", required_argument, 0, 'i'},
         {"output", required_argument, 0, 'o'},     {"batch", required_argument, 0, 'b'},
         {"threads", required_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"encoder", required_argument, 0, 1},      {0, 0, 0, 0}};
     const char *cmd = "embed", *ck = NULL, *in = NULL, *out = NULL;
     long batch = 64, threads = 0;
-    int c;
+    int c, want_encoder = -1;
+    DtclEncoderKind kind;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":c:i:o:b:t:h", opts, NULL)) != -1) {
@@ -83,6 +86,11 @@ int dtcl_cmd_embed(int argc, char **argv)
         case 't':
             if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
                 return DTCL_EXIT_INPUT;
+            break;
+        case 1:
+            if (dtcl_encoder_parse(optarg, &kind) != 0)
+                return dtcl_cli_usage_error(cmd, "--encoder '%s' is not fcn or densenet121", optarg);
+            want_encoder = (int)kind;
             break;
         case 'h': fputs(embed_help, stdout); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
@@ -100,6 +108,12 @@ int dtcl_cmd_embed(int argc, char **argv)
     DtclModel md;
     if (dtcl_checkpoint_load(ck, &md, DTCL_CK_ENCODER, &err) != 0)
         return dtcl_cli_input_error(cmd, &err);
+    if (want_encoder >= 0 && (int)md.cfg.encoder != want_encoder) {
+        fprintf(stderr, "dtcl %s: %s: holds a %s encoder; --encoder asked for %s\n", cmd, ck,
+                dtcl_encoder_name(md.cfg.encoder), dtcl_encoder_name((DtclEncoderKind)want_encoder));
+        dtcl_model_free(&md);
+        return DTCL_EXIT_INPUT;
+    }
     float *x = NULL;
     int64_t n;
     int S;

@@ -238,6 +238,10 @@ static void test_cli_refuses(void **state)
     assert_int_equal(st, 2);
     assert_non_null(strstr(err, "densenet121 encoder"));
     assert_non_null(strstr(err, "needs at least 32x32"));
+    st = test_run_dtcl(dir, dtcl, err, sizeof err, "embed --encoder densenet121 -c good.safetensors -i x.npy -o h3.npy");
+    printf("  [%d] dtcl embed --encoder densenet121 on an fcn checkpoint\n      %s", st, err);
+    assert_int_equal(st, 2);
+    assert_non_null(strstr(err, "holds a fcn encoder"));
 }
 
 int main(void)

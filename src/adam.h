@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
 typedef struct {
     double lr, beta1, beta2, eps;
 } DtclAdam;
@@ -17,5 +21,9 @@ void dtcl_adam_default(DtclAdam *a, double lr); /* betas (0.9, 0.999), eps 1e-8 
 
 /* One step t (1-based) over n parameters. */
 void dtcl_adam_step(const DtclAdam *a, float *param, float *m, float *v, const float *grad, size_t n, int64_t t);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
 enum {
     DTCL_EXIT_OK = 0,    /* success */
     DTCL_EXIT_FAIL = 1,  /* failure at run time (out of memory, a check failed) */
@@ -36,5 +40,9 @@ void *dtcl_aligned_at(size_t n, const char *file, int line);
 #define DTCL_MALLOC(n) dtcl_malloc_at((n), __FILE__, __LINE__)
 #define DTCL_CALLOC(c, s) dtcl_calloc_at((c), (s), __FILE__, __LINE__)
 #define DTCL_ALIGNED(n) dtcl_aligned_at((n), __FILE__, __LINE__)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,0 +1,31 @@
+/* memory_gpu.h: device memory for the CUDA twins (src/gpu/): allocation,
+ * explicit host<->device copies, and the check after a kernel launch. Every
+ * function returns 0, or -1 with err naming what failed and the CUDA
+ * runtime's reason. Device pointers are plain float pointers; the twins take
+ * them in the same argument order as their CPU files. */
+#ifndef DTCL_MEMORY_GPU_H
+#define DTCL_MEMORY_GPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int dtcl_gpu_alloc(void **dev, size_t bytes, DtclError *err);
+void dtcl_gpu_free(void *dev);
+int dtcl_gpu_upload(void *dev, const void *host, size_t bytes, DtclError *err);
+int dtcl_gpu_download(void *host, const void *dev, size_t bytes, DtclError *err);
+int dtcl_gpu_zero(void *dev, size_t bytes, DtclError *err);
+/* Waits for the device and reports the first error of the kernels launched
+ * since the last check, naming `what`. */
+int dtcl_gpu_check(const char *what, DtclError *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

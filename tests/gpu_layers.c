@@ -1,0 +1,269 @@
+/* gpu_layers.c: the CUDA twins of the elementwise layers, the pools,
+ * BatchNorm and Adam (src/gpu/) against their CPU files on seeded random
+ * inputs, at SPEC section 9's tolerances (relative L2: forward 1e-5,
+ * gradients and updated parameters 1e-4), each printing its worst element.
+ * The GPU twins also run twice and must agree bitwise (no atomics, fixed
+ * reduction trees). Exit 77 (skip) without a GPU; built with --enable-cuda
+ * only. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "activation.h"
+#include "adam.h"
+#include "batchnorm.h"
+#include "device.h"
+#include "gpu/activation_gpu.h"
+#include "gpu/adam_gpu.h"
+#include "gpu/batchnorm_gpu.h"
+#include "gpu/memory_gpu.h"
+#include "gpu/pool_gpu.h"
+#include "pool.h"
+#include "rng.h"
+#include "testutil.h"
+
+#define FWD_TOL 1e-5
+#define GRAD_TOL 1e-4
+
+static float *rnd(size_t n, uint32_t item, float lo, float hi)
+{
+    float *a = malloc(sizeof(float) * (n ? n : 1));
+    DtclStream s = {17, DTCL_RNG_TEST, 0, 0, item};
+    dtcl_rng_uniform_range(&s, a, n, lo, hi);
+    return a;
+}
+
+/* Device copies of host arrays, and back. */
+static void *up(const void *h, size_t bytes)
+{
+    void *d;
+    DtclError e;
+    if (dtcl_gpu_alloc(&d, bytes, &e) != 0 || dtcl_gpu_upload(d, h, bytes, &e) != 0)
+        fail_msg("%s", e.msg);
+    return d;
+}
+
+static float *down(const void *d, size_t n)
+{
+    float *h = malloc(sizeof(float) * (n ? n : 1));
+    DtclError e;
+    if (dtcl_gpu_check("kernels", &e) != 0 || dtcl_gpu_download(h, d, sizeof(float) * n, &e) != 0)
+        fail_msg("%s", e.msg);
+    return h;
+}
+
+static void compare(const char *what, const float *gpu, const float *cpu, size_t n, double tol)
+{
+    double *r = malloc(sizeof(double) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        r[i] = cpu[i];
+    double e = test_rel_l2(what, gpu, r, n, tol);
+    free(r);
+    assert_true(e <= tol);
+}
+
+static void test_activations(void **state)
+{
+    (void)state;
+    size_t n = 100003;
+    float *x = rnd(n, 1, -2, 2), *dy = rnd(n, 2, -1, 1), *y = malloc(4 * n), *dx = calloc(n, 4);
+    float *dX = up(x, 4 * n), *dDY = up(dy, 4 * n), *dY = up(y, 4 * n), *dDX = up(dx, 4 * n);
+    dtcl_relu_forward(y, x, n);
+    dtcl_relu_forward_gpu(dY, dX, n);
+    float *g = down(dY, n);
+    compare("relu forward", g, y, n, FWD_TOL);
+    free(g);
+    dtcl_relu_backward(dx, dy, x, n);
+    dtcl_relu_backward_gpu(dDX, dDY, dX, n);
+    g = down(dDX, n);
+    compare("relu backward", g, dx, n, GRAD_TOL);
+    free(g);
+    dtcl_logistic_forward(y, x, n);
+    dtcl_logistic_forward_gpu(dY, dX, n);
+    g = down(dY, n);
+    compare("logistic forward", g, y, n, FWD_TOL);
+    free(g);
+    dtcl_logistic_backward(dx, dy, y, n);
+    dtcl_logistic_backward_gpu(dDX, dDY, dY, n);
+    g = down(dDX, n);
+    compare("logistic backward", g, dx, n, GRAD_TOL);
+    free(g);
+    free(x); free(dy); free(y); free(dx);
+    dtcl_gpu_free(dX); dtcl_gpu_free(dDY); dtcl_gpu_free(dY); dtcl_gpu_free(dDX);
+}
+
+static void test_adam(void **state)
+{
+    (void)state;
+    size_t n = 50021;
+    float *p = rnd(n, 3, -1, 1), *m = rnd(n, 4, -0.1f, 0.1f), *v = rnd(n, 5, 0, 0.01f), *gr = rnd(n, 6, -1, 1);
+    float *dP = up(p, 4 * n), *dM = up(m, 4 * n), *dV = up(v, 4 * n), *dG = up(gr, 4 * n);
+    DtclAdam a;
+    dtcl_adam_default(&a, 1e-3);
+    for (int64_t t = 1; t <= 3; t++) {
+        dtcl_adam_step(&a, p, m, v, gr, n, t);
+        dtcl_adam_step_gpu(&a, dP, dM, dV, dG, n, t);
+    }
+    float *g = down(dP, n);
+    compare("adam parameters after 3 steps", g, p, n, GRAD_TOL);
+    free(g);
+    g = down(dV, n);
+    compare("adam v after 3 steps", g, v, n, GRAD_TOL);
+    free(g);
+    free(p); free(m); free(v); free(gr);
+    dtcl_gpu_free(dP); dtcl_gpu_free(dM); dtcl_gpu_free(dV); dtcl_gpu_free(dG);
+}
+
+static void test_pools(void **state)
+{
+    (void)state;
+    const int B = 3, C = 5, H = 13, W = 11, Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
+    size_t nx = (size_t)B * C * H * W, n2 = (size_t)B * C * (H / 2) * (W / 2), n3 = (size_t)B * C * Ho * Wo;
+    float *x = rnd(nx, 7, -1, 1), *dy = rnd(nx, 8, -1, 1);
+    float *dX = up(x, 4 * nx), *dDY = up(dy, 4 * nx), *dY, *dDX;
+    int32_t *arg = malloc(4 * nx), *dA;
+    DtclError e;
+    assert_int_equal(dtcl_gpu_alloc((void **)&dY, 4 * nx, &e), 0);
+    assert_int_equal(dtcl_gpu_alloc((void **)&dDX, 4 * nx, &e), 0);
+    assert_int_equal(dtcl_gpu_alloc((void **)&dA, 4 * nx, &e), 0);
+    float *y = malloc(4 * nx), *dx = calloc(nx, 4), *g;
+    /* max-pool 2x2 */
+    dtcl_maxpool2_forward(y, arg, x, B, C, H, W);
+    dtcl_maxpool2_forward_gpu(dY, dA, dX, B, C, H, W);
+    g = down(dY, n2);
+    compare("maxpool2 forward", g, y, n2, FWD_TOL);
+    free(g);
+    dtcl_maxpool2_backward(dx, dy, arg, B, C, H, W);
+    dtcl_gpu_zero(dDX, 4 * nx, &e);
+    dtcl_maxpool2_backward_gpu(dDX, dDY, dA, B, C, H, W);
+    g = down(dDX, nx);
+    compare("maxpool2 backward", g, dx, nx, GRAD_TOL);
+    free(g);
+    /* max-pool 3x3 stride 2 (overlapping windows: backward gathers) */
+    dtcl_maxpool3s2_forward(y, 0, arg, x, B, C, H, W);
+    dtcl_maxpool3s2_forward_gpu(dY, 0, dA, dX, B, C, H, W);
+    g = down(dY, n3);
+    compare("maxpool3s2 forward", g, y, n3, FWD_TOL);
+    free(g);
+    memset(dx, 0, 4 * nx);
+    dtcl_maxpool3s2_backward(dx, dy, 0, arg, B, C, H, W);
+    dtcl_gpu_zero(dDX, 4 * nx, &e);
+    dtcl_maxpool3s2_backward_gpu(dDX, dDY, 0, dA, B, C, H, W);
+    g = down(dDX, nx);
+    compare("maxpool3s2 backward", g, dx, nx, GRAD_TOL);
+    free(g);
+    /* average pools */
+    dtcl_avgpool2_forward(y, 0, x, B, C, H, W);
+    dtcl_avgpool2_forward_gpu(dY, 0, dX, B, C, H, W);
+    g = down(dY, n2);
+    compare("avgpool2 forward", g, y, n2, FWD_TOL);
+    free(g);
+    memset(dx, 0, 4 * nx);
+    dtcl_avgpool2_backward(dx, dy, 0, B, C, H, W);
+    dtcl_gpu_zero(dDX, 4 * nx, &e);
+    dtcl_avgpool2_backward_gpu(dDX, dDY, 0, B, C, H, W);
+    g = down(dDX, nx);
+    compare("avgpool2 backward", g, dx, nx, GRAD_TOL);
+    free(g);
+    dtcl_avgpool_forward(y, x, B, C, H * W);
+    dtcl_avgpool_forward_gpu(dY, dX, B, C, H * W);
+    g = down(dY, (size_t)B * C);
+    compare("global avgpool forward", g, y, (size_t)B * C, FWD_TOL);
+    free(g);
+    memset(dx, 0, 4 * nx);
+    dtcl_avgpool_backward(dx, dy, B, C, H * W);
+    dtcl_gpu_zero(dDX, 4 * nx, &e);
+    dtcl_avgpool_backward_gpu(dDX, dDY, B, C, H * W);
+    g = down(dDX, nx);
+    compare("global avgpool backward", g, dx, nx, GRAD_TOL);
+    free(g);
+    free(x); free(dy); free(y); free(dx); free(arg);
+    dtcl_gpu_free(dX); dtcl_gpu_free(dDY); dtcl_gpu_free(dY); dtcl_gpu_free(dDX); dtcl_gpu_free(dA);
+}
+
+static void test_batchnorm(void **state)
+{
+    (void)state;
+    const int B = 6, C = 7, HW = 37;
+    size_t n = (size_t)B * C * HW;
+    float *x = rnd(n, 9, -2, 3), *dy = rnd(n, 10, -1, 1), *gam = rnd(C, 11, 0.5f, 1.5f), *bet = rnd(C, 12, -0.5f, 0.5f);
+    float *rm = rnd(C, 13, -0.1f, 0.1f), *rv = rnd(C, 14, 0.5f, 1.5f);
+    float *dX = up(x, 4 * n), *dDY = up(dy, 4 * n), *dG = up(gam, 4 * C), *dB = up(bet, 4 * C);
+    float *dRM = up(rm, 4 * C), *dRV = up(rv, 4 * C);
+    float *y = malloc(4 * n), *xh = malloc(4 * n), *is = malloc(4 * C), *dx = calloc(n, 4), *dga = calloc(C, 4);
+    float *dbe = calloc(C, 4);
+    float *dY = up(y, 4 * n), *dXH = up(xh, 4 * n), *dIS = up(is, 4 * C), *dDX = up(dx, 4 * n);
+    float *dDGA = up(dga, 4 * C), *dDBE = up(dbe, 4 * C), *g;
+    dtcl_batchnorm_relu_forward_train(y, xh, is, rm, rv, x, gam, bet, B, C, HW, 0.1f, 1e-5f);
+    dtcl_batchnorm_relu_forward_train_gpu(dY, dXH, dIS, dRM, dRV, dX, dG, dB, B, C, HW, 0.1f, 1e-5f);
+    g = down(dY, n);
+    compare("batchnorm+relu forward (train)", g, y, n, FWD_TOL);
+    free(g);
+    g = down(dRV, C);
+    compare("batchnorm running_var", g, rv, C, FWD_TOL);
+    free(g);
+    dtcl_batchnorm_relu_backward(dx, dga, dbe, dy, y, xh, is, gam, B, C, HW);
+    dtcl_batchnorm_relu_backward_gpu(dDX, dDGA, dDBE, dDY, dY, dXH, dIS, dG, B, C, HW);
+    g = down(dDX, n);
+    compare("batchnorm+relu dx", g, dx, n, GRAD_TOL);
+    free(g);
+    g = down(dDGA, C);
+    compare("batchnorm+relu dgamma", g, dga, C, GRAD_TOL);
+    free(g);
+    /* the same again: bitwise the same on the GPU */
+    float *first = down(dDX, n);
+    dtcl_gpu_zero(dDX, 4 * n, NULL);
+    dtcl_batchnorm_relu_backward_gpu(dDX, NULL, NULL, dDY, dY, dXH, dIS, dG, B, C, HW);
+    float *again = down(dDX, n);
+    assert_int_equal(test_first_diff(first, again, n), -1);
+    printf("  batchnorm+relu dx: two GPU runs bitwise equal\n");
+    free(first); free(again);
+    /* evaluation */
+    dtcl_batchnorm_forward_eval(y, x, gam, bet, rm, rv, B, C, HW, 1e-5f);
+    dtcl_batchnorm_forward_eval_gpu(dY, dX, dG, dB, dRM, dRV, B, C, HW, 1e-5f);
+    g = down(dY, n);
+    compare("batchnorm forward (eval)", g, y, n, FWD_TOL);
+    free(g);
+    /* from kept statistics, on a channel view (DenseNet): channels [0, C-2) of x */
+    int Cv = C - 2;
+    size_t nv = (size_t)B * Cv * HW, xs = (size_t)C * HW;
+    float *mean = malloc(4 * C), *dMEAN = up(mean, 4 * C), *r = malloc(4 * nv), *dR = up(r, 4 * nv);
+    float *dxv = calloc(n, 4), *dDXV = up(dxv, 4 * n);
+    dtcl_batchnorm_stats(mean, is, NULL, NULL, x, xs, B, Cv, HW, 0.1f, 1e-5f);
+    dtcl_batchnorm_stats_gpu(dMEAN, dIS, NULL, NULL, dX, xs, B, Cv, HW, 0.1f, 1e-5f);
+    dtcl_batchnorm_relu_apply(r, x, xs, mean, is, gam, bet, B, Cv, HW);
+    dtcl_batchnorm_relu_apply_gpu(dR, dX, xs, dMEAN, dIS, dG, dB, B, Cv, HW);
+    g = down(dR, nv);
+    compare("batchnorm stats + relu apply (view)", g, r, nv, FWD_TOL);
+    free(g);
+    dtcl_batchnorm_relu_backward_stats(dxv, NULL, NULL, dy, x, xs, mean, is, gam, bet, B, Cv, HW);
+    dtcl_batchnorm_relu_backward_stats_gpu(dDXV, NULL, NULL, dDY, dX, xs, dMEAN, dIS, dG, dB, B, Cv, HW);
+    g = down(dDXV, n);
+    compare("batchnorm backward from statistics (view)", g, dxv, n, GRAD_TOL);
+    free(g);
+    free(x); free(dy); free(gam); free(bet); free(rm); free(rv); free(y); free(xh); free(is); free(dx);
+    free(dga); free(dbe); free(mean); free(r); free(dxv);
+    void *dev[] = {dX, dDY, dG, dB, dRM, dRV, dY, dXH, dIS, dDX, dDGA, dDBE, dMEAN, dR, dDXV};
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
+        dtcl_gpu_free(dev[i]);
+}
+
+int main(void)
+{
+    if (!dtcl_device_cuda_available()) {
+        printf("SKIP: no CUDA device (%s)\n", "the CUDA twins are compiled but cannot run here");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_batchnorm),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,5 +1,5 @@
 /* gpu_layers.c: the CUDA twins of the elementwise layers, the pools,
- * BatchNorm and Adam (src/gpu/) against their CPU files on seeded random
+ * BatchNorm, the convolution (stride, channel views) and Adam (src/gpu/) against their CPU files on seeded random
  * inputs, at SPEC section 9's tolerances (relative L2: forward 1e-5,
  * gradients and updated parameters 1e-4), each printing its worst element.
  * The GPU twins also run twice and must agree bitwise (no atomics, fixed
@@ -17,10 +17,12 @@
 #include "activation.h"
 #include "adam.h"
 #include "batchnorm.h"
+#include "conv.h"
 #include "device.h"
 #include "gpu/activation_gpu.h"
 #include "gpu/adam_gpu.h"
 #include "gpu/batchnorm_gpu.h"
+#include "gpu/conv_gpu.h"
 #include "gpu/memory_gpu.h"
 #include "gpu/pool_gpu.h"
 #include "pool.h"
@@ -253,6 +255,58 @@ static void test_batchnorm(void **state)
         dtcl_gpu_free(dev[i]);
 }
 
+/* One convolution shape: forward, backward (all gradients) and backward_data
+ * on the GPU against the CPU; x and y may be channel views (the strides). */
+static void conv_case(const char *name, DtclConvShape s)
+{
+    int Ho = dtcl_conv2d_out(&s, s.H), Wo = dtcl_conv2d_out(&s, s.W);
+    size_t xs = s.xstride ? s.xstride : (size_t)s.C * s.H * s.W, ys = s.ystride ? s.ystride : (size_t)s.O * Ho * Wo;
+    size_t nx = (size_t)s.B * xs, ny = (size_t)s.B * ys, nw = (size_t)s.O * s.C * s.k * s.k;
+    float *x = rnd(nx, 20, -1, 1), *w = rnd(nw, 21, -0.2f, 0.2f), *bias = rnd(s.O, 22, -0.1f, 0.1f);
+    float *dy = rnd(ny, 23, -1, 1), *y = calloc(ny, 4), *dx = calloc(nx, 4), *dw = calloc(nw, 4), *db = calloc(s.O, 4);
+    float *dx2 = calloc(nx, 4);
+    float *work = calloc(dtcl_conv2d_work_size(&s), 4);
+    dtcl_conv2d_forward(y, x, w, bias, &s, work);
+    dtcl_conv2d_backward(dx, dw, db, dy, x, w, &s, work);
+    dtcl_conv2d_backward_data(dx2, dy, w, &s, work);
+    float *dX = up(x, 4 * nx), *dW = up(w, 4 * nw), *dB = up(bias, 4 * s.O), *dDY = up(dy, 4 * ny);
+    float *zy = calloc(ny, 4), *zx = calloc(nx, 4), *zw = calloc(nw, 4), *zb = calloc(s.O, 4);
+    float *dY = up(zy, 4 * ny), *dDX = up(zx, 4 * nx), *dDX2 = up(zx, 4 * nx), *dDW = up(zw, 4 * nw);
+    float *dDB = up(zb, 4 * s.O), *dWork;
+    DtclError e;
+    assert_int_equal(dtcl_gpu_alloc((void **)&dWork, 4 * dtcl_conv2d_work_size_gpu(&s), &e), 0);
+    dtcl_conv2d_forward_gpu(dY, dX, dW, dB, &s, dWork);
+    dtcl_conv2d_backward_gpu(dDX, dDW, dDB, dDY, dX, dW, &s, dWork);
+    dtcl_conv2d_backward_data_gpu(dDX2, dDY, dW, &s, dWork);
+    char what[128];
+    const struct { const char *part; float *dev, *cpu; size_t n; double tol; } c[5] = {
+        {"y", dY, y, ny, FWD_TOL}, {"dx", dDX, dx, nx, GRAD_TOL}, {"dweight", dDW, dw, nw, GRAD_TOL},
+        {"dbias", dDB, db, (size_t)s.O, GRAD_TOL}, {"dx (data only)", dDX2, dx2, nx, GRAD_TOL}};
+    for (int k = 0; k < 5; k++) {
+        float *g = down(c[k].dev, c[k].n);
+        snprintf(what, sizeof what, "conv %s %s", name, c[k].part);
+        compare(what, g, c[k].cpu, c[k].n, c[k].tol);
+        free(g);
+    }
+    free(x); free(w); free(bias); free(dy); free(y); free(dx); free(dw); free(db); free(dx2); free(work);
+    free(zy); free(zx); free(zw); free(zb);
+    void *dev[] = {dX, dW, dB, dDY, dY, dDX, dDX2, dDW, dDB, dWork};
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
+        dtcl_gpu_free(dev[i]);
+}
+
+static void test_conv(void **state)
+{
+    (void)state;
+    conv_case("3x3", (DtclConvShape){.B = 3, .C = 4, .O = 5, .H = 9, .W = 9, .k = 3, .threads = 1});
+    conv_case("7x7 stride 2, 13x11",
+              (DtclConvShape){.B = 2, .C = 1, .O = 6, .H = 13, .W = 11, .k = 7, .threads = 1, .stride = 2});
+    conv_case("1x1 on channel views", (DtclConvShape){.B = 2, .C = 6, .O = 4, .H = 5, .W = 5, .k = 1, .threads = 1,
+                                                      .xstride = 9 * 25, .ystride = 6 * 25});
+    conv_case("3x3 into a channel view", (DtclConvShape){.B = 2, .C = 8, .O = 3, .H = 6, .W = 6, .k = 3,
+                                                          .threads = 1, .ystride = 7 * 36});
+}
+
 int main(void)
 {
     if (!dtcl_device_cuda_available()) {
@@ -264,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_conv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

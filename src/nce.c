@@ -92,34 +92,23 @@ static double core(const double *a, const double *b, int R, int C, int D, const 
     return loss / R;
 }
 
-/* Builds the anchors, candidates and targets of each kind, and runs the core. */
-static double run(const DtclNce *c, const double *zm, const double *z, const int8_t *labels, int B, int D,
-                  double *gzm, double *gz)
+int dtcl_nce_rows(const DtclNce *c, const int8_t *labels, int B, double *target, int *excl)
 {
     if (c->kind == DTCL_NCE_PAPER) {
         /* row i: anchor zm_i, candidates z_j; the positive z_i is the target and,
          * as in the paper's Eq. 2, left out of the log-sum-exp (j != i) */
-        int *excl = DTCL_MALLOC(sizeof(int) * (size_t)B);
-        double *target = DTCL_CALLOC((size_t)B * B, sizeof(double));
+        memset(target, 0, sizeof(double) * (size_t)B * B);
         for (int i = 0; i < B; i++) {
             excl[i] = i;
             target[(size_t)i * B + i] = 1.0;
         }
-        double loss = core(zm, z, B, B, D, target, excl, c->sim, c->tau, gzm, gz);
-        free(excl);
-        free(target);
-        return loss;
+        return B;
     }
     /* simclr and supcon: the 2B views against themselves, self excluded; the
      * positives (in the log-sum-exp too) are the other view of the same image,
      * and for supcon every view whose image has the same known label */
     int V = 2 * B;
-    size_t n = (size_t)B * D;
-    double *v = DTCL_MALLOC(sizeof(double) * 2 * n);
-    memcpy(v, zm, sizeof(double) * n);
-    memcpy(v + n, z, sizeof(double) * n);
-    int *excl = DTCL_MALLOC(sizeof(int) * (size_t)V);
-    double *target = DTCL_CALLOC((size_t)V * V, sizeof(double));
+    memset(target, 0, sizeof(double) * (size_t)V * V);
     for (int k = 0; k < V; k++) {
         excl[k] = k;
         int npos = 0;
@@ -138,14 +127,38 @@ static double run(const DtclNce *c, const double *zm, const double *z, const int
                     target[(size_t)k * V + l] = 1.0 / npos;
             }
     }
-    double *ga = gzm ? DTCL_CALLOC(2 * n, sizeof(double)) : NULL, *gb = gzm ? DTCL_CALLOC(2 * n, sizeof(double)) : NULL;
-    double loss = core(v, v, V, V, D, target, excl, c->sim, c->tau, ga, gb);
-    if (ga)
-        for (size_t q = 0; q < n; q++) { /* each view is both an anchor and a candidate */
-            gzm[q] += ga[q] + gb[q];
-            gz[q] += ga[n + q] + gb[n + q];
-        }
-    free(v); free(excl); free(target); free(ga); free(gb);
+    return V;
+}
+
+/* Builds the anchors, candidates and targets of each kind, and runs the core. */
+static double run(const DtclNce *c, const double *zm, const double *z, const int8_t *labels, int B, int D,
+                  double *gzm, double *gz)
+{
+    int *excl = DTCL_MALLOC(sizeof(int) * 2 * (size_t)B);
+    double *target = DTCL_MALLOC(sizeof(double) * 4 * (size_t)B * B);
+    int R = dtcl_nce_rows(c, labels, B, target, excl);
+    double loss;
+    if (c->kind == DTCL_NCE_PAPER) {
+        loss = core(zm, z, B, B, D, target, excl, c->sim, c->tau, gzm, gz);
+    } else {
+        size_t n = (size_t)B * D;
+        double *v = DTCL_MALLOC(sizeof(double) * 2 * n);
+        memcpy(v, zm, sizeof(double) * n);
+        memcpy(v + n, z, sizeof(double) * n);
+        double *ga = gzm ? DTCL_CALLOC(2 * n, sizeof(double)) : NULL;
+        double *gb = gzm ? DTCL_CALLOC(2 * n, sizeof(double)) : NULL;
+        loss = core(v, v, R, R, D, target, excl, c->sim, c->tau, ga, gb);
+        if (ga)
+            for (size_t q = 0; q < n; q++) { /* each view is both an anchor and a candidate */
+                gzm[q] += ga[q] + gb[q];
+                gz[q] += ga[n + q] + gb[n + q];
+            }
+        free(v);
+        free(ga);
+        free(gb);
+    }
+    free(excl);
+    free(target);
     return loss;
 }
 

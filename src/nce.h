@@ -18,6 +18,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus /* the CUDA twin (src/gpu/nce_gpu.cu) includes it */
+extern "C" {
+#endif
+
 typedef enum { DTCL_NCE_PAPER, DTCL_NCE_SIMCLR, DTCL_NCE_SUPCON } DtclNceKind;
 typedef enum { DTCL_SIM_DOT, DTCL_SIM_COSINE } DtclSimilarity;
 
@@ -34,7 +38,18 @@ double dtcl_nce_forward_backward(const DtclNce *c,
                                  const float *zm, const float *z,  /* (B,D) each */
                                  const int8_t *labels, int B, int D);
 
+/* Each kind as a softmax cross-entropy over rows (nce.c's core, and its CUDA
+ * twin): R anchors against R candidates (paper: zm against z, R = B; simclr
+ * and supcon: the 2B views against themselves), excl[r] the candidate left
+ * out of row r's log-sum-exp, target (R,R) the weights of r's positives
+ * (summing to 1). target holds (2B)^2 values, excl 2B. Returns R. */
+int dtcl_nce_rows(const DtclNce *c, const int8_t *labels, int B, double *target, int *excl);
+
 /* The loss alone in double, for finite differences (gradcheck). */
 double dtcl_nce_loss_d(const DtclNce *c, const double *zm, const double *z, const int8_t *labels, int B, int D);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -10,11 +10,19 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Returns L; adds dL/dx to dx (+=) when dx is not NULL. */
 double dtcl_bce_forward_backward(float *dx,               /* (B) or NULL */
                                  const float *x,          /* (B) logits */
                                  const int8_t *labels,    /* (B) 0, 1, -1 */
                                  const int8_t *mask,      /* (B) or NULL */
                                  int B);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,5 +1,6 @@
 /* gpu_layers.c: the CUDA twins of the elementwise layers, the pools,
- * BatchNorm, the convolution (stride, channel views) and Adam (src/gpu/) against their CPU files on seeded random
+ * BatchNorm, the convolution (stride, channel views), the losses and Adam
+ * (src/gpu/) against their CPU files on seeded random
  * inputs, at SPEC section 9's tolerances (relative L2: forward 1e-5,
  * gradients and updated parameters 1e-4), each printing its worst element.
  * The GPU twins also run twice and must agree bitwise (no atomics, fixed
@@ -11,18 +12,23 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "activation.h"
 #include "adam.h"
 #include "batchnorm.h"
+#include "bce.h"
 #include "conv.h"
+#include "nce.h"
 #include "device.h"
 #include "gpu/activation_gpu.h"
 #include "gpu/adam_gpu.h"
 #include "gpu/batchnorm_gpu.h"
+#include "gpu/bce_gpu.h"
 #include "gpu/conv_gpu.h"
+#include "gpu/nce_gpu.h"
 #include "gpu/memory_gpu.h"
 #include "gpu/pool_gpu.h"
 #include "pool.h"
@@ -307,6 +313,62 @@ static void test_conv(void **state)
                                                           .threads = 1, .ystride = 7 * 36});
 }
 
+/* Every kind of contrastive loss and similarity, and BCE: the loss within
+ * 1e-9 relative, the gradients within 1e-4 (relative L2). */
+static void test_losses(void **state)
+{
+    (void)state;
+    const int B = 12, D = 16;
+    size_t n = (size_t)B * D;
+    float *zm = rnd(n, 30, -1, 1), *z = rnd(n, 31, -1, 1), *logit = rnd(B, 32, -3, 3);
+    static const int8_t labels[12] = {0, 1, -1, 1, 0, 0, -1, 1, 1, -1, 0, 1};
+    float *dZM = up(zm, 4 * n), *dZ = up(z, 4 * n), *dL = up(logit, 4 * B), *dG, *dGM, *dGL;
+    void *work;
+    DtclError e;
+    size_t ws = dtcl_nce_work_size_gpu(B, D) + dtcl_bce_work_size_gpu(B);
+    assert_int_equal(dtcl_gpu_alloc(&work, ws, &e), 0);
+    assert_int_equal(dtcl_gpu_alloc((void **)&dG, 4 * n, &e), 0);
+    assert_int_equal(dtcl_gpu_alloc((void **)&dGM, 4 * n, &e), 0);
+    assert_int_equal(dtcl_gpu_alloc((void **)&dGL, 4 * B, &e), 0);
+    static const struct { DtclNceKind kind; DtclSimilarity sim; double tau; const char *name; } k[4] = {
+        {DTCL_NCE_PAPER, DTCL_SIM_DOT, 1.0, "paper, dot"}, {DTCL_NCE_PAPER, DTCL_SIM_COSINE, 0.5, "paper, cosine"},
+        {DTCL_NCE_SIMCLR, DTCL_SIM_COSINE, 0.5, "NT-Xent"}, {DTCL_NCE_SUPCON, DTCL_SIM_COSINE, 0.5, "SupCon"}};
+    for (int i = 0; i < 4; i++) {
+        DtclNce c = {k[i].kind, k[i].sim, k[i].tau};
+        float *gm = calloc(n, 4), *g = calloc(n, 4);
+        double lc = dtcl_nce_forward_backward(&c, gm, g, zm, z, labels, B, D);
+        dtcl_gpu_zero(dGM, 4 * n, &e);
+        dtcl_gpu_zero(dG, 4 * n, &e);
+        double lg = dtcl_nce_forward_backward_gpu(&c, dGM, dG, dZM, dZ, labels, B, D, work);
+        printf("  %-14s loss cpu %.17g gpu %.17g\n", k[i].name, lc, lg);
+        assert_true(fabs(lg - lc) <= 1e-9 * fabs(lc));
+        char what[64];
+        float *h = down(dGM, n);
+        snprintf(what, sizeof what, "%s dL/dzm", k[i].name);
+        compare(what, h, gm, n, GRAD_TOL);
+        free(h);
+        h = down(dG, n);
+        snprintf(what, sizeof what, "%s dL/dz", k[i].name);
+        compare(what, h, g, n, GRAD_TOL);
+        free(h);
+        free(gm);
+        free(g);
+    }
+    float *gl = calloc(B, 4);
+    double lc = dtcl_bce_forward_backward(gl, logit, labels, NULL, B);
+    dtcl_gpu_zero(dGL, 4 * B, &e);
+    double lg = dtcl_bce_forward_backward_gpu(dGL, dL, labels, NULL, B, (char *)work + dtcl_nce_work_size_gpu(B, D));
+    printf("  BCE            loss cpu %.17g gpu %.17g\n", lc, lg);
+    assert_true(fabs(lg - lc) <= 1e-9 * fabs(lc));
+    float *h = down(dGL, B);
+    compare("BCE dL/dx", h, gl, B, GRAD_TOL);
+    free(h);
+    free(gl); free(zm); free(z); free(logit);
+    void *dev[] = {dZM, dZ, dL, dG, dGM, dGL, work};
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
+        dtcl_gpu_free(dev[i]);
+}
+
 int main(void)
 {
     if (!dtcl_device_cuda_available()) {
@@ -319,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_conv),
+        cmocka_unit_test(test_losses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

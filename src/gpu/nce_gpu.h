@@ -1,0 +1,27 @@
+/* nce_gpu.h: the CUDA twin of nce.h's dtcl_nce_forward_backward: zm, z,
+ * dzm, dz in device memory, labels (supcon only) on the host. The rows and
+ * targets come from dtcl_nce_rows (nce.c), the arithmetic is nce.c's core
+ * in double, one thread per row, each sum in the CPU's order. Returns L;
+ * with dzm/dz not NULL adds the gradients (+=). work: dtcl_nce_work_size_gpu
+ * bytes of device memory. */
+#ifndef DTCL_NCE_GPU_H
+#define DTCL_NCE_GPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nce.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+size_t dtcl_nce_work_size_gpu(int B, int D);
+double dtcl_nce_forward_backward_gpu(const DtclNce *c, float *dzm, float *dz, const float *zm, const float *z,
+                                     const int8_t *labels, int B, int D, void *work);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

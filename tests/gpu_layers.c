@@ -1,5 +1,5 @@
 /* gpu_layers.c: the CUDA twins of the elementwise layers, the pools,
- * BatchNorm, the convolution (stride, channel views), the losses and Adam
+ * BatchNorm, the convolution (stride, channel views), Linear, the losses and Adam
  * (src/gpu/) against their CPU files on seeded random
  * inputs, at SPEC section 9's tolerances (relative L2: forward 1e-5,
  * gradients and updated parameters 1e-4), each printing its worst element.
@@ -21,6 +21,7 @@
 #include "batchnorm.h"
 #include "bce.h"
 #include "conv.h"
+#include "linear.h"
 #include "nce.h"
 #include "device.h"
 #include "gpu/activation_gpu.h"
@@ -28,6 +29,7 @@
 #include "gpu/batchnorm_gpu.h"
 #include "gpu/bce_gpu.h"
 #include "gpu/conv_gpu.h"
+#include "gpu/linear_gpu.h"
 #include "gpu/nce_gpu.h"
 #include "gpu/memory_gpu.h"
 #include "gpu/pool_gpu.h"
@@ -313,6 +315,33 @@ static void test_conv(void **state)
                                                           .threads = 1, .ystride = 7 * 36});
 }
 
+static void test_linear(void **state)
+{
+    (void)state;
+    const int B = 9, nin = 37, nout = 23;
+    size_t nx = (size_t)B * nin, ny = (size_t)B * nout, nw = (size_t)nout * nin;
+    float *x = rnd(nx, 40, -1, 1), *w = rnd(nw, 41, -0.3f, 0.3f), *b = rnd(nout, 42, -0.1f, 0.1f);
+    float *dy = rnd(ny, 43, -1, 1), *y = malloc(4 * ny), *dx = calloc(nx, 4), *dw = calloc(nw, 4), *db = calloc(nout, 4);
+    float *dX = up(x, 4 * nx), *dW = up(w, 4 * nw), *dB = up(b, 4 * nout), *dDY = up(dy, 4 * ny);
+    float *dY = up(y, 4 * ny), *dDX = up(dx, 4 * nx), *dDW = up(dw, 4 * nw), *dDB = up(db, 4 * nout);
+    dtcl_linear_forward(y, x, w, b, B, nin, nout);
+    dtcl_linear_backward(dx, dw, db, dy, x, w, B, nin, nout);
+    dtcl_linear_forward_gpu(dY, dX, dW, dB, B, nin, nout);
+    dtcl_linear_backward_gpu(dDX, dDW, dDB, dDY, dX, dW, B, nin, nout);
+    const struct { const char *what; float *dev, *cpu; size_t n; double tol; } c[4] = {
+        {"linear y", dY, y, ny, FWD_TOL}, {"linear dx", dDX, dx, nx, GRAD_TOL},
+        {"linear dweight", dDW, dw, nw, GRAD_TOL}, {"linear dbias", dDB, db, (size_t)nout, GRAD_TOL}};
+    for (int k = 0; k < 4; k++) {
+        float *g = down(c[k].dev, c[k].n);
+        compare(c[k].what, g, c[k].cpu, c[k].n, c[k].tol);
+        free(g);
+    }
+    free(x); free(w); free(b); free(dy); free(y); free(dx); free(dw); free(db);
+    void *dev[] = {dX, dW, dB, dDY, dY, dDX, dDW, dDB};
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
+        dtcl_gpu_free(dev[i]);
+}
+
 /* Every kind of contrastive loss and similarity, and BCE: the loss within
  * 1e-9 relative, the gradients within 1e-4 (relative L2). */
 static void test_losses(void **state)
@@ -381,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_conv),
+        cmocka_unit_test(test_linear),
         cmocka_unit_test(test_losses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

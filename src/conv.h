@@ -25,6 +25,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
 #define DTCL_CONV_GROUPS 4
 
 typedef struct {
@@ -71,5 +75,9 @@ void dtcl_conv2d_forward_naive(float *y, const float *x, const float *weight, co
                                const DtclConvShape *s);
 void dtcl_conv2d_backward_naive(float *dx, float *dweight, float *dbias, const float *dy, const float *x,
                                 const float *weight, const DtclConvShape *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -32,6 +32,10 @@
 #include "conv.h"
 #include "tensors.h"
 
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
 #define DTCL_DN_BLOCKS 4
 #define DTCL_DN_MAX_LAYERS 128 /* over all blocks; DenseNet-121 has 58 */
 
@@ -117,5 +121,9 @@ void dtcl_densenet_forward_eval(DtclDensenetSaved *s, const DtclDensenet *f, con
  * param_grads. */
 void dtcl_densenet_backward(float *dx, int param_grads, const float *dh, const DtclDensenet *f,
                             const DtclDensenetSaved *s, DtclDensenetPlan *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

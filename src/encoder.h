@@ -13,6 +13,10 @@
 #include "fcn.h"
 #include "tensors.h"
 
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
 typedef enum { DTCL_ENCODER_FCN, DTCL_ENCODER_DENSENET121 } DtclEncoderKind;
 
 typedef struct {
@@ -55,5 +59,9 @@ void dtcl_encoder_forward_eval(float *h, const DtclEncoder *f, const float *x, i
 void dtcl_encoder_embed(float *h, const DtclEncoder *f, const float *x, int64_t n, int S, int batch, int threads);
 void dtcl_encoder_backward(float *dx, int param_grads, const float *dh, const DtclEncoder *f,
                            const DtclEncoderSaved *s, DtclEncoderPlan *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -45,6 +45,12 @@ static int side(const DtclFcnPlan *p, int b)
 
 void dtcl_fcn_plan(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, DtclArena *a)
 {
+    dtcl_fcn_plan_sized(p, f, B, S, threads, dtcl_conv2d_work_size, a);
+}
+
+void dtcl_fcn_plan_sized(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads,
+                         size_t (*work_size)(const DtclConvShape *), DtclArena *a)
+{
     p->B = B;
     p->S = S;
     p->threads = threads;
@@ -55,7 +61,7 @@ void dtcl_fcn_plan(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, 
             DtclConvShape *s = &p->conv[b][c];
             *s = (DtclConvShape){.B = B, .C = c ? f->widths[b] : (b ? f->widths[b - 1] : 1), .O = f->widths[b],
                                  .H = H, .W = H, .k = 3, .threads = threads};
-            size_t w = dtcl_conv2d_work_size(s);
+            size_t w = work_size(s);
             work = w > work ? w : work;
         }
         size_t n = (size_t)B * f->widths[b] * H * H;

@@ -14,6 +14,10 @@
 #include "conv.h"
 #include "tensors.h"
 
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
 #define DTCL_FCN_MAX_BLOCKS 8
 #define DTCL_BN_MOMENTUM 0.1f
 #define DTCL_BN_EPS 1e-5f
@@ -58,6 +62,10 @@ int dtcl_fcn_dim(const DtclFcn *f);
 
 /* Carves the plan and one view's saved buffers out of the arena. */
 void dtcl_fcn_plan(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, DtclArena *a);
+/* The same with the convolution workspace sized by work_size (the CUDA
+ * twin's, dtcl_conv2d_work_size_gpu, for a plan in device memory). */
+void dtcl_fcn_plan_sized(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads,
+                         size_t (*work_size)(const DtclConvShape *), DtclArena *a);
 void dtcl_fcn_saved(DtclFcnSaved *s, const DtclFcnPlan *p, const DtclFcn *f, DtclArena *a);
 
 /* h = f(x) with batch statistics; the running statistics are updated when
@@ -72,5 +80,9 @@ void dtcl_fcn_forward_eval(float *h, const DtclFcn *f, const float *x /* (n,1,S,
  * gradients += (the M step asks for dx only). */
 void dtcl_fcn_backward(float *dx /* (B,1,S,S) */, int param_grads, const float *dh /* (B,d) */,
                        const DtclFcn *f, const DtclFcnSaved *s, DtclFcnPlan *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 
 #include "tensors.h"
 
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
 typedef struct {
     int d, hidden, zdim;
     float *w0, *dw0, *b0, *db0; /* (hidden,d), (hidden) */
@@ -33,5 +37,9 @@ void dtcl_projection_backward(float *dh, int param_grads, const float *dz, const
 void dtcl_classifier_forward(float *logit, const float *h, const DtclClassifier *p, int B);
 void dtcl_classifier_backward(float *dh, int param_grads, const float *dlogit, const float *h,
                               const DtclClassifier *p, int B);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

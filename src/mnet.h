@@ -11,6 +11,10 @@
 #include "conv.h"
 #include "tensors.h"
 
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
 typedef struct {
     int widths[2];
     float *w[3], *dw[3]; /* conv0 (C0,1,3,3), conv1 (C1,C0,3,3), head (7,C1,1,1) */
@@ -42,5 +46,9 @@ void dtcl_mnet_plan(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int thread
 void dtcl_mnet_forward(DtclMnetPlan *p, const DtclMnet *m, const float *x /* (B,1,S,S) */);
 /* M's parameter gradients += dM/dtheta^T dlambda. */
 void dtcl_mnet_backward(const float *dlambda /* (B,7) */, const DtclMnet *m, DtclMnetPlan *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

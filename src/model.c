@@ -105,6 +105,12 @@ void dtcl_model_init(DtclModel *md, const DtclModelConfig *c)
     md->m_begin = md->enc_end;
 }
 
+void dtcl_model_bind(DtclModel *md)
+{
+    md->table.cursor = 0;
+    model_layout(md);
+}
+
 void dtcl_model_free(DtclModel *md)
 {
     dtcl_table_free(&md->table);

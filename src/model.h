@@ -15,6 +15,10 @@
 #include "mnet.h"
 #include "tensors.h"
 
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
 typedef struct {
     DtclEncoderKind encoder;         /* fcn (the MRI slices) or densenet121 (chest X-rays) */
     int nblocks;
@@ -49,11 +53,19 @@ int dtcl_model_min_size(const DtclModelConfig *c);
 /* Lays out and allocates the model (every tensor zero). */
 void dtcl_model_init(DtclModel *md, const DtclModelConfig *c);
 void dtcl_model_free(DtclModel *md);
+/* Walks the layout again over md->table's current family pointers, so that
+ * every network's views point into them (the CUDA mirror swaps in device
+ * families and binds a copy of the model this way). */
+void dtcl_model_bind(DtclModel *md);
 /* PyTorch's default initialisation drawn from the seed (SPEC section 3):
  * conv and linear weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
  * BatchNorm weight 1, bias 0, running mean 0, variance 1; Adam state zero.
  * Tensor i of the table reads the stream (seed, DTCL_RNG_INIT, 0, 0, i). */
 void dtcl_model_reset(DtclModel *md, uint64_t seed);
 void dtcl_model_zero_grad(DtclModel *md);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

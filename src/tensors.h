@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
 #define DTCL_NAME_MAX 96
 #define DTCL_TENSOR_MAX_RANK 4
 
@@ -61,5 +65,9 @@ typedef struct {
 float *dtcl_arena_take(DtclArena *a, size_t n);
 void dtcl_arena_alloc(DtclArena *a); /* after the counting walk */
 void dtcl_arena_free(DtclArena *a);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

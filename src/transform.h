@@ -33,6 +33,10 @@
 
 #include "error.h"
 
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
 #define DTCL_NLAMBDA 7
 #define DTCL_PI 3.14159265358979323846
 
@@ -130,5 +134,9 @@ void dtcl_transform_backward(const DtclTransform *t,
 /* The angle 2 pi t as (sin, cos), exact at quarter turns, so that
  * lambda6 = 0.25 is numpy.rot90 exactly. */
 void dtcl_sincos_turns(double t, double *s, double *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

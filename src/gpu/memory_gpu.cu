@@ -49,3 +49,22 @@ extern "C" int dtcl_gpu_check(const char *what, DtclError *err)
         e = cudaDeviceSynchronize();
     return e == cudaSuccess ? 0 : fail(err, what, e);
 }
+
+extern "C" int dtcl_gpu_arena_alloc(DtclArena *a, DtclError *err)
+{
+    a->size = a->used;
+    void *base;
+    if (dtcl_gpu_alloc(&base, sizeof(float) * (a->size ? a->size : 16), err) != 0 ||
+        dtcl_gpu_zero(base, sizeof(float) * (a->size ? a->size : 16), err) != 0)
+        return -1;
+    a->base = (float *)base;
+    a->used = 0;
+    return 0;
+}
+
+extern "C" void dtcl_gpu_arena_free(DtclArena *a)
+{
+    dtcl_gpu_free(a->base);
+    a->base = NULL;
+    a->size = a->used = 0;
+}

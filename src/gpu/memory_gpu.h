@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "tensors.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,6 +21,12 @@ void dtcl_gpu_free(void *dev);
 int dtcl_gpu_upload(void *dev, const void *host, size_t bytes, DtclError *err);
 int dtcl_gpu_download(void *host, const void *dev, size_t bytes, DtclError *err);
 int dtcl_gpu_zero(void *dev, size_t bytes, DtclError *err);
+/* The activation arena (tensors.h) in device memory: after the counting
+ * walk, allocates a->used floats on the device (zeroed) and starts the
+ * binding walk, as dtcl_arena_alloc does on the host. */
+int dtcl_gpu_arena_alloc(DtclArena *a, DtclError *err);
+void dtcl_gpu_arena_free(DtclArena *a);
+
 /* Waits for the device and reports the first error of the kernels launched
  * since the last check, naming `what`. */
 int dtcl_gpu_check(const char *what, DtclError *err);

@@ -1,0 +1,137 @@
+/* gpu_nets.c: the fcn encoder's training pass on the GPU (fcn_gpu.h, with
+ * the device mirror of model_gpu.h) against the CPU's: h within 1e-5, the
+ * input gradient and every parameter gradient within 1e-4, the running
+ * statistics within 1e-5 (relative L2, worst element printed), the counters
+ * equal. Exit 77 (skip) without a GPU; built with --enable-cuda only. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "fcn.h"
+#include "gpu/fcn_gpu.h"
+#include "gpu/memory_gpu.h"
+#include "gpu/model_gpu.h"
+#include "model.h"
+#include "rng.h"
+#include "testutil.h"
+
+enum { B = 6, S = 16 };
+
+static void fill(float *a, size_t n, uint32_t item, float lo, float hi)
+{
+    DtclStream s = {23, DTCL_RNG_TEST, 0, 0, item};
+    dtcl_rng_uniform_range(&s, a, n, lo, hi);
+}
+
+/* widths 4,8; BatchNorm affine parameters away from 1 and 0 */
+static void make_model(DtclModel *md)
+{
+    DtclModelConfig c;
+    dtcl_model_config_default(&c);
+    dtcl_model_parse_widths("4,8", &c, NULL);
+    dtcl_model_init(md, &c);
+    dtcl_model_reset(md, 3);
+    for (int i = 0; i < md->table.n; i++)
+        if (strstr(md->table.t[i].name, ".bn") && md->table.t[i].family == DTCL_FAMILY_PARAM)
+            fill(md->table.param + md->table.t[i].offset, md->table.t[i].count, 100 + (uint32_t)i, 0.5f, 1.5f);
+}
+
+static void compare(const char *what, const float *gpu, const float *cpu, size_t n, double tol)
+{
+    double *r = malloc(sizeof(double) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        r[i] = cpu[i];
+    double e = test_rel_l2(what, gpu, r, n, tol);
+    free(r);
+    assert_true(e <= tol);
+}
+
+static void test_fcn_training_pass(void **state)
+{
+    (void)state;
+    DtclModel cpu, gpu_host;
+    make_model(&cpu);
+    make_model(&gpu_host); /* the same state: the mirror's counters are this model's */
+    DtclError e;
+    DtclModelGpu g;
+    if (dtcl_model_gpu_init(&g, &gpu_host, &e) != 0)
+        fail_msg("%s", e.msg);
+    size_t nx = (size_t)B * S * S, nh = (size_t)B * dtcl_fcn_dim(&cpu.f.fcn);
+    float *x = malloc(4 * nx), *dh = malloc(4 * nh), *dx = calloc(nx, 4);
+    fill(x, nx, 1, 0, 1);
+    fill(dh, nh, 2, -1, 1);
+    /* the CPU pass */
+    DtclArena a = {0};
+    DtclFcnPlan p;
+    DtclFcnSaved s;
+    for (int walk = 0; walk < 2; walk++) {
+        if (walk)
+            dtcl_arena_alloc(&a);
+        dtcl_fcn_plan(&p, &cpu.f.fcn, B, S, 1, &a);
+        dtcl_fcn_saved(&s, &p, &cpu.f.fcn, &a);
+    }
+    dtcl_fcn_forward_train(&s, &cpu.f.fcn, x, 1, &p);
+    dtcl_fcn_backward(dx, 1, dh, &cpu.f.fcn, &s, &p);
+    /* the GPU pass */
+    DtclArena ga = {0};
+    DtclFcnPlan gp;
+    DtclFcnSaved gs;
+    for (int walk = 0; walk < 2; walk++) {
+        if (walk && dtcl_gpu_arena_alloc(&ga, &e) != 0)
+            fail_msg("%s", e.msg);
+        dtcl_fcn_plan_gpu(&gp, &g.dev.f.fcn, B, S, &ga);
+        dtcl_fcn_saved(&gs, &gp, &g.dev.f.fcn, &ga);
+    }
+    float *dX, *dDH, *dDX;
+    assert_int_equal(dtcl_gpu_alloc((void **)&dX, 4 * nx, &e), 0);
+    assert_int_equal(dtcl_gpu_alloc((void **)&dDH, 4 * nh, &e), 0);
+    assert_int_equal(dtcl_gpu_alloc((void **)&dDX, 4 * nx, &e), 0);
+    dtcl_gpu_upload(dX, x, 4 * nx, &e);
+    dtcl_gpu_upload(dDH, dh, 4 * nh, &e);
+    dtcl_gpu_zero(dDX, 4 * nx, &e);
+    dtcl_fcn_forward_train_gpu(&gs, &g.dev.f.fcn, dX, 1, &gp);
+    dtcl_fcn_backward_gpu(dDX, 1, dDH, &g.dev.f.fcn, &gs, &gp);
+    if (dtcl_gpu_check("the fcn encoder's training pass", &e) != 0)
+        fail_msg("%s", e.msg);
+    float *h = malloc(4 * nh), *gdx = malloc(4 * nx);
+    assert_int_equal(dtcl_gpu_download(h, gs.h, 4 * nh, &e), 0);
+    assert_int_equal(dtcl_gpu_download(gdx, dDX, 4 * nx, &e), 0);
+    assert_int_equal(dtcl_model_gpu_download(&gpu_host, &g, &e), 0);
+    compare("fcn h (training)", h, s.h, nh, 1e-5);
+    compare("fcn dh/dx", gdx, dx, nx, 1e-4);
+    const DtclTable *tc = &cpu.table, *tg = &gpu_host.table;
+    for (int i = 0; i < tc->n; i++) {
+        const DtclTensorInfo *t = &tc->t[i];
+        if (strncmp(t->name, "f.", 2) != 0)
+            continue;
+        if (t->family == DTCL_FAMILY_PARAM)
+            compare(t->name, tg->grad + t->offset, tc->grad + t->offset, t->count, 1e-4);
+        else if (t->family == DTCL_FAMILY_STAT)
+            compare(t->name, tg->stat + t->offset, tc->stat + t->offset, t->count, 1e-5);
+        else
+            assert_int_equal(tg->counter[t->offset], tc->counter[t->offset]);
+    }
+    free(x); free(dh); free(dx); free(h); free(gdx);
+    dtcl_gpu_free(dX); dtcl_gpu_free(dDH); dtcl_gpu_free(dDX);
+    dtcl_arena_free(&a);
+    dtcl_gpu_arena_free(&ga);
+    dtcl_model_gpu_free(&g);
+    dtcl_model_free(&cpu);
+    dtcl_model_free(&gpu_host);
+}
+
+int main(void)
+{
+    if (!dtcl_device_cuda_available()) {
+        printf("SKIP: no CUDA device (the CUDA twins are compiled but cannot run here)\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_fcn_training_pass)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

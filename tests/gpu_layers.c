@@ -67,15 +67,6 @@ static float *down(const void *d, size_t n)
     return h;
 }
 
-static void compare(const char *what, const float *gpu, const float *cpu, size_t n, double tol)
-{
-    double *r = malloc(sizeof(double) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++)
-        r[i] = cpu[i];
-    double e = test_rel_l2(what, gpu, r, n, tol);
-    free(r);
-    assert_true(e <= tol);
-}
 
 static void test_activations(void **state)
 {
@@ -86,22 +77,22 @@ static void test_activations(void **state)
     dtcl_relu_forward(y, x, n);
     dtcl_relu_forward_gpu(dY, dX, n);
     float *g = down(dY, n);
-    compare("relu forward", g, y, n, FWD_TOL);
+    TEST_CHECK_CLOSE("relu forward", g, y, n, FWD_TOL);
     free(g);
     dtcl_relu_backward(dx, dy, x, n);
     dtcl_relu_backward_gpu(dDX, dDY, dX, n);
     g = down(dDX, n);
-    compare("relu backward", g, dx, n, GRAD_TOL);
+    TEST_CHECK_CLOSE("relu backward", g, dx, n, GRAD_TOL);
     free(g);
     dtcl_logistic_forward(y, x, n);
     dtcl_logistic_forward_gpu(dY, dX, n);
     g = down(dY, n);
-    compare("logistic forward", g, y, n, FWD_TOL);
+    TEST_CHECK_CLOSE("logistic forward", g, y, n, FWD_TOL);
     free(g);
     dtcl_logistic_backward(dx, dy, y, n);
     dtcl_logistic_backward_gpu(dDX, dDY, dY, n);
     g = down(dDX, n);
-    compare("logistic backward", g, dx, n, GRAD_TOL);
+    TEST_CHECK_CLOSE("logistic backward", g, dx, n, GRAD_TOL);
     free(g);
     free(x); free(dy); free(y); free(dx);
     dtcl_gpu_free(dX); dtcl_gpu_free(dDY); dtcl_gpu_free(dY); dtcl_gpu_free(dDX);
@@ -120,10 +111,10 @@ static void test_adam(void **state)
         dtcl_adam_step_gpu(&a, dP, dM, dV, dG, n, t);
     }
     float *g = down(dP, n);
-    compare("adam parameters after 3 steps", g, p, n, GRAD_TOL);
+    TEST_CHECK_CLOSE("adam parameters after 3 steps", g, p, n, GRAD_TOL);
     free(g);
     g = down(dV, n);
-    compare("adam v after 3 steps", g, v, n, GRAD_TOL);
+    TEST_CHECK_CLOSE("adam v after 3 steps", g, v, n, GRAD_TOL);
     free(g);
     free(p); free(m); free(v); free(gr);
     dtcl_gpu_free(dP); dtcl_gpu_free(dM); dtcl_gpu_free(dV); dtcl_gpu_free(dG);
@@ -146,51 +137,51 @@ static void test_pools(void **state)
     dtcl_maxpool2_forward(y, arg, x, B, C, H, W);
     dtcl_maxpool2_forward_gpu(dY, dA, dX, B, C, H, W);
     g = down(dY, n2);
-    compare("maxpool2 forward", g, y, n2, FWD_TOL);
+    TEST_CHECK_CLOSE("maxpool2 forward", g, y, n2, FWD_TOL);
     free(g);
     dtcl_maxpool2_backward(dx, dy, arg, B, C, H, W);
     dtcl_gpu_zero(dDX, 4 * nx, &e);
     dtcl_maxpool2_backward_gpu(dDX, dDY, dA, B, C, H, W);
     g = down(dDX, nx);
-    compare("maxpool2 backward", g, dx, nx, GRAD_TOL);
+    TEST_CHECK_CLOSE("maxpool2 backward", g, dx, nx, GRAD_TOL);
     free(g);
     /* max-pool 3x3 stride 2 (overlapping windows: backward gathers) */
     dtcl_maxpool3s2_forward(y, 0, arg, x, B, C, H, W);
     dtcl_maxpool3s2_forward_gpu(dY, 0, dA, dX, B, C, H, W);
     g = down(dY, n3);
-    compare("maxpool3s2 forward", g, y, n3, FWD_TOL);
+    TEST_CHECK_CLOSE("maxpool3s2 forward", g, y, n3, FWD_TOL);
     free(g);
     memset(dx, 0, 4 * nx);
     dtcl_maxpool3s2_backward(dx, dy, 0, arg, B, C, H, W);
     dtcl_gpu_zero(dDX, 4 * nx, &e);
     dtcl_maxpool3s2_backward_gpu(dDX, dDY, 0, dA, B, C, H, W);
     g = down(dDX, nx);
-    compare("maxpool3s2 backward", g, dx, nx, GRAD_TOL);
+    TEST_CHECK_CLOSE("maxpool3s2 backward", g, dx, nx, GRAD_TOL);
     free(g);
     /* average pools */
     dtcl_avgpool2_forward(y, 0, x, B, C, H, W);
     dtcl_avgpool2_forward_gpu(dY, 0, dX, B, C, H, W);
     g = down(dY, n2);
-    compare("avgpool2 forward", g, y, n2, FWD_TOL);
+    TEST_CHECK_CLOSE("avgpool2 forward", g, y, n2, FWD_TOL);
     free(g);
     memset(dx, 0, 4 * nx);
     dtcl_avgpool2_backward(dx, dy, 0, B, C, H, W);
     dtcl_gpu_zero(dDX, 4 * nx, &e);
     dtcl_avgpool2_backward_gpu(dDX, dDY, 0, B, C, H, W);
     g = down(dDX, nx);
-    compare("avgpool2 backward", g, dx, nx, GRAD_TOL);
+    TEST_CHECK_CLOSE("avgpool2 backward", g, dx, nx, GRAD_TOL);
     free(g);
     dtcl_avgpool_forward(y, x, B, C, H * W);
     dtcl_avgpool_forward_gpu(dY, dX, B, C, H * W);
     g = down(dY, (size_t)B * C);
-    compare("global avgpool forward", g, y, (size_t)B * C, FWD_TOL);
+    TEST_CHECK_CLOSE("global avgpool forward", g, y, (size_t)B * C, FWD_TOL);
     free(g);
     memset(dx, 0, 4 * nx);
     dtcl_avgpool_backward(dx, dy, B, C, H * W);
     dtcl_gpu_zero(dDX, 4 * nx, &e);
     dtcl_avgpool_backward_gpu(dDX, dDY, B, C, H * W);
     g = down(dDX, nx);
-    compare("global avgpool backward", g, dx, nx, GRAD_TOL);
+    TEST_CHECK_CLOSE("global avgpool backward", g, dx, nx, GRAD_TOL);
     free(g);
     free(x); free(dy); free(y); free(dx); free(arg);
     dtcl_gpu_free(dX); dtcl_gpu_free(dDY); dtcl_gpu_free(dY); dtcl_gpu_free(dDX); dtcl_gpu_free(dA);
@@ -212,18 +203,18 @@ static void test_batchnorm(void **state)
     dtcl_batchnorm_relu_forward_train(y, xh, is, rm, rv, x, gam, bet, B, C, HW, 0.1f, 1e-5f);
     dtcl_batchnorm_relu_forward_train_gpu(dY, dXH, dIS, dRM, dRV, dX, dG, dB, B, C, HW, 0.1f, 1e-5f);
     g = down(dY, n);
-    compare("batchnorm+relu forward (train)", g, y, n, FWD_TOL);
+    TEST_CHECK_CLOSE("batchnorm+relu forward (train)", g, y, n, FWD_TOL);
     free(g);
     g = down(dRV, C);
-    compare("batchnorm running_var", g, rv, C, FWD_TOL);
+    TEST_CHECK_CLOSE("batchnorm running_var", g, rv, C, FWD_TOL);
     free(g);
     dtcl_batchnorm_relu_backward(dx, dga, dbe, dy, y, xh, is, gam, B, C, HW);
     dtcl_batchnorm_relu_backward_gpu(dDX, dDGA, dDBE, dDY, dY, dXH, dIS, dG, B, C, HW);
     g = down(dDX, n);
-    compare("batchnorm+relu dx", g, dx, n, GRAD_TOL);
+    TEST_CHECK_CLOSE("batchnorm+relu dx", g, dx, n, GRAD_TOL);
     free(g);
     g = down(dDGA, C);
-    compare("batchnorm+relu dgamma", g, dga, C, GRAD_TOL);
+    TEST_CHECK_CLOSE("batchnorm+relu dgamma", g, dga, C, GRAD_TOL);
     free(g);
     /* the same again: bitwise the same on the GPU */
     float *first = down(dDX, n);
@@ -237,7 +228,7 @@ static void test_batchnorm(void **state)
     dtcl_batchnorm_forward_eval(y, x, gam, bet, rm, rv, B, C, HW, 1e-5f);
     dtcl_batchnorm_forward_eval_gpu(dY, dX, dG, dB, dRM, dRV, B, C, HW, 1e-5f);
     g = down(dY, n);
-    compare("batchnorm forward (eval)", g, y, n, FWD_TOL);
+    TEST_CHECK_CLOSE("batchnorm forward (eval)", g, y, n, FWD_TOL);
     free(g);
     /* from kept statistics, on a channel view (DenseNet): channels [0, C-2) of x */
     int Cv = C - 2;
@@ -249,12 +240,12 @@ static void test_batchnorm(void **state)
     dtcl_batchnorm_relu_apply(r, x, xs, mean, is, gam, bet, B, Cv, HW);
     dtcl_batchnorm_relu_apply_gpu(dR, dX, xs, dMEAN, dIS, dG, dB, B, Cv, HW);
     g = down(dR, nv);
-    compare("batchnorm stats + relu apply (view)", g, r, nv, FWD_TOL);
+    TEST_CHECK_CLOSE("batchnorm stats + relu apply (view)", g, r, nv, FWD_TOL);
     free(g);
     dtcl_batchnorm_relu_backward_stats(dxv, NULL, NULL, dy, x, xs, mean, is, gam, bet, B, Cv, HW);
     dtcl_batchnorm_relu_backward_stats_gpu(dDXV, NULL, NULL, dDY, dX, xs, dMEAN, dIS, dG, dB, B, Cv, HW);
     g = down(dDXV, n);
-    compare("batchnorm backward from statistics (view)", g, dxv, n, GRAD_TOL);
+    TEST_CHECK_CLOSE("batchnorm backward from statistics (view)", g, dxv, n, GRAD_TOL);
     free(g);
     free(x); free(dy); free(gam); free(bet); free(rm); free(rv); free(y); free(xh); free(is); free(dx);
     free(dga); free(dbe); free(mean); free(r); free(dxv);
@@ -293,7 +284,7 @@ static void conv_case(const char *name, DtclConvShape s)
     for (int k = 0; k < 5; k++) {
         float *g = down(c[k].dev, c[k].n);
         snprintf(what, sizeof what, "conv %s %s", name, c[k].part);
-        compare(what, g, c[k].cpu, c[k].n, c[k].tol);
+        TEST_CHECK_CLOSE(what, g, c[k].cpu, c[k].n, c[k].tol);
         free(g);
     }
     free(x); free(w); free(bias); free(dy); free(y); free(dx); free(dw); free(db); free(dx2); free(work);
@@ -333,7 +324,7 @@ static void test_linear(void **state)
         {"linear dweight", dDW, dw, nw, GRAD_TOL}, {"linear dbias", dDB, db, (size_t)nout, GRAD_TOL}};
     for (int k = 0; k < 4; k++) {
         float *g = down(c[k].dev, c[k].n);
-        compare(c[k].what, g, c[k].cpu, c[k].n, c[k].tol);
+        TEST_CHECK_CLOSE(c[k].what, g, c[k].cpu, c[k].n, c[k].tol);
         free(g);
     }
     free(x); free(w); free(b); free(dy); free(y); free(dx); free(dw); free(db);
@@ -374,11 +365,11 @@ static void test_losses(void **state)
         char what[64];
         float *h = down(dGM, n);
         snprintf(what, sizeof what, "%s dL/dzm", k[i].name);
-        compare(what, h, gm, n, GRAD_TOL);
+        TEST_CHECK_CLOSE(what, h, gm, n, GRAD_TOL);
         free(h);
         h = down(dG, n);
         snprintf(what, sizeof what, "%s dL/dz", k[i].name);
-        compare(what, h, g, n, GRAD_TOL);
+        TEST_CHECK_CLOSE(what, h, g, n, GRAD_TOL);
         free(h);
         free(gm);
         free(g);
@@ -390,7 +381,7 @@ static void test_losses(void **state)
     printf("  BCE            loss cpu %.17g gpu %.17g\n", lc, lg);
     assert_true(fabs(lg - lc) <= 1e-9 * fabs(lc));
     float *h = down(dGL, B);
-    compare("BCE dL/dx", h, gl, B, GRAD_TOL);
+    TEST_CHECK_CLOSE("BCE dL/dx", h, gl, B, GRAD_TOL);
     free(h);
     free(gl); free(zm); free(z); free(logit);
     void *dev[] = {dZM, dZ, dL, dG, dGM, dGL, work};

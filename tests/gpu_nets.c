@@ -42,15 +42,6 @@ static void make_model(DtclModel *md)
             fill(md->table.param + md->table.t[i].offset, md->table.t[i].count, 100 + (uint32_t)i, 0.5f, 1.5f);
 }
 
-static void compare(const char *what, const float *gpu, const float *cpu, size_t n, double tol)
-{
-    double *r = malloc(sizeof(double) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++)
-        r[i] = cpu[i];
-    double e = test_rel_l2(what, gpu, r, n, tol);
-    free(r);
-    assert_true(e <= tol);
-}
 
 static void test_fcn_training_pass(void **state)
 {
@@ -103,17 +94,17 @@ static void test_fcn_training_pass(void **state)
     assert_int_equal(dtcl_gpu_download(h, gs.h, 4 * nh, &e), 0);
     assert_int_equal(dtcl_gpu_download(gdx, dDX, 4 * nx, &e), 0);
     assert_int_equal(dtcl_model_gpu_download(&gpu_host, &g, &e), 0);
-    compare("fcn h (training)", h, s.h, nh, 1e-5);
-    compare("fcn dh/dx", gdx, dx, nx, 1e-4);
+    TEST_CHECK_CLOSE("fcn h (training)", h, s.h, nh, 1e-5);
+    TEST_CHECK_CLOSE("fcn dh/dx", gdx, dx, nx, 1e-4);
     const DtclTable *tc = &cpu.table, *tg = &gpu_host.table;
     for (int i = 0; i < tc->n; i++) {
         const DtclTensorInfo *t = &tc->t[i];
         if (strncmp(t->name, "f.", 2) != 0)
             continue;
         if (t->family == DTCL_FAMILY_PARAM)
-            compare(t->name, tg->grad + t->offset, tc->grad + t->offset, t->count, 1e-4);
+            TEST_CHECK_CLOSE(t->name, tg->grad + t->offset, tc->grad + t->offset, t->count, 1e-4);
         else if (t->family == DTCL_FAMILY_STAT)
-            compare(t->name, tg->stat + t->offset, tc->stat + t->offset, t->count, 1e-5);
+            TEST_CHECK_CLOSE(t->name, tg->stat + t->offset, tc->stat + t->offset, t->count, 1e-5);
         else
             assert_int_equal(tg->counter[t->offset], tc->counter[t->offset]);
     }

@@ -93,6 +93,21 @@ static inline long test_first_diff(const float *a, const float *b, size_t n)
 
 /* DIR/SUB/NAME.npy as float32 (npy.h), which must hold `expect` values;
  * fails the current cmocka test otherwise. Needs npy.h and cmocka.h. */
+/* got against a float reference: relative L2 within tol (worst element
+ * printed), or the current test fails. */
+#define TEST_CHECK_CLOSE(what, got, ref, n, tol) test_check_close_at((what), (got), (ref), (n), (tol), __FILE__, __LINE__)
+static inline void test_check_close_at(const char *what, const float *got, const float *ref, size_t n, double tol,
+                                       const char *file, int line)
+{
+    double *r = malloc(sizeof(double) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        r[i] = ref[i];
+    double e = test_rel_l2(what, got, r, n, tol);
+    free(r);
+    if (!(e <= tol))
+        _fail(file, line);
+}
+
 #define TEST_LOAD_NPY(dir, sub, name, expect) test_load_npy_at((dir), (sub), (name), (expect), __FILE__, __LINE__)
 #ifdef DTCL_NPY_H
 static inline float *test_load_npy_at(const char *dir, const char *sub, const char *name, size_t expect,

@@ -6,22 +6,7 @@
 #include "batchnorm_gpu.h"
 #include "launch_gpu.h"
 
-#define THREADS 256
-
-/* The block's sum of v (one per thread) in a fixed tree; every thread gets it. */
-__device__ static double block_sum(double v, double *sh)
-{
-    sh[threadIdx.x] = v;
-    __syncthreads();
-    for (int s = THREADS / 2; s > 0; s >>= 1) {
-        if ((int)threadIdx.x < s)
-            sh[threadIdx.x] += sh[threadIdx.x + s];
-        __syncthreads();
-    }
-    double t = sh[0];
-    __syncthreads();
-    return t;
-}
+#define THREADS DTCL_GPU_THREADS
 
 __device__ static size_t at(int c, size_t e, int HW, size_t xs)
 {
@@ -37,13 +22,13 @@ __device__ static void channel_stats(const float *x, size_t xs, int B, int HW, f
     double s = 0;
     for (size_t e = threadIdx.x; e < N; e += THREADS)
         s += x[at(c, e, HW, xs)];
-    double mu = block_sum(s, sh) / (double)N;
+    double mu = dtcl_gpu_block_sum(s, sh) / (double)N;
     double s2 = 0;
     for (size_t e = threadIdx.x; e < N; e += THREADS) {
         double d = x[at(c, e, HW, xs)] - mu;
         s2 += d * d;
     }
-    double var = block_sum(s2, sh) / (double)N;
+    double var = dtcl_gpu_block_sum(s2, sh) / (double)N;
     *mu_out = mu;
     *var_out = var;
     *is_out = 1.0 / sqrt(var + eps);
@@ -111,7 +96,7 @@ __global__ static void backward(float *dx, float *dgamma, float *dbeta, const fl
         a += g;
         a2 += (double)g * xh;
     }
-    double sdy = block_sum(a, sh), sdyx = block_sum(a2, sh);
+    double sdy = dtcl_gpu_block_sum(a, sh), sdyx = dtcl_gpu_block_sum(a2, sh);
     if (threadIdx.x == 0) {
         if (dgamma)
             dgamma[c] += (float)sdyx;

@@ -5,7 +5,7 @@
 #include "conv_gpu.h"
 #include "launch_gpu.h"
 
-#define THREADS 256
+#define THREADS DTCL_GPU_THREADS
 
 struct Geo {
     int B, C, O, H, W, k, p, st, Ho, Wo;
@@ -95,15 +95,9 @@ __global__ static void bias_grad(float *dbias, const float *dy, Geo g)
     double s = 0;
     for (size_t e = threadIdx.x; e < N; e += THREADS)
         s += dy[(e / g.HW) * g.ys + (size_t)o * g.HW + e % g.HW];
-    sh[threadIdx.x] = s;
-    __syncthreads();
-    for (int k = THREADS / 2; k > 0; k >>= 1) {
-        if ((int)threadIdx.x < k)
-            sh[threadIdx.x] += sh[threadIdx.x + k];
-        __syncthreads();
-    }
+    double t = dtcl_gpu_block_sum(s, sh);
     if (threadIdx.x == 0)
-        dbias[o] += (float)sh[0];
+        dbias[o] += (float)t;
 }
 
 extern "C" size_t dtcl_conv2d_work_size_gpu(const DtclConvShape *s)

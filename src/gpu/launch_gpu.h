@@ -17,4 +17,21 @@ static inline unsigned dtcl_gpu_blocks(size_t n)
 #define DTCL_GPU_LOOP(i, n)                                                                                    \
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
 
+/* The sum of v over a block of DTCL_GPU_THREADS threads in a fixed tree (the
+ * same bits on every run); every thread gets it. sh: DTCL_GPU_THREADS doubles
+ * of shared memory. */
+__device__ static inline double dtcl_gpu_block_sum(double v, double *sh)
+{
+    sh[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = DTCL_GPU_THREADS / 2; s > 0; s >>= 1) {
+        if ((int)threadIdx.x < s)
+            sh[threadIdx.x] += sh[threadIdx.x + s];
+        __syncthreads();
+    }
+    double t = sh[0];
+    __syncthreads();
+    return t;
+}
+
 #endif

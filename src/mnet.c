@@ -25,6 +25,12 @@ void dtcl_mnet_layout(DtclMnet *m, DtclTable *t)
 
 void dtcl_mnet_plan(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads, DtclArena *a)
 {
+    dtcl_mnet_plan_sized(p, m, B, S, threads, dtcl_conv2d_work_size, a);
+}
+
+void dtcl_mnet_plan_sized(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads,
+                          size_t (*work_size)(const DtclConvShape *), DtclArena *a)
+{
     int C0 = m->widths[0], C1 = m->widths[1], S2 = S / 2, S4 = S2 / 2;
     p->B = B;
     p->S = S;
@@ -35,7 +41,7 @@ void dtcl_mnet_plan(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int thread
     size_t work = 0;
     for (int l = 0; l < 3; l++) {
         p->conv[l] = shapes[l];
-        size_t w = dtcl_conv2d_work_size(&shapes[l]);
+        size_t w = work_size(&shapes[l]);
         work = w > work ? w : work;
     }
     p->r0 = dtcl_arena_take(a, (size_t)B * C0 * S * S);

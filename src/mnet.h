@@ -41,6 +41,10 @@ typedef struct {
 
 void dtcl_mnet_layout(DtclMnet *m, DtclTable *t);
 void dtcl_mnet_plan(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads, DtclArena *a);
+/* The same with the convolution workspace sized by work_size (the CUDA
+ * twin's, for a plan in device memory). */
+void dtcl_mnet_plan_sized(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads,
+                          size_t (*work_size)(const DtclConvShape *), DtclArena *a);
 
 /* p->lambda = M(x). */
 void dtcl_mnet_forward(DtclMnetPlan *p, const DtclMnet *m, const float *x /* (B,1,S,S) */);

@@ -1,8 +1,11 @@
-/* gpu_nets.c: the fcn encoder's training pass on the GPU (fcn_gpu.h, with
- * the device mirror of model_gpu.h) against the CPU's: h within 1e-5, the
+/* gpu_nets.c: the networks on the GPU (fcn_gpu.h, mnet_gpu.h, heads_gpu.h,
+ * with the device mirror of model_gpu.h) against the CPU's. The fcn
+ * encoder's training pass: h within 1e-5, the
  * input gradient and every parameter gradient within 1e-4, the running
  * statistics within 1e-5 (relative L2, worst element printed), the counters
- * equal. Exit 77 (skip) without a GPU; built with --enable-cuda only. */
+ * equal. M: Lambda within 1e-5, its gradients within 1e-4; g and p: z and
+ * the logits, dh and their gradients likewise. Exit 77 (skip) without a GPU;
+ * built with --enable-cuda only. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,11 +18,15 @@
 #include "device.h"
 #include "fcn.h"
 #include "gpu/fcn_gpu.h"
+#include "gpu/heads_gpu.h"
 #include "gpu/memory_gpu.h"
+#include "gpu/mnet_gpu.h"
 #include "gpu/model_gpu.h"
+#include "mnet.h"
 #include "model.h"
 #include "rng.h"
 #include "testutil.h"
+#include "transform.h"
 
 enum { B = 6, S = 16 };
 
@@ -117,12 +124,115 @@ static void test_fcn_training_pass(void **state)
     dtcl_model_free(&gpu_host);
 }
 
+/* Uploads n host floats to a new device buffer. */
+static float *up(const float *h, size_t n)
+{
+    float *d;
+    DtclError e;
+    if (dtcl_gpu_alloc((void **)&d, sizeof(float) * n, &e) != 0 || dtcl_gpu_upload(d, h, sizeof(float) * n, &e) != 0)
+        fail_msg("%s", e.msg);
+    return d;
+}
+
+static float *down(const float *d, size_t n)
+{
+    float *h = malloc(sizeof(float) * n);
+    DtclError e;
+    if (dtcl_gpu_check("kernels", &e) != 0 || dtcl_gpu_download(h, d, sizeof(float) * n, &e) != 0)
+        fail_msg("%s", e.msg);
+    return h;
+}
+
+/* M, then g and p on a representation, against the CPU; the parameter
+ * gradients of m.*, g.* and p.* compared after both. */
+static void test_mnet_and_heads(void **state)
+{
+    (void)state;
+    DtclModel cpu, gpu_host;
+    make_model(&cpu);
+    make_model(&gpu_host);
+    DtclError e;
+    DtclModelGpu g;
+    if (dtcl_model_gpu_init(&g, &gpu_host, &e) != 0)
+        fail_msg("%s", e.msg);
+    int d = dtcl_fcn_dim(&cpu.f.fcn), hid = cpu.g.hidden, Z = cpu.g.zdim;
+    size_t nx = (size_t)B * S * S, n7 = (size_t)B * DTCL_NLAMBDA, nh = (size_t)B * d, nz = (size_t)B * Z;
+    float *x = malloc(4 * nx), *dl = malloc(4 * n7), *h = malloc(4 * nh), *dz = malloc(4 * nz), *dlg = malloc(4 * B);
+    fill(x, nx, 3, 0, 1);
+    fill(dl, n7, 4, -1, 1);
+    fill(h, nh, 5, -1, 1);
+    fill(dz, nz, 6, -1, 1);
+    fill(dlg, B, 7, -1, 1);
+    /* CPU */
+    DtclArena a = {0};
+    DtclMnetPlan mp;
+    dtcl_mnet_plan(&mp, &cpu.m, B, S, 1, &a);
+    float *v = NULL, *scratch = NULL;
+    dtcl_arena_alloc(&a);
+    dtcl_mnet_plan(&mp, &cpu.m, B, S, 1, &a);
+    v = malloc(4 * (size_t)B * hid);
+    scratch = malloc(4 * (size_t)B * hid);
+    float *z = malloc(4 * nz), *logit = malloc(4 * B), *dh = calloc(nh, 4);
+    dtcl_mnet_forward(&mp, &cpu.m, x);
+    dtcl_mnet_backward(dl, &cpu.m, &mp);
+    dtcl_projection_forward(z, v, h, &cpu.g, B);
+    dtcl_classifier_forward(logit, h, &cpu.p, B);
+    dtcl_projection_backward(dh, 1, dz, h, v, &cpu.g, B, scratch);
+    dtcl_classifier_backward(dh, 1, dlg, h, &cpu.p, B);
+    /* GPU */
+    DtclArena ga = {0};
+    DtclMnetPlan gmp;
+    dtcl_mnet_plan_gpu(&gmp, &g.dev.m, B, S, &ga);
+    if (dtcl_gpu_arena_alloc(&ga, &e) != 0)
+        fail_msg("%s", e.msg);
+    dtcl_mnet_plan_gpu(&gmp, &g.dev.m, B, S, &ga);
+    float *dX = up(x, nx), *dDL = up(dl, n7), *dH = up(h, nh), *dDZ = up(dz, nz), *dDLG = up(dlg, B);
+    float *zero_h = calloc(nh, 4), *dDH = up(zero_h, nh), *dV = up(v, (size_t)B * hid);
+    float *dS = up(scratch, (size_t)B * hid), *dZ = up(z, nz), *dLOG = up(logit, B);
+    dtcl_mnet_forward_gpu(&gmp, &g.dev.m, dX);
+    dtcl_mnet_backward_gpu(dDL, &g.dev.m, &gmp);
+    dtcl_projection_forward_gpu(dZ, dV, dH, &g.dev.g, B);
+    dtcl_classifier_forward_gpu(dLOG, dH, &g.dev.p, B);
+    dtcl_projection_backward_gpu(dDH, 1, dDZ, dH, dV, &g.dev.g, B, dS);
+    dtcl_classifier_backward_gpu(dDH, 1, dDLG, dH, &g.dev.p, B);
+    float *r = down(gmp.lambda, n7);
+    TEST_CHECK_CLOSE("M lambda", r, mp.lambda, n7, 1e-5);
+    free(r);
+    r = down(dZ, nz);
+    TEST_CHECK_CLOSE("g z", r, z, nz, 1e-5);
+    free(r);
+    r = down(dLOG, B);
+    TEST_CHECK_CLOSE("p logits", r, logit, B, 1e-5);
+    free(r);
+    r = down(dDH, nh);
+    TEST_CHECK_CLOSE("g, p dh", r, dh, nh, 1e-4);
+    free(r);
+    assert_int_equal(dtcl_model_gpu_download(&gpu_host, &g, &e), 0);
+    const DtclTable *tc = &cpu.table, *tg = &gpu_host.table;
+    for (int i = 0; i < tc->n; i++) {
+        const DtclTensorInfo *t = &tc->t[i];
+        if (t->family == DTCL_FAMILY_PARAM && strncmp(t->name, "f.", 2) != 0)
+            TEST_CHECK_CLOSE(t->name, tg->grad + t->offset, tc->grad + t->offset, t->count, 1e-4);
+    }
+    free(x); free(dl); free(h); free(dz); free(dlg); free(v); free(scratch); free(z); free(logit); free(dh);
+    free(zero_h);
+    void *dev[] = {dX, dDL, dH, dDZ, dDLG, dDH, dV, dS, dZ, dLOG};
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
+        dtcl_gpu_free(dev[i]);
+    dtcl_arena_free(&a);
+    dtcl_gpu_arena_free(&ga);
+    dtcl_model_gpu_free(&g);
+    dtcl_model_free(&cpu);
+    dtcl_model_free(&gpu_host);
+}
+
 int main(void)
 {
     if (!dtcl_device_cuda_available()) {
         printf("SKIP: no CUDA device (the CUDA twins are compiled but cannot run here)\n");
         return 77;
     }
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_fcn_training_pass)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_fcn_training_pass),
+                                       cmocka_unit_test(test_mnet_and_heads)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -208,6 +208,16 @@ static size_t tensor_offset(const DtclModel *md, const char *name)
     return e ? e->offset : 0;
 }
 
+/* BatchNorm weights drawn in [0.5, 1.5], biases in [bias_lo, bias_lo + 1] */
+static void fill_batchnorm(DtclTable *t, uint64_t seed, float bias_lo)
+{
+    for (int i = 0; i < t->n; i++)
+        if (dtcl_model_is_batchnorm(t, i)) {
+            float lo = strstr(t->t[i].name, ".bias") ? bias_lo : 0.5f;
+            fill(t->param + t->t[i].offset, t->t[i].count, seed, 200 + (uint32_t)i, lo, lo + 1.0f);
+        }
+}
+
 /* M 3,4; g 6 -> 5: the small networks beside either encoder */
 static void small_heads(DtclModelConfig *mc)
 {
@@ -235,11 +245,7 @@ static int check_densenet(DtclCheckTable *tab, const DtclGradcheckConfig *cfg)
     /* BatchNorm weights in [0.5, 1.5], biases in [-0.5, 0.5]: with positive biases every ReLU of
      * the stem passes, and since only BatchNorms read the stem's output, which cancel a
      * per-channel shift, d/d norm0.bias would be zero up to rounding, a ratio of noise */
-    for (int i = 0; i < t->n; i++)
-        if (t->t[i].family == DTCL_FAMILY_PARAM && t->t[i].rank == 1 && strstr(t->t[i].name, ".norm")) {
-            float lo = strstr(t->t[i].name, ".bias") ? -0.5f : 0.5f;
-            fill(t->param + t->t[i].offset, t->t[i].count, cfg->seed, 200 + (uint32_t)i, lo, lo + 1.0f);
-        }
+    fill_batchnorm(t, cfg->seed, -0.5f);
     DtclStepPlan plan;
     dtcl_step_plan(&plan, &md, NULL, NB, DS, 1);
     size_t nx = (size_t)NB * DS * DS, nh = (size_t)NB * dtcl_encoder_dim(&md.f);
@@ -269,9 +275,7 @@ int dtcl_gradcheck_networks(DtclCheckTable *tab, const DtclGradcheckConfig *cfg,
     dtcl_model_reset(&md, cfg->seed);
     DtclTable *t = &md.table;
     /* BatchNorm affine parameters away from 1 and 0, so that their gradients matter */
-    for (int i = 0; i < t->n; i++)
-        if (strstr(t->t[i].name, ".bn"))
-            fill(t->param + t->t[i].offset, t->t[i].count, cfg->seed, 200 + (uint32_t)i, 0.5f, 1.5f);
+    fill_batchnorm(t, cfg->seed, 0.5f);
     DtclStepKind order[DTCL_NSTEP_KINDS];
     int nsteps;
     dtcl_transform_parse_order(dtcl_default_order, order, &nsteps, NULL);

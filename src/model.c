@@ -135,6 +135,17 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+int dtcl_model_is_batchnorm(const DtclTable *t, int i)
+{
+    const DtclTensorInfo *e = &t->t[i];
+    const char *dot = strrchr(e->name, '.');
+    if (e->family != DTCL_FAMILY_PARAM || !dot)
+        return 0;
+    char name[DTCL_NAME_MAX + 16];
+    snprintf(name, sizeof name, "%.*s.running_mean", (int)(dot - e->name), e->name);
+    return dtcl_table_find(t, name) != NULL;
+}
+
 void dtcl_model_reset(DtclModel *md, uint64_t seed)
 {
     DtclTable *t = &md->table;
@@ -151,8 +162,7 @@ void dtcl_model_reset(DtclModel *md, uint64_t seed)
             continue;
         }
         float *w = t->param + e->offset;
-        int is_bn = strstr(e->name, ".bn") != NULL || strstr(e->name, ".norm") != NULL; /* fcn's, DenseNet's */
-        if (is_bn) { /* BatchNorm weight 1, bias 0 */
+        if (dtcl_model_is_batchnorm(t, i)) { /* BatchNorm weight 1, bias 0 */
             float v = ends_with(e->name, ".weight") ? 1.0f : 0.0f;
             for (size_t k = 0; k < e->count; k++)
                 w[k] = v;

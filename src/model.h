@@ -63,6 +63,10 @@ void dtcl_model_bind(DtclModel *md);
  * Tensor i of the table reads the stream (seed, DTCL_RNG_INIT, 0, 0, i). */
 void dtcl_model_reset(DtclModel *md, uint64_t seed);
 void dtcl_model_zero_grad(DtclModel *md);
+/* Whether tensor i of t is a BatchNorm's weight or bias: a parameter whose
+ * module also holds a running_mean (derived from the layout, not the names
+ * fcn and DenseNet give their BatchNorms). */
+int dtcl_model_is_batchnorm(const DtclTable *t, int i);
 
 #ifdef __cplusplus
 }

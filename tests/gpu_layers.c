@@ -36,6 +36,7 @@
 #include "pool.h"
 #include "rng.h"
 #include "testutil.h"
+#include "testutil_gpu.h"
 
 #define FWD_TOL 1e-5
 #define GRAD_TOL 1e-4
@@ -48,25 +49,6 @@ static float *rnd(size_t n, uint32_t item, float lo, float hi)
     return a;
 }
 
-/* Device copies of host arrays, and back. */
-static void *up(const void *h, size_t bytes)
-{
-    void *d;
-    DtclError e;
-    if (dtcl_gpu_alloc(&d, bytes, &e) != 0 || dtcl_gpu_upload(d, h, bytes, &e) != 0)
-        fail_msg("%s", e.msg);
-    return d;
-}
-
-static float *down(const void *d, size_t n)
-{
-    float *h = malloc(sizeof(float) * (n ? n : 1));
-    DtclError e;
-    if (dtcl_gpu_check("kernels", &e) != 0 || dtcl_gpu_download(h, d, sizeof(float) * n, &e) != 0)
-        fail_msg("%s", e.msg);
-    return h;
-}
-
 
 static void test_activations(void **state)
 {
@@ -76,24 +58,16 @@ static void test_activations(void **state)
     float *dX = up(x, 4 * n), *dDY = up(dy, 4 * n), *dY = up(y, 4 * n), *dDX = up(dx, 4 * n);
     dtcl_relu_forward(y, x, n);
     dtcl_relu_forward_gpu(dY, dX, n);
-    float *g = down(dY, n);
-    TEST_CHECK_CLOSE("relu forward", g, y, n, FWD_TOL);
-    free(g);
+    expect_device("relu forward", dY, y, n, FWD_TOL);
     dtcl_relu_backward(dx, dy, x, n);
     dtcl_relu_backward_gpu(dDX, dDY, dX, n);
-    g = down(dDX, n);
-    TEST_CHECK_CLOSE("relu backward", g, dx, n, GRAD_TOL);
-    free(g);
+    expect_device("relu backward", dDX, dx, n, GRAD_TOL);
     dtcl_logistic_forward(y, x, n);
     dtcl_logistic_forward_gpu(dY, dX, n);
-    g = down(dY, n);
-    TEST_CHECK_CLOSE("logistic forward", g, y, n, FWD_TOL);
-    free(g);
+    expect_device("logistic forward", dY, y, n, FWD_TOL);
     dtcl_logistic_backward(dx, dy, y, n);
     dtcl_logistic_backward_gpu(dDX, dDY, dY, n);
-    g = down(dDX, n);
-    TEST_CHECK_CLOSE("logistic backward", g, dx, n, GRAD_TOL);
-    free(g);
+    expect_device("logistic backward", dDX, dx, n, GRAD_TOL);
     free(x); free(dy); free(y); free(dx);
     dtcl_gpu_free(dX); dtcl_gpu_free(dDY); dtcl_gpu_free(dY); dtcl_gpu_free(dDX);
 }
@@ -110,12 +84,8 @@ static void test_adam(void **state)
         dtcl_adam_step(&a, p, m, v, gr, n, t);
         dtcl_adam_step_gpu(&a, dP, dM, dV, dG, n, t);
     }
-    float *g = down(dP, n);
-    TEST_CHECK_CLOSE("adam parameters after 3 steps", g, p, n, GRAD_TOL);
-    free(g);
-    g = down(dV, n);
-    TEST_CHECK_CLOSE("adam v after 3 steps", g, v, n, GRAD_TOL);
-    free(g);
+    expect_device("adam parameters after 3 steps", dP, p, n, GRAD_TOL);
+    expect_device("adam v after 3 steps", dV, v, n, GRAD_TOL);
     free(p); free(m); free(v); free(gr);
     dtcl_gpu_free(dP); dtcl_gpu_free(dM); dtcl_gpu_free(dV); dtcl_gpu_free(dG);
 }
@@ -132,57 +102,41 @@ static void test_pools(void **state)
     assert_int_equal(dtcl_gpu_alloc((void **)&dY, 4 * nx, &e), 0);
     assert_int_equal(dtcl_gpu_alloc((void **)&dDX, 4 * nx, &e), 0);
     assert_int_equal(dtcl_gpu_alloc((void **)&dA, 4 * nx, &e), 0);
-    float *y = malloc(4 * nx), *dx = calloc(nx, 4), *g;
+    float *y = malloc(4 * nx), *dx = calloc(nx, 4);
     /* max-pool 2x2 */
     dtcl_maxpool2_forward(y, arg, x, B, C, H, W);
     dtcl_maxpool2_forward_gpu(dY, dA, dX, B, C, H, W);
-    g = down(dY, n2);
-    TEST_CHECK_CLOSE("maxpool2 forward", g, y, n2, FWD_TOL);
-    free(g);
+    expect_device("maxpool2 forward", dY, y, n2, FWD_TOL);
     dtcl_maxpool2_backward(dx, dy, arg, B, C, H, W);
     dtcl_gpu_zero(dDX, 4 * nx, &e);
     dtcl_maxpool2_backward_gpu(dDX, dDY, dA, B, C, H, W);
-    g = down(dDX, nx);
-    TEST_CHECK_CLOSE("maxpool2 backward", g, dx, nx, GRAD_TOL);
-    free(g);
+    expect_device("maxpool2 backward", dDX, dx, nx, GRAD_TOL);
     /* max-pool 3x3 stride 2 (overlapping windows: backward gathers) */
     dtcl_maxpool3s2_forward(y, 0, arg, x, B, C, H, W);
     dtcl_maxpool3s2_forward_gpu(dY, 0, dA, dX, B, C, H, W);
-    g = down(dY, n3);
-    TEST_CHECK_CLOSE("maxpool3s2 forward", g, y, n3, FWD_TOL);
-    free(g);
+    expect_device("maxpool3s2 forward", dY, y, n3, FWD_TOL);
     memset(dx, 0, 4 * nx);
     dtcl_maxpool3s2_backward(dx, dy, 0, arg, B, C, H, W);
     dtcl_gpu_zero(dDX, 4 * nx, &e);
     dtcl_maxpool3s2_backward_gpu(dDX, dDY, 0, dA, B, C, H, W);
-    g = down(dDX, nx);
-    TEST_CHECK_CLOSE("maxpool3s2 backward", g, dx, nx, GRAD_TOL);
-    free(g);
+    expect_device("maxpool3s2 backward", dDX, dx, nx, GRAD_TOL);
     /* average pools */
     dtcl_avgpool2_forward(y, 0, x, B, C, H, W);
     dtcl_avgpool2_forward_gpu(dY, 0, dX, B, C, H, W);
-    g = down(dY, n2);
-    TEST_CHECK_CLOSE("avgpool2 forward", g, y, n2, FWD_TOL);
-    free(g);
+    expect_device("avgpool2 forward", dY, y, n2, FWD_TOL);
     memset(dx, 0, 4 * nx);
     dtcl_avgpool2_backward(dx, dy, 0, B, C, H, W);
     dtcl_gpu_zero(dDX, 4 * nx, &e);
     dtcl_avgpool2_backward_gpu(dDX, dDY, 0, B, C, H, W);
-    g = down(dDX, nx);
-    TEST_CHECK_CLOSE("avgpool2 backward", g, dx, nx, GRAD_TOL);
-    free(g);
+    expect_device("avgpool2 backward", dDX, dx, nx, GRAD_TOL);
     dtcl_avgpool_forward(y, x, B, C, H * W);
     dtcl_avgpool_forward_gpu(dY, dX, B, C, H * W);
-    g = down(dY, (size_t)B * C);
-    TEST_CHECK_CLOSE("global avgpool forward", g, y, (size_t)B * C, FWD_TOL);
-    free(g);
+    expect_device("global avgpool forward", dY, y, (size_t)B * C, FWD_TOL);
     memset(dx, 0, 4 * nx);
     dtcl_avgpool_backward(dx, dy, B, C, H * W);
     dtcl_gpu_zero(dDX, 4 * nx, &e);
     dtcl_avgpool_backward_gpu(dDX, dDY, B, C, H * W);
-    g = down(dDX, nx);
-    TEST_CHECK_CLOSE("global avgpool backward", g, dx, nx, GRAD_TOL);
-    free(g);
+    expect_device("global avgpool backward", dDX, dx, nx, GRAD_TOL);
     free(x); free(dy); free(y); free(dx); free(arg);
     dtcl_gpu_free(dX); dtcl_gpu_free(dDY); dtcl_gpu_free(dY); dtcl_gpu_free(dDX); dtcl_gpu_free(dA);
 }
@@ -199,23 +153,15 @@ static void test_batchnorm(void **state)
     float *y = malloc(4 * n), *xh = malloc(4 * n), *is = malloc(4 * C), *dx = calloc(n, 4), *dga = calloc(C, 4);
     float *dbe = calloc(C, 4);
     float *dY = up(y, 4 * n), *dXH = up(xh, 4 * n), *dIS = up(is, 4 * C), *dDX = up(dx, 4 * n);
-    float *dDGA = up(dga, 4 * C), *dDBE = up(dbe, 4 * C), *g;
+    float *dDGA = up(dga, 4 * C), *dDBE = up(dbe, 4 * C);
     dtcl_batchnorm_relu_forward_train(y, xh, is, rm, rv, x, gam, bet, B, C, HW, 0.1f, 1e-5f);
     dtcl_batchnorm_relu_forward_train_gpu(dY, dXH, dIS, dRM, dRV, dX, dG, dB, B, C, HW, 0.1f, 1e-5f);
-    g = down(dY, n);
-    TEST_CHECK_CLOSE("batchnorm+relu forward (train)", g, y, n, FWD_TOL);
-    free(g);
-    g = down(dRV, C);
-    TEST_CHECK_CLOSE("batchnorm running_var", g, rv, C, FWD_TOL);
-    free(g);
+    expect_device("batchnorm+relu forward (train)", dY, y, n, FWD_TOL);
+    expect_device("batchnorm running_var", dRV, rv, C, FWD_TOL);
     dtcl_batchnorm_relu_backward(dx, dga, dbe, dy, y, xh, is, gam, B, C, HW);
     dtcl_batchnorm_relu_backward_gpu(dDX, dDGA, dDBE, dDY, dY, dXH, dIS, dG, B, C, HW);
-    g = down(dDX, n);
-    TEST_CHECK_CLOSE("batchnorm+relu dx", g, dx, n, GRAD_TOL);
-    free(g);
-    g = down(dDGA, C);
-    TEST_CHECK_CLOSE("batchnorm+relu dgamma", g, dga, C, GRAD_TOL);
-    free(g);
+    expect_device("batchnorm+relu dx", dDX, dx, n, GRAD_TOL);
+    expect_device("batchnorm+relu dgamma", dDGA, dga, C, GRAD_TOL);
     /* the same again: bitwise the same on the GPU */
     float *first = down(dDX, n);
     dtcl_gpu_zero(dDX, 4 * n, NULL);
@@ -227,9 +173,7 @@ static void test_batchnorm(void **state)
     /* evaluation */
     dtcl_batchnorm_forward_eval(y, x, gam, bet, rm, rv, B, C, HW, 1e-5f);
     dtcl_batchnorm_forward_eval_gpu(dY, dX, dG, dB, dRM, dRV, B, C, HW, 1e-5f);
-    g = down(dY, n);
-    TEST_CHECK_CLOSE("batchnorm forward (eval)", g, y, n, FWD_TOL);
-    free(g);
+    expect_device("batchnorm forward (eval)", dY, y, n, FWD_TOL);
     /* from kept statistics, on a channel view (DenseNet): channels [0, C-2) of x */
     int Cv = C - 2;
     size_t nv = (size_t)B * Cv * HW, xs = (size_t)C * HW;
@@ -239,14 +183,10 @@ static void test_batchnorm(void **state)
     dtcl_batchnorm_stats_gpu(dMEAN, dIS, NULL, NULL, dX, xs, B, Cv, HW, 0.1f, 1e-5f);
     dtcl_batchnorm_relu_apply(r, x, xs, mean, is, gam, bet, B, Cv, HW);
     dtcl_batchnorm_relu_apply_gpu(dR, dX, xs, dMEAN, dIS, dG, dB, B, Cv, HW);
-    g = down(dR, nv);
-    TEST_CHECK_CLOSE("batchnorm stats + relu apply (view)", g, r, nv, FWD_TOL);
-    free(g);
+    expect_device("batchnorm stats + relu apply (view)", dR, r, nv, FWD_TOL);
     dtcl_batchnorm_relu_backward_stats(dxv, NULL, NULL, dy, x, xs, mean, is, gam, bet, B, Cv, HW);
     dtcl_batchnorm_relu_backward_stats_gpu(dDXV, NULL, NULL, dDY, dX, xs, dMEAN, dIS, dG, dB, B, Cv, HW);
-    g = down(dDXV, n);
-    TEST_CHECK_CLOSE("batchnorm backward from statistics (view)", g, dxv, n, GRAD_TOL);
-    free(g);
+    expect_device("batchnorm backward from statistics (view)", dDXV, dxv, n, GRAD_TOL);
     free(x); free(dy); free(gam); free(bet); free(rm); free(rv); free(y); free(xh); free(is); free(dx);
     free(dga); free(dbe); free(mean); free(r); free(dxv);
     void *dev[] = {dX, dDY, dG, dB, dRM, dRV, dY, dXH, dIS, dDX, dDGA, dDBE, dMEAN, dR, dDXV};
@@ -282,10 +222,8 @@ static void conv_case(const char *name, DtclConvShape s)
         {"y", dY, y, ny, FWD_TOL}, {"dx", dDX, dx, nx, GRAD_TOL}, {"dweight", dDW, dw, nw, GRAD_TOL},
         {"dbias", dDB, db, (size_t)s.O, GRAD_TOL}, {"dx (data only)", dDX2, dx2, nx, GRAD_TOL}};
     for (int k = 0; k < 5; k++) {
-        float *g = down(c[k].dev, c[k].n);
         snprintf(what, sizeof what, "conv %s %s", name, c[k].part);
-        TEST_CHECK_CLOSE(what, g, c[k].cpu, c[k].n, c[k].tol);
-        free(g);
+        expect_device(what, c[k].dev, c[k].cpu, c[k].n, c[k].tol);
     }
     free(x); free(w); free(bias); free(dy); free(y); free(dx); free(dw); free(db); free(dx2); free(work);
     free(zy); free(zx); free(zw); free(zb);
@@ -323,9 +261,7 @@ static void test_linear(void **state)
         {"linear y", dY, y, ny, FWD_TOL}, {"linear dx", dDX, dx, nx, GRAD_TOL},
         {"linear dweight", dDW, dw, nw, GRAD_TOL}, {"linear dbias", dDB, db, (size_t)nout, GRAD_TOL}};
     for (int k = 0; k < 4; k++) {
-        float *g = down(c[k].dev, c[k].n);
-        TEST_CHECK_CLOSE(c[k].what, g, c[k].cpu, c[k].n, c[k].tol);
-        free(g);
+        expect_device(c[k].what, c[k].dev, c[k].cpu, c[k].n, c[k].tol);
     }
     free(x); free(w); free(b); free(dy); free(y); free(dx); free(dw); free(db);
     void *dev[] = {dX, dW, dB, dDY, dY, dDX, dDW, dDB};
@@ -363,14 +299,10 @@ static void test_losses(void **state)
         printf("  %-14s loss cpu %.17g gpu %.17g\n", k[i].name, lc, lg);
         assert_true(fabs(lg - lc) <= 1e-9 * fabs(lc));
         char what[64];
-        float *h = down(dGM, n);
         snprintf(what, sizeof what, "%s dL/dzm", k[i].name);
-        TEST_CHECK_CLOSE(what, h, gm, n, GRAD_TOL);
-        free(h);
-        h = down(dG, n);
+        expect_device(what, dGM, gm, n, GRAD_TOL);
         snprintf(what, sizeof what, "%s dL/dz", k[i].name);
-        TEST_CHECK_CLOSE(what, h, g, n, GRAD_TOL);
-        free(h);
+        expect_device(what, dG, g, n, GRAD_TOL);
         free(gm);
         free(g);
     }
@@ -380,9 +312,7 @@ static void test_losses(void **state)
     double lg = dtcl_bce_forward_backward_gpu(dGL, dL, labels, NULL, B, (char *)work + dtcl_nce_work_size_gpu(B, D));
     printf("  BCE            loss cpu %.17g gpu %.17g\n", lc, lg);
     assert_true(fabs(lg - lc) <= 1e-9 * fabs(lc));
-    float *h = down(dGL, B);
-    TEST_CHECK_CLOSE("BCE dL/dx", h, gl, B, GRAD_TOL);
-    free(h);
+    expect_device("BCE dL/dx", dGL, gl, B, GRAD_TOL);
     free(gl); free(zm); free(z); free(logit);
     void *dev[] = {dZM, dZ, dL, dG, dGM, dGL, work};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)

@@ -26,6 +26,7 @@
 #include "model.h"
 #include "rng.h"
 #include "testutil.h"
+#include "testutil_gpu.h"
 #include "transform.h"
 
 enum { B = 6, S = 16 };
@@ -86,23 +87,12 @@ static void test_fcn_training_pass(void **state)
         dtcl_fcn_plan_gpu(&gp, &g.dev.f.fcn, B, S, &ga);
         dtcl_fcn_saved(&gs, &gp, &g.dev.f.fcn, &ga);
     }
-    float *dX, *dDH, *dDX;
-    assert_int_equal(dtcl_gpu_alloc((void **)&dX, 4 * nx, &e), 0);
-    assert_int_equal(dtcl_gpu_alloc((void **)&dDH, 4 * nh, &e), 0);
-    assert_int_equal(dtcl_gpu_alloc((void **)&dDX, 4 * nx, &e), 0);
-    dtcl_gpu_upload(dX, x, 4 * nx, &e);
-    dtcl_gpu_upload(dDH, dh, 4 * nh, &e);
-    dtcl_gpu_zero(dDX, 4 * nx, &e);
+    float *zx = calloc(nx, 4), *dX = up(x, 4 * nx), *dDH = up(dh, 4 * nh), *dDX = up(zx, 4 * nx);
     dtcl_fcn_forward_train_gpu(&gs, &g.dev.f.fcn, dX, 1, &gp);
     dtcl_fcn_backward_gpu(dDX, 1, dDH, &g.dev.f.fcn, &gs, &gp);
-    if (dtcl_gpu_check("the fcn encoder's training pass", &e) != 0)
-        fail_msg("%s", e.msg);
-    float *h = malloc(4 * nh), *gdx = malloc(4 * nx);
-    assert_int_equal(dtcl_gpu_download(h, gs.h, 4 * nh, &e), 0);
-    assert_int_equal(dtcl_gpu_download(gdx, dDX, 4 * nx, &e), 0);
+    expect_device("fcn h (training)", gs.h, s.h, nh, 1e-5);
+    expect_device("fcn dh/dx", dDX, dx, nx, 1e-4);
     assert_int_equal(dtcl_model_gpu_download(&gpu_host, &g, &e), 0);
-    TEST_CHECK_CLOSE("fcn h (training)", h, s.h, nh, 1e-5);
-    TEST_CHECK_CLOSE("fcn dh/dx", gdx, dx, nx, 1e-4);
     const DtclTable *tc = &cpu.table, *tg = &gpu_host.table;
     for (int i = 0; i < tc->n; i++) {
         const DtclTensorInfo *t = &tc->t[i];
@@ -115,32 +105,13 @@ static void test_fcn_training_pass(void **state)
         else
             assert_int_equal(tg->counter[t->offset], tc->counter[t->offset]);
     }
-    free(x); free(dh); free(dx); free(h); free(gdx);
+    free(x); free(dh); free(dx); free(zx);
     dtcl_gpu_free(dX); dtcl_gpu_free(dDH); dtcl_gpu_free(dDX);
     dtcl_arena_free(&a);
     dtcl_gpu_arena_free(&ga);
     dtcl_model_gpu_free(&g);
     dtcl_model_free(&cpu);
     dtcl_model_free(&gpu_host);
-}
-
-/* Uploads n host floats to a new device buffer. */
-static float *up(const float *h, size_t n)
-{
-    float *d;
-    DtclError e;
-    if (dtcl_gpu_alloc((void **)&d, sizeof(float) * n, &e) != 0 || dtcl_gpu_upload(d, h, sizeof(float) * n, &e) != 0)
-        fail_msg("%s", e.msg);
-    return d;
-}
-
-static float *down(const float *d, size_t n)
-{
-    float *h = malloc(sizeof(float) * n);
-    DtclError e;
-    if (dtcl_gpu_check("kernels", &e) != 0 || dtcl_gpu_download(h, d, sizeof(float) * n, &e) != 0)
-        fail_msg("%s", e.msg);
-    return h;
 }
 
 /* M, then g and p on a representation, against the CPU; the parameter
@@ -186,27 +157,20 @@ static void test_mnet_and_heads(void **state)
     if (dtcl_gpu_arena_alloc(&ga, &e) != 0)
         fail_msg("%s", e.msg);
     dtcl_mnet_plan_gpu(&gmp, &g.dev.m, B, S, &ga);
-    float *dX = up(x, nx), *dDL = up(dl, n7), *dH = up(h, nh), *dDZ = up(dz, nz), *dDLG = up(dlg, B);
-    float *zero_h = calloc(nh, 4), *dDH = up(zero_h, nh), *dV = up(v, (size_t)B * hid);
-    float *dS = up(scratch, (size_t)B * hid), *dZ = up(z, nz), *dLOG = up(logit, B);
+    float *dX = up(x, 4 * nx), *dDL = up(dl, 4 * n7), *dH = up(h, 4 * nh), *dDZ = up(dz, 4 * nz);
+    float *dDLG = up(dlg, 4 * (size_t)B), *zero_h = calloc(nh, 4), *dDH = up(zero_h, 4 * nh);
+    float *dV = up(v, 4 * (size_t)B * hid), *dS = up(scratch, 4 * (size_t)B * hid), *dZ = up(z, 4 * nz);
+    float *dLOG = up(logit, 4 * (size_t)B);
     dtcl_mnet_forward_gpu(&gmp, &g.dev.m, dX);
     dtcl_mnet_backward_gpu(dDL, &g.dev.m, &gmp);
     dtcl_projection_forward_gpu(dZ, dV, dH, &g.dev.g, B);
     dtcl_classifier_forward_gpu(dLOG, dH, &g.dev.p, B);
     dtcl_projection_backward_gpu(dDH, 1, dDZ, dH, dV, &g.dev.g, B, dS);
     dtcl_classifier_backward_gpu(dDH, 1, dDLG, dH, &g.dev.p, B);
-    float *r = down(gmp.lambda, n7);
-    TEST_CHECK_CLOSE("M lambda", r, mp.lambda, n7, 1e-5);
-    free(r);
-    r = down(dZ, nz);
-    TEST_CHECK_CLOSE("g z", r, z, nz, 1e-5);
-    free(r);
-    r = down(dLOG, B);
-    TEST_CHECK_CLOSE("p logits", r, logit, B, 1e-5);
-    free(r);
-    r = down(dDH, nh);
-    TEST_CHECK_CLOSE("g, p dh", r, dh, nh, 1e-4);
-    free(r);
+    expect_device("M lambda", gmp.lambda, mp.lambda, n7, 1e-5);
+    expect_device("g z", dZ, z, nz, 1e-5);
+    expect_device("p logits", dLOG, logit, B, 1e-5);
+    expect_device("g, p dh", dDH, dh, nh, 1e-4);
     assert_int_equal(dtcl_model_gpu_download(&gpu_host, &g, &e), 0);
     const DtclTable *tc = &cpu.table, *tg = &gpu_host.table;
     for (int i = 0; i < tc->n; i++) {

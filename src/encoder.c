@@ -34,7 +34,6 @@ int dtcl_encoder_dim(const DtclEncoder *f)
 
 void dtcl_encoder_plan(DtclEncoderPlan *p, const DtclEncoder *f, int B, int S, int threads, DtclArena *a)
 {
-    p->kind = f->kind;
     if (f->kind == DTCL_ENCODER_DENSENET121) {
         dtcl_densenet_plan(&p->dn, &f->dn, B, S, threads, a);
     } else {

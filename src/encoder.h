@@ -25,8 +25,7 @@ typedef struct {
     DtclDensenet dn;  /* kind densenet121 */
 } DtclEncoder;
 
-typedef struct {
-    DtclEncoderKind kind;
+typedef struct { /* the encoder's kind decides which one is used */
     DtclFcnPlan fcn;
     DtclDensenetPlan dn;
 } DtclEncoderPlan;

@@ -1,4 +1,5 @@
 /* cli.c: shared command-line helpers (see cli.h). */
+#define _DEFAULT_SOURCE /* realpath */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
@@ -32,6 +33,23 @@ int dtcl_cli_int_option(const char *cmd, const char *name, const char *arg, long
 {
     if (dtcl_parse_int(arg, lo, hi, out) != 0)
         return dtcl_cli_usage_error(cmd, "--%s '%s' is not an integer from %ld to %ld", name, arg, lo, hi);
+    return 0;
+}
+
+int dtcl_cli_encoder_option(const char *cmd, const char *arg, DtclEncoderKind *out)
+{
+    if (dtcl_encoder_parse(arg, out) != 0)
+        return dtcl_cli_usage_error(cmd, "--encoder '%s' is not fcn or densenet121", arg);
+    return 0;
+}
+
+int dtcl_cli_file_option(const char *cmd, const char *name, const char *arg, char *buf, size_t size)
+{
+    char *path = realpath(arg, NULL);
+    if (!path)
+        return dtcl_cli_usage_error(cmd, "--%s '%s': no such file", name, arg);
+    snprintf(buf, size, "%s", path);
+    free(path);
     return 0;
 }
 

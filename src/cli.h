@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "encoder.h"
 #include "error.h"
 
 /* Prints "dtcl CMD: message" and a pointer to --help on stderr; returns 2. */
@@ -15,6 +16,11 @@ int dtcl_cli_input_error(const char *cmd, const DtclError *err);
 /* The value of option --name, an integer from lo to hi, into *out: 0, or
  * DTCL_EXIT_INPUT after a usage error that names the option and the range. */
 int dtcl_cli_int_option(const char *cmd, const char *name, const char *arg, long lo, long hi, long *out);
+/* --encoder fcn|densenet121 into *out: 0, or DTCL_EXIT_INPUT after a usage error. */
+int dtcl_cli_encoder_option(const char *cmd, const char *arg, DtclEncoderKind *out);
+/* The absolute path of the existing file given to --name into buf (size
+ * bytes): 0, or DTCL_EXIT_INPUT after a usage error naming the option. */
+int dtcl_cli_file_option(const char *cmd, const char *name, const char *arg, char *buf, size_t size);
 
 int dtcl_parse_int(const char *s, long lo, long hi, long *out);
 int dtcl_parse_u64(const char *s, uint64_t *out);

@@ -391,8 +391,8 @@ int dtcl_cmd_bench(int argc, char **argv)
             batch_set = 1;
             break;
         case 7:
-            if (dtcl_encoder_parse(optarg, &encoder) != 0)
-                return dtcl_cli_usage_error(cmd, "--encoder '%s' is not fcn or densenet121", optarg);
+            if (dtcl_cli_encoder_option(cmd, optarg, &encoder) != 0)
+                return DTCL_EXIT_INPUT;
             break;
         case 3:
             if (dtcl_cli_int_option(cmd, "repeats", optarg, 5, 1000, &repeats) != 0)
@@ -435,8 +435,8 @@ int dtcl_cmd_bench(int argc, char **argv)
             if (sizes[i] < least)
                 return dtcl_cli_usage_error(cmd, "--sizes: %d is too small for the %s encoder (train-step needs %d "
                                                  "or more)", sizes[i], dtcl_encoder_name(encoder), least);
-        if (dn && !batch_set)
-            batch = 16;
+        if (!batch_set)
+            batch = dtcl_encoder_default_batch(encoder);
         const int *def = dn ? dn_sizes : train_sizes;
         return dtcl_bench_train_step(sizes_set ? sizes : def, sizes_set ? nsizes : (dn ? 1 : 2), (int)batch,
                                      (int)repeats, use_torch, encoder);

@@ -88,8 +88,8 @@ int dtcl_cmd_embed(int argc, char **argv)
                 return DTCL_EXIT_INPUT;
             break;
         case 1:
-            if (dtcl_encoder_parse(optarg, &kind) != 0)
-                return dtcl_cli_usage_error(cmd, "--encoder '%s' is not fcn or densenet121", optarg);
+            if (dtcl_cli_encoder_option(cmd, optarg, &kind) != 0)
+                return DTCL_EXIT_INPUT;
             want_encoder = (int)kind;
             break;
         case 'h': fputs(embed_help, stdout); return DTCL_EXIT_OK;

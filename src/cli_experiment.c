@@ -114,19 +114,15 @@ int dtcl_cmd_experiment(int argc, char **argv)
             o.budget_minutes = budget;
             break;
         case 5:
-            if (dtcl_encoder_parse(optarg, &o.encoder) != 0)
-                return dtcl_cli_usage_error(cmd, "--encoder '%s' is not fcn or densenet121", optarg);
+            if (dtcl_cli_encoder_option(cmd, optarg, &o.encoder) != 0)
+                return DTCL_EXIT_INPUT;
             o.given_encoder = 1;
             break;
-        case 6: {
-            char *path = realpath(optarg, NULL);
-            if (!path)
-                return dtcl_cli_usage_error(cmd, "--init '%s': no such file", optarg);
-            snprintf(o.init, sizeof o.init, "%s", path);
-            free(path);
+        case 6:
+            if (dtcl_cli_file_option(cmd, "init", optarg, o.init, sizeof o.init) != 0)
+                return DTCL_EXIT_INPUT;
             o.given_init = 1;
             break;
-        }
         case 't':
             if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
                 return DTCL_EXIT_INPUT;

@@ -193,19 +193,13 @@ int dtcl_cmd_train(int argc, char **argv)
             c.lr_f = lr_f;
         if (lr_m > 0)
             c.lr_m = lr_m;
-        if (encoder && dtcl_encoder_parse(encoder, &c.encoder) != 0)
-            return dtcl_cli_usage_error(cmd, "--encoder '%s' is not fcn or densenet121", encoder);
+        if (encoder && dtcl_cli_encoder_option(cmd, encoder, &c.encoder) != 0)
+            return DTCL_EXIT_INPUT;
         if (widths && c.encoder != DTCL_ENCODER_FCN)
             return dtcl_cli_usage_error(cmd, "--widths applies to the fcn encoder only");
-        if (c.encoder == DTCL_ENCODER_DENSENET121)
-            c.batch = 16; /* SPEC section 4: batch 16 for the chest X-rays */
-        if (init) {
-            char *path = realpath(init, NULL);
-            if (!path)
-                return dtcl_cli_usage_error(cmd, "--init '%s': no such file", init);
-            snprintf(c.init, sizeof c.init, "%s", path);
-            free(path);
-        }
+        c.batch = dtcl_encoder_default_batch(c.encoder);
+        if (init && dtcl_cli_file_option(cmd, "init", init, c.init, sizeof c.init) != 0)
+            return DTCL_EXIT_INPUT;
         if (batch > 0)
             c.batch = (int)batch;
         if (frac >= 0)

@@ -19,6 +19,11 @@ int dtcl_encoder_parse(const char *s, DtclEncoderKind *k)
     return 0;
 }
 
+int dtcl_encoder_default_batch(DtclEncoderKind k)
+{
+    return k == DTCL_ENCODER_DENSENET121 ? 16 : 32;
+}
+
 void dtcl_encoder_layout(DtclEncoder *f, DtclTable *t)
 {
     if (f->kind == DTCL_ENCODER_DENSENET121)

@@ -41,6 +41,9 @@ const char *dtcl_encoder_name(DtclEncoderKind k);
 /* 0 and the kind, or -1 for an unknown name. */
 int dtcl_encoder_parse(const char *s, DtclEncoderKind *k);
 
+/* The batch SPEC section 4 gives each encoder's data: 32 (MRI), 16 (chest). */
+int dtcl_encoder_default_batch(DtclEncoderKind k);
+
 void dtcl_encoder_layout(DtclEncoder *f, DtclTable *t);
 int dtcl_encoder_dim(const DtclEncoder *f);
 

@@ -103,7 +103,8 @@ void dtcl_experiment_options_default(DtclExperimentOptions *o)
     o->epochs = 100;
     o->eval_every = 10;
     o->repeats = 3;
-    o->batch = 32;
+    o->encoder = DTCL_ENCODER_FCN;
+    o->batch = dtcl_encoder_default_batch(o->encoder);
     snprintf(o->widths, sizeof o->widths, "32,64,128,256");
     o->seed = 1;
 }
@@ -479,8 +480,8 @@ static int resolve_settings(const DtclExperimentOptions *o, Settings *s, DtclErr
         s->requested_eval_every = o->eval_every;
         s->repeats = o->repeats;
         s->batch = o->batch;
-        if (o->encoder == DTCL_ENCODER_DENSENET121 && !o->given_batch)
-            s->batch = 16; /* SPEC section 4: batch 16 for the chest X-rays */
+        if (!o->given_batch)
+            s->batch = dtcl_encoder_default_batch(o->encoder);
         snprintf(s->widths, sizeof s->widths, "%s", o->widths);
         s->encoder = o->encoder;
         snprintf(s->init, sizeof s->init, "%s", o->init);

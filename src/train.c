@@ -48,7 +48,8 @@ void dtcl_train_config_default(DtclTrainConfig *c, DtclStrategy s)
     memcpy(c->alpha, strategy_alpha[s], sizeof c->alpha);
     c->lr_f = 1e-4;
     c->lr_m = -1;
-    c->batch = 32;
+    c->encoder = DTCL_ENCODER_FCN;
+    c->batch = dtcl_encoder_default_batch(c->encoder);
     c->epochs = 100;
     c->save_every = 10;
     c->label_fraction = 0.1;

@@ -13,6 +13,7 @@
 
 #include "rng.h"
 #include "transform_naive.h"
+#include "transform_pixel.h"
 #include "transform_steps.h"
 
 const char *const dtcl_step_names[DTCL_NSTEP_KINDS] = {"blur", "noise", "crop", "hflip", "vflip", "rotate"};
@@ -133,17 +134,7 @@ size_t dtcl_transform_saved_size(const DtclTransform *t)
 
 void dtcl_sincos_turns(double t, double *s, double *c)
 {
-    /* reduce to a quarter turn so that multiples of 1/4 are exact */
-    double r = t - floor(t);
-    double q4 = floor(4.0 * r);
-    double a = (4.0 * r - q4) * (DTCL_PI / 2.0);
-    double s0 = sin(a), c0 = cos(a);
-    switch ((int)q4 & 3) {
-    case 0: *s = s0; *c = c0; break;
-    case 1: *s = c0; *c = -s0; break;
-    case 2: *s = -s0; *c = -c0; break;
-    default: *s = -c0; *c = s0; break;
-    }
+    dtcl_sincos_turns_hd(t, s, c);
 }
 
 /* ---- per-thread workspace */

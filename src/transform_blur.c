@@ -26,6 +26,7 @@
  * transform_naive.c, and the tests hold one against the other.
  */
 #include "transform_steps.h"
+#include "transform_pixel.h"
 
 #include <fftw3.h>
 #include <math.h>
@@ -127,21 +128,7 @@ size_t dtcl_blur_workspace_size(const DtclBlurPlan *bp) { return bp->ws_size; }
 
 void dtcl_blur_kernel(double *g, double *dg, int R, double sigma)
 {
-    /* g(t) = e(t)/Z, e(t) = exp(-t^2/2 sigma^2); dg/dsigma = g(t) (t^2 - m2) / sigma^3,
-     * m2 = sum_s g(s) s^2 (the quotient rule on e/Z). */
-    double z = 0, m2 = 0;
-    for (int t = -R; t <= R; t++) {
-        double e = exp(-(double)t * t / (2.0 * sigma * sigma));
-        g[t + R] = e;
-        z += e;
-    }
-    for (int t = -R; t <= R; t++) {
-        g[t + R] /= z;
-        m2 += g[t + R] * t * t;
-    }
-    if (dg)
-        for (int t = -R; t <= R; t++)
-            dg[t + R] = g[t + R] * ((double)t * t - m2) / (sigma * sigma * sigma);
+    dtcl_blur_kernel_hd(g, dg, R, sigma);
 }
 
 /* G(m) and dG/dsigma(m), m < L: the real DFT of the symmetric kernel. */

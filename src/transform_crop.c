@@ -9,23 +9,7 @@
  * (the one-sided derivatives of the piece that holds the point). */
 #include "transform_steps.h"
 
-#include <math.h>
-
-/* The mask and its derivatives with respect to lambda2 and lambda3 at (i,j). */
-static inline void crop_mask(int i, int j, float cx, float cy, float w, float a, float S, float *m,
-                             float *dm2, float *dm3)
-{
-    float ux = (float)j - cx, uy = (float)i - cy;
-    float ax = fabsf(ux), ay = fabsf(uy);
-    float d = ax >= ay ? ax : ay;
-    float mv = 1.0f / (1.0f + expf(-a * (w - d)));
-    float slope = a * mv * (1.0f - mv) * S; /* dm/dd = -a m (1-m); dd/dc = -sgn(u); dc/dlambda = S */
-    float sx = ux > 0 ? 1.0f : ux < 0 ? -1.0f : 0.0f;
-    float sy = uy > 0 ? 1.0f : uy < 0 ? -1.0f : 0.0f;
-    *m = mv;
-    *dm2 = ax >= ay ? slope * sx : 0.0f;
-    *dm3 = ax >= ay ? 0.0f : slope * sy;
-}
+#include "transform_pixel.h"
 
 void dtcl_crop_forward(float *y, float *const *ty, const float *x, const float *const *tx,
                        const float *lambda, const float *tlambda, int ntan, int S,
@@ -37,7 +21,7 @@ void dtcl_crop_forward(float *y, float *const *ty, const float *x, const float *
         for (int j = 0; j < S; j++) {
             size_t q = (size_t)i * S + j;
             float m, dm2, dm3;
-            crop_mask(i, j, cx, cy, w, a, fS, &m, &dm2, &dm3);
+            dtcl_crop_mask_hd(i, j, cx, cy, w, a, fS, &m, &dm2, &dm3);
             y[q] = x[q] * m;
             for (int t = 0; t < ntan; t++) {
                 const float *tl = tlambda + t * DTCL_NLAMBDA;
@@ -58,7 +42,7 @@ void dtcl_crop_backward(float *dx, double *dlambda, const float *dy, const float
         for (int j = 0; j < S; j++) {
             size_t q = (size_t)i * S + j;
             float m, dm2, dm3;
-            crop_mask(i, j, cx, cy, w, a, fS, &m, &dm2, &dm3);
+            dtcl_crop_mask_hd(i, j, cx, cy, w, a, fS, &m, &dm2, &dm3);
             if (dx)
                 dx[q] += dy[q] * m;
             acc2 += (double)dy[q] * x[q] * dm2;

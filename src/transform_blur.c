@@ -126,6 +126,12 @@ void dtcl_blur_plan_free(DtclBlurPlan *bp)
 
 size_t dtcl_blur_workspace_size(const DtclBlurPlan *bp) { return bp->ws_size; }
 
+void dtcl_blur_plan_size(const DtclBlurPlan *bp, int *L, int *R)
+{
+    *L = bp->L;
+    *R = bp->R;
+}
+
 void dtcl_blur_kernel(double *g, double *dg, int R, double sigma)
 {
     dtcl_blur_kernel_hd(g, dg, R, sigma);

@@ -14,11 +14,17 @@
 
 #include "transform.h"
 
+#ifdef __cplusplus /* the CUDA twin (src/gpu/transform_gpu.cu) reads the blur plan */
+extern "C" {
+#endif
+
 /* ---- blur (transform_blur.c): y = g_sigma * x, sigma = sigma_max lambda0 */
 DtclBlurPlan *dtcl_blur_plan_create(int S, float sigma_max);
 void dtcl_blur_plan_free(DtclBlurPlan *bp);
 size_t dtcl_blur_workspace_size(const DtclBlurPlan *bp); /* floats, per thread */
 int dtcl_blur_radius(float sigma_max);
+/* The padded side L and the kernel radius R of a plan (the CUDA twin pads the same way). */
+void dtcl_blur_plan_size(const DtclBlurPlan *bp, int *L, int *R);
 /* The normalised sampled Gaussian g (|t| <= R) and dg/dsigma, in double. */
 void dtcl_blur_kernel(double *g, double *dg, int R, double sigma);
 void dtcl_blur_forward(const DtclBlurPlan *bp, float *y, float *const *ty, const float *x,
@@ -53,5 +59,9 @@ void dtcl_rotate_forward(float *y, float *const *ty, const float *x, const float
                          const float *lambda, const float *tlambda, int ntan, int S);
 void dtcl_rotate_backward(float *dx, double *dlambda, const float *dy, const float *x,
                           const float *lambda, int S);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -43,6 +43,14 @@ int dtcl_cli_encoder_option(const char *cmd, const char *arg, DtclEncoderKind *o
     return 0;
 }
 
+int dtcl_cli_device_option(const char *cmd, const char *arg, DtclDevice *out)
+{
+    DtclError e;
+    if (dtcl_device_parse(arg, out, &e) != 0)
+        return dtcl_cli_usage_error(cmd, "%s", e.msg);
+    return 0;
+}
+
 int dtcl_cli_file_option(const char *cmd, const char *name, const char *arg, char *buf, size_t size)
 {
     char *path = realpath(arg, NULL);

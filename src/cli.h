@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "device.h"
 #include "encoder.h"
 #include "error.h"
 
@@ -20,6 +21,8 @@ int dtcl_cli_int_option(const char *cmd, const char *name, const char *arg, long
 int dtcl_cli_encoder_option(const char *cmd, const char *arg, DtclEncoderKind *out);
 /* The absolute path of the existing file given to --name into buf (size
  * bytes): 0, or DTCL_EXIT_INPUT after a usage error naming the option. */
+/* --device NAME (device.h): 0, or a usage error (exit 2) naming what is missing. */
+int dtcl_cli_device_option(const char *cmd, const char *arg, DtclDevice *out);
 int dtcl_cli_file_option(const char *cmd, const char *name, const char *arg, char *buf, size_t size);
 
 int dtcl_parse_int(const char *s, long lo, long hi, long *out);

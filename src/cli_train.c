@@ -47,7 +47,9 @@ static const char *train_help =
     "      --save-every N       keep checkpoints/epoch-NNN every N epochs (default 10); the last\n"
     "                           epoch is always kept; checkpoints/last.safetensors holds the state of the\n"
     "                           latest epoch between kept ones\n"
-    "      --device NAME        cpu (the CUDA path comes with a later release)\n"
+    "      --device NAME        cpu (default) or cuda: the steps and the validation on the GPU\n"
+    "                           (a build with --enable-cuda; the fcn encoder only)\n"
+    "      --allow-tf32         let cuBLAS use TF32 tensor cores on the GPU (off by default: float32)\n"
     "  -t, --threads N          OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  -q, --quiet              no progress lines\n"
     "  -h, --help               this text\n";
@@ -73,7 +75,7 @@ int dtcl_cmd_train(int argc, char **argv)
         {"threads", required_argument, 0, 't'},  {"quiet", no_argument, 0, 'q'},
         {"split-seed", required_argument, 0, 12}, {"label-seed", required_argument, 0, 13},
         {"train-fraction", required_argument, 0, 14}, {"encoder", required_argument, 0, 15},
-        {"init", required_argument, 0, 16},
+        {"init", required_argument, 0, 16},      {"allow-tf32", no_argument, 0, 17},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     const char *cmd = "train", *data = NULL, *strategy = NULL, *out = NULL, *resume = NULL, *alpha = NULL;
     DtclTrainConfig c;
@@ -83,11 +85,12 @@ int dtcl_cmd_train(int argc, char **argv)
     uint64_t split_seed = 0, label_seed = 0;
     const char *sim = NULL, *nce = NULL, *order = NULL, *widths = NULL, *encoder = NULL, *init = NULL;
     uint64_t seed = 1;
-    int seed_set = 0, quiet = 0, other = 0, ch;
+    int seed_set = 0, quiet = 0, other = 0, tf32 = 0, ch;
+    DtclDevice device = DTCL_DEVICE_CPU;
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, ":d:S:o:r:b:e:s:t:qh", opts, NULL)) != -1) {
-        other += ch != 'e' && ch != 't' && ch != 'q' && ch != 'r';
+        other += ch != 'e' && ch != 't' && ch != 'q' && ch != 'r' && ch != 11 && ch != 17;
         switch (ch) {
         case 'd': data = optarg; break;
         case 'S': strategy = optarg; break;
@@ -144,9 +147,10 @@ int dtcl_cmd_train(int argc, char **argv)
                 return dtcl_cli_usage_error(cmd, "--train-fraction '%s' is not a number in (0, 1]", optarg);
             break;
         case 11:
-            if (strcmp(optarg, "cpu") != 0)
-                return dtcl_cli_usage_error(cmd, "--device '%s': only cpu in this release", optarg);
+            if (dtcl_cli_device_option(cmd, optarg, &device) != 0)
+                return DTCL_EXIT_INPUT;
             break;
+        case 17: tf32 = 1; break;
         case 't':
             if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
                 return DTCL_EXIT_INPUT;
@@ -162,8 +166,8 @@ int dtcl_cmd_train(int argc, char **argv)
     DtclError err;
     if (resume) {
         if (other)
-            return dtcl_cli_usage_error(cmd, "--resume takes only --epochs, --threads and --quiet: the rest is "
-                                             "in the run's config.json");
+            return dtcl_cli_usage_error(cmd, "--resume takes only --epochs, --threads, --device, --allow-tf32 and "
+                                             "--quiet: the rest is in the run's config.json");
         if (dtcl_train_config_load(resume, &c, &err) != 0)
             return dtcl_cli_input_error(cmd, &err);
         out = resume;
@@ -243,6 +247,8 @@ int dtcl_cmd_train(int argc, char **argv)
     if (epochs >= 0)
         c.epochs = (int)epochs;
     c.quiet = quiet;
+    c.device = device;
+    dtcl_device_allow_tf32(tf32);
     dtcl_set_threads((int)threads);
     signal(SIGINT, on_sigint);
     int interrupted;

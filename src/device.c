@@ -5,10 +5,44 @@
 
 #include <omp.h>
 #include <stdio.h>
+#include <string.h>
 
 #ifdef DTCL_HAVE_CUDA
 #include "gpu/device_gpu.h"
 #endif
+
+const char *dtcl_device_name(DtclDevice d)
+{
+    return d == DTCL_DEVICE_CUDA ? "cuda" : "cpu";
+}
+
+int dtcl_device_parse(const char *s, DtclDevice *d, DtclError *err)
+{
+    if (strcmp(s, "cpu") == 0) {
+        *d = DTCL_DEVICE_CPU;
+        return 0;
+    }
+    if (strcmp(s, "cuda") != 0)
+        return dtcl_fail(err, "--device '%s' is not cpu or cuda", s);
+#ifdef DTCL_HAVE_CUDA
+    char why[128];
+    if (dtcl_gpu_device_count(why, sizeof why) <= 0)
+        return dtcl_fail(err, "--device cuda: no CUDA device is present (%s)", why);
+    *d = DTCL_DEVICE_CUDA;
+    return 0;
+#else
+    return dtcl_fail(err, "--device cuda: this dtcl was built without CUDA (configure --enable-cuda)");
+#endif
+}
+
+void dtcl_device_allow_tf32(int allow)
+{
+#ifdef DTCL_HAVE_CUDA
+    dtcl_gpu_allow_tf32(allow);
+#else
+    (void)allow;
+#endif
+}
 
 int dtcl_device_cuda_available(void)
 {

@@ -6,7 +6,18 @@
 
 #include <stddef.h>
 
+#include "error.h"
+
 typedef enum { DTCL_DEVICE_CPU, DTCL_DEVICE_CUDA } DtclDevice;
+
+/* "cpu" or "cuda" */
+const char *dtcl_device_name(DtclDevice d);
+/* "cpu" or "cuda"; cuda only when the build has CUDA and a GPU is present:
+ * -1 with err naming what is missing otherwise. */
+int dtcl_device_parse(const char *s, DtclDevice *d, DtclError *err);
+/* TF32 tensor-core GEMMs on the GPU (--allow-tf32); off unless asked for
+ * (SPEC section 9). Nothing to do on the CPU. */
+void dtcl_device_allow_tf32(int allow);
 
 /* 1 when the build has CUDA and a GPU is present. */
 int dtcl_device_cuda_available(void);

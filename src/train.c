@@ -26,6 +26,7 @@
 #include "logreg.h"
 #include "rng.h"
 #include "split.h"
+#include "dispatch.h"
 #include "step.h"
 
 #ifdef HAVE_OPENBLAS_GET_CORENAME
@@ -97,7 +98,7 @@ static cJSON *config_doc(const DtclTrainConfig *c, int threads)
 #ifdef HAVE_OPENBLAS_GET_CORENAME
     cJSON_AddStringToObject(r, "blas_core", openblas_get_corename());
 #endif
-    cJSON_AddStringToObject(r, "device", "cpu");
+    cJSON_AddStringToObject(r, "device", dtcl_device_name(c->device));
     cJSON_AddNumberToObject(r, "threads", threads);
     cJSON_AddStringToObject(r, "data", c->data);
     cJSON_AddStringToObject(r, "strategy", dtcl_strategy_names[c->strategy]);
@@ -219,12 +220,11 @@ typedef struct {
     DtclModel md;
     DtclTransform tr, tr_nocrop; /* tr_nocrop: simclr's images whose crop is off */
     int has_nocrop;
-    DtclStepPlan plan;
+    DtclStepper st;        /* the steps, on the CPU or the GPU (dispatch.h) */
     DtclStepConfig sc;
-    float *x, *xm, *lambda, *xtmp; /* (B,S,S), (B,S,S), (B,7), (B,S,S) */
-    float *ytmp, *ltmp;            /* (B,S,S), (B,7): simclr's groups */
+    float *x, *lambda, *xtmp; /* (B,S,S), (B,7), (B,S,S) */
     int8_t *labels;
-    uint32_t *items, *itmp;        /* (B) the images' dataset indices */
+    uint32_t *items;          /* (B) the images' dataset indices */
 } Run;
 
 /* Sums over an epoch's steps, for metrics.csv. */
@@ -302,37 +302,6 @@ static void draw_augmentation(Run *r, int epoch, int step, const int64_t *idx, u
     }
 }
 
-/* X_M = T(X, Lambda) without saving (the random strategies); simclr's
- * crop-off images go through the transformation without the crop. */
-static void transform_batch(Run *r, const DtclNoiseSource *ns, const uint8_t *crop_on)
-{
-    int B = r->cfg.batch;
-    size_t SS = (size_t)r->S * r->S;
-    if (!crop_on || !r->has_nocrop) {
-        dtcl_transform_forward(&r->tr, r->xm, NULL, r->x, r->lambda, ns, B);
-        return;
-    }
-    /* each group of images through its own transformation: gathered, transformed,
-     * scattered back; every image keeps its noise field (named by its index) */
-    for (int on = 0; on < 2; on++) {
-        int n = 0;
-        for (int b = 0; b < B; b++)
-            if (!crop_on[b] == !on) {
-                memcpy(r->xtmp + n * SS, r->x + b * SS, SS * sizeof(float));
-                memcpy(r->ltmp + n * DTCL_NLAMBDA, r->lambda + b * DTCL_NLAMBDA, DTCL_NLAMBDA * sizeof(float));
-                r->itmp[n++] = r->items[b];
-            }
-        if (n == 0)
-            continue;
-        DtclNoiseSource sub = *ns;
-        sub.item = r->itmp;
-        dtcl_transform_forward(on ? &r->tr : &r->tr_nocrop, r->ytmp, NULL, r->xtmp, r->ltmp, &sub, n);
-        for (int b = 0, k = 0; b < B; b++)
-            if (!crop_on[b] == !on)
-                memcpy(r->xm + b * SS, r->ytmp + (k++) * SS, SS * sizeof(float));
-    }
-}
-
 /* Which file a checkpoint goes to. */
 typedef enum { CK_EPOCH, CK_LAST, CK_INTERRUPTED } CkKind;
 
@@ -362,6 +331,8 @@ static int save_checkpoint(Run *r, int epoch, CkKind kind, int step, const doubl
     for (int k = 0; kind == CK_INTERRUPTED && k < ACC_N; k++)
         snprintf(accs + strlen(accs), sizeof accs - strlen(accs), "%s%.17g", k ? "," : "", acc[k]);
     strcat(accs, "]");
+    if (dtcl_stepper_sync(&r->st, err) != 0) /* the GPU's state into r->md */
+        return -1;
     cJSON *doc = config_doc(&r->cfg, r->threads);
     char *cfg = cJSON_Print(doc);
     cJSON_Delete(doc);
@@ -444,7 +415,7 @@ static void validate(Run *r, double *bce, double *auc)
     for (int64_t i = 0; i < n; i += B) {
         int nb = n - i < B ? (int)(n - i) : B;
         dtcl_dataset_load(&r->ds, r->xtmp, r->val + i, nb);
-        dtcl_encoder_forward_eval(h, &r->md.f, r->xtmp, nb, &r->plan.fp, &r->plan.view[0]);
+        dtcl_stepper_eval(&r->st, h, r->xtmp, nb);
         dtcl_classifier_forward(logit, h, &r->md.p, nb);
         for (int b = 0; b < nb; b++) {
             int8_t lab = r->ds.label[r->val[i + b]];
@@ -611,7 +582,9 @@ static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *e
             return -1;
         r->has_nocrop = 1;
     }
-    dtcl_step_plan(&r->plan, &r->md, dtcl_strategy_uses_m(c->strategy) ? &r->tr : NULL, c->batch, r->S, r->threads);
+    if (dtcl_stepper_init(&r->st, c->device, &r->md, &r->tr, r->has_nocrop ? &r->tr_nocrop : NULL,
+                          dtcl_strategy_uses_m(c->strategy), c->batch, r->S, r->threads, err) != 0)
+        return -1;
     dtcl_step_config_default(&r->sc);
     r->sc.nce = c->nce;
     memcpy(r->sc.alpha, c->alpha, sizeof c->alpha);
@@ -619,12 +592,8 @@ static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *e
     dtcl_adam_default(&r->sc.adam_m, dtcl_train_lr_m(c));
     size_t NS = (size_t)c->batch * r->S * r->S;
     r->x = DTCL_ALIGNED(NS * 4);
-    r->xm = DTCL_ALIGNED(NS * 4);
     r->xtmp = DTCL_ALIGNED(NS * 4);
-    r->ytmp = DTCL_ALIGNED(NS * 4);
     r->lambda = DTCL_ALIGNED((size_t)c->batch * DTCL_NLAMBDA * 4);
-    r->ltmp = DTCL_ALIGNED((size_t)c->batch * DTCL_NLAMBDA * 4);
-    r->itmp = DTCL_MALLOC(sizeof(uint32_t) * (size_t)c->batch);
     r->labels = DTCL_MALLOC((size_t)c->batch);
     r->items = DTCL_MALLOC(sizeof(uint32_t) * (size_t)c->batch);
     return 0;
@@ -633,20 +602,16 @@ static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *e
 static void teardown(Run *r)
 {
     free(r->x);
-    free(r->xm);
     free(r->xtmp);
-    free(r->ytmp);
     free(r->lambda);
-    free(r->ltmp);
-    free(r->itmp);
     free(r->labels);
     free(r->items);
     free(r->split);
     free(r->labelled);
     free(r->train);
     free(r->val);
-    if (r->plan.B)
-        dtcl_step_plan_free(&r->plan);
+    if (r->st.md)
+        dtcl_stepper_free(&r->st);
     if (r->tr.size)
         dtcl_transform_free(&r->tr);
     if (r->has_nocrop)
@@ -680,7 +645,9 @@ static int load_state(Run *r, const char *path, DtclError *err)
         r->md.step_m = src.step_m;
     }
     dtcl_model_free(&src);
-    return same ? 0 : dtcl_fail(err, "%s: its model does not match config.json's widths", path);
+    if (!same)
+        return dtcl_fail(err, "%s: its model does not match config.json's widths", path);
+    return dtcl_stepper_upload(&r->st, err); /* the device takes the loaded state */
 }
 
 /* Whether checkpoints/interrupted.safetensors continues epoch `epoch`; if so
@@ -738,23 +705,18 @@ static void train_step(Run *r, int epoch, int step, const int64_t *idx, DtclStep
     switch (r->cfg.strategy) {
     case DTCL_STRATEGY_SSL:
     case DTCL_STRATEGY_PROPOSED:
-        dtcl_step_proposed(&r->md, &r->plan, &r->sc, &ns, r->x, r->labels, l);
-        memcpy(r->lambda, r->plan.mp.lambda, sizeof(float) * B * DTCL_NLAMBDA);
+        dtcl_stepper_proposed(&r->st, &r->sc, &ns, r->x, r->labels, l, r->lambda);
         break;
     case DTCL_STRATEGY_RANDOM:
     case DTCL_STRATEGY_RANDOM_SUP:
         draw_lambda(r, epoch, step, idx);
-        transform_batch(r, &ns, NULL);
-        dtcl_step_encoder(&r->md, &r->plan, &r->sc, r->x, r->xm, r->labels, l);
+        dtcl_stepper_augmented(&r->st, &r->sc, &ns, r->x, r->lambda, NULL, 0, r->labels, l);
         break;
     default: { /* simclr, supervised */
         uint8_t crop_on[4096];
         draw_augmentation(r, epoch, step, idx, crop_on);
-        transform_batch(r, &ns, crop_on);
-        if (r->cfg.strategy == DTCL_STRATEGY_SIMCLR)
-            dtcl_step_encoder(&r->md, &r->plan, &r->sc, r->x, r->xm, r->labels, l);
-        else
-            dtcl_step_supervised(&r->md, &r->plan, &r->sc, r->xm, r->labels, l);
+        dtcl_stepper_augmented(&r->st, &r->sc, &ns, r->x, r->lambda, crop_on,
+                               r->cfg.strategy == DTCL_STRATEGY_SUPERVISED, r->labels, l);
         break;
     }
     }
@@ -817,7 +779,7 @@ int dtcl_train_time(const DtclTrainConfig *c, int nsteps, DtclTrainTiming *t, Dt
     t->step_s = (dtcl_now_s() - t0) / nsteps;
     float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * (size_t)dtcl_encoder_dim(&r.md.f));
     t0 = dtcl_now_s();
-    dtcl_encoder_embed(h, &r.md.f, r.x, B, r.S, 64, r.threads);
+    dtcl_stepper_eval(&r.st, h, r.x, B);
     t->embed_image_s = (dtcl_now_s() - t0) / B;
     t->steps_per_epoch = steps;
     t->ntrain = r.ntrain;
@@ -873,8 +835,8 @@ int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, cons
         DtclNoiseSource ns = {c.seed, (uint32_t)epoch, 0, r.items};
         uint8_t crop_on[16], *co = NULL;
         if (dtcl_strategy_uses_m(c.strategy)) {
-            dtcl_mnet_forward(&r.plan.mp, &r.md.m, r.x);
-            memcpy(r.lambda, r.plan.mp.lambda, sizeof(float) * (size_t)B * DTCL_NLAMBDA);
+            dtcl_mnet_forward(&r.st.plan.mp, &r.md.m, r.x); /* views run on the CPU */
+            memcpy(r.lambda, r.st.plan.mp.lambda, sizeof(float) * (size_t)B * DTCL_NLAMBDA);
         } else if (c.strategy == DTCL_STRATEGY_RANDOM || c.strategy == DTCL_STRATEGY_RANDOM_SUP) {
             draw_lambda(&r, epoch, 0, bi);
         } else {
@@ -882,7 +844,7 @@ int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, cons
             co = crop_on;
         }
         if (xm) /* Lambda alone (the histograms) needs no transformed images */
-            transform_batch(&r, &ns, co);
+            dtcl_stepper_transform(&r.st, &ns, r.x, r.lambda, co);
         if (masks) {
             for (int b = 0; b < B; b++)
                 memcpy(mb + b * SS, masks + (size_t)(first + (b < m ? b : m - 1)) * SS, SS * sizeof(float));
@@ -896,7 +858,7 @@ int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, cons
             if (x)
                 memcpy(x + o * SS, r.x + b * SS, SS * sizeof(float));
             if (xm)
-                memcpy(xm + o * SS, r.xm + b * SS, SS * sizeof(float));
+                memcpy(xm + o * SS, r.st.xm + b * SS, SS * sizeof(float));
             if (lambda)
                 memcpy(lambda + o * DTCL_NLAMBDA, r.lambda + b * DTCL_NLAMBDA, DTCL_NLAMBDA * sizeof(float));
             if (masks && xmask)

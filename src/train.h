@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "dataset.h"
+#include "device.h"
 #include "error.h"
 #include "model.h"
 #include "nce.h"
@@ -51,6 +52,7 @@ typedef struct {
     uint64_t label_seed;     /* the labelled subset; 0: seed, or split.csv's column */
     double train_fraction;   /* the share of the training split used (1: all) */
     int threads;
+    DtclDevice device;       /* where the steps run (--device); not part of config.json's settings */
     int quiet;
 } DtclTrainConfig;
 

@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 #include <stdio.h>
 
+#include "blas_gpu.h"
 #include "device_gpu.h"
 
 extern "C" int dtcl_gpu_device_count(char *name, size_t size)
@@ -20,4 +21,9 @@ extern "C" int dtcl_gpu_device_count(char *name, size_t size)
                      p.totalGlobalMem / 1073741824.0);
     }
     return n;
+}
+
+extern "C" void dtcl_gpu_allow_tf32(int allow)
+{
+    dtcl_gpu_blas_allow_tf32(allow);
 }

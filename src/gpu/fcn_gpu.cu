@@ -2,6 +2,7 @@
  * fcn_gpu.h): the same sequence of layers, each by its CUDA twin. */
 #include <cuda_runtime.h>
 
+#include "activation_gpu.h"
 #include "batchnorm_gpu.h"
 #include "conv_gpu.h"
 #include "fcn_gpu.h"
@@ -41,6 +42,29 @@ extern "C" void dtcl_fcn_forward_train_gpu(DtclFcnSaved *s, const DtclFcn *f, co
     }
     int Hl = side(p, f->nblocks - 1) / 2;
     dtcl_avgpool_forward_gpu(s->h, in, B, dtcl_fcn_dim(f), Hl * Hl);
+}
+
+extern "C" void dtcl_fcn_forward_eval_gpu(float *h, const DtclFcn *f, const float *x, int n, DtclFcnPlan *p)
+{
+    const float *in = x;
+    float *y = p->grad[0], *pooled = p->grad[1];
+    for (int b = 0; b < f->nblocks; b++) {
+        const DtclFcnBlock *k = &f->blk[b];
+        int H = side(p, b), C = f->widths[b];
+        for (int c = 0; c < 2; c++) {
+            DtclConvShape cs = p->conv[b][c];
+            cs.B = n;
+            dtcl_conv2d_forward_gpu(p->tmp, in, k->conv[c], NULL, &cs, p->work);
+            dtcl_batchnorm_forward_eval_gpu(y, p->tmp, k->gamma[c], k->beta[c], k->mean[c], k->var[c], n, C, H * H,
+                                            DTCL_BN_EPS);
+            dtcl_relu_forward_gpu(y, y, (size_t)n * C * H * H);
+            in = y;
+        }
+        dtcl_maxpool2_forward_gpu(pooled, p->argmax, y, n, C, H, H);
+        in = pooled;
+    }
+    int Hl = side(p, f->nblocks - 1) / 2;
+    dtcl_avgpool_forward_gpu(h, in, n, dtcl_fcn_dim(f), Hl * Hl);
 }
 
 static void zero(float *a, size_t n)

@@ -15,6 +15,8 @@ extern "C" {
 
 void dtcl_fcn_plan_gpu(DtclFcnPlan *p, const DtclFcn *f, int B, int S, DtclArena *a);
 void dtcl_fcn_forward_train_gpu(DtclFcnSaved *s, const DtclFcn *f, const float *x, int update_stats, DtclFcnPlan *p);
+/* h (n,d) = f(x) with the running statistics, n <= B (the plan's buffers as scratch). */
+void dtcl_fcn_forward_eval_gpu(float *h, const DtclFcn *f, const float *x, int n, DtclFcnPlan *p);
 void dtcl_fcn_backward_gpu(float *dx, int param_grads, const float *dh, const DtclFcn *f, const DtclFcnSaved *s,
                            DtclFcnPlan *p);
 

@@ -1,0 +1,67 @@
+/* dispatch.h: the one point where training and evaluation go to the CPU
+ * (step.h, encoder.h, transform.h) or to the GPU (src/gpu/step_gpu.h).
+ * train, bench and the tests call these; which device runs them is chosen
+ * once, at dtcl_stepper_init (--device, device.h). Without --enable-cuda the
+ * CUDA branch is not compiled and asking for it is refused there.
+ *
+ * On the CPU the host model is updated in place; on the GPU the host model
+ * is the reference copy that dtcl_stepper_sync brings up to date (before a
+ * checkpoint is written or validation reads it) and dtcl_stepper_upload
+ * sends back (after a checkpoint was loaded into it). */
+#ifndef DTCL_DISPATCH_H
+#define DTCL_DISPATCH_H
+
+#include <stdint.h>
+
+#include "device.h"
+#include "error.h"
+#include "step.h"
+
+struct DtclStepGpu; /* gpu/step_gpu.h */
+
+typedef struct {
+    DtclDevice device;
+    DtclModel *md;
+    const DtclTransform *tr, *nocrop;
+    int B, S;
+    DtclStepPlan plan;        /* cpu */
+    struct DtclStepGpu *gpu;  /* cuda */
+    float *xm;                /* (B,S,S) X_M of the random strategies (host) */
+    float *xtmp, *ytmp, *ltmp; /* cpu: simclr's groups, (B,S,S), (B,S,S), (B,7) */
+    uint32_t *itmp;            /* (B) */
+} DtclStepper;
+
+/* tr: the run's transformation; nocrop: the same without its crop, for
+ * simclr's draws (NULL: none); with_m: M is trained. */
+int dtcl_stepper_init(DtclStepper *s, DtclDevice dev, DtclModel *md, const DtclTransform *tr,
+                      const DtclTransform *nocrop, int with_m, int B, int S, int threads, DtclError *err);
+void dtcl_stepper_free(DtclStepper *s);
+
+/* The proposed step (SPEC section 4): M, T, the M step and the encoder step;
+ * Lambda into lambda_out (B,7) when it is not NULL. */
+void dtcl_stepper_proposed(DtclStepper *s, const DtclStepConfig *c, const DtclNoiseSource *ns, const float *x,
+                           const int8_t *labels, DtclStepLosses *out, float *lambda_out);
+/* The encoder step with X_M given. */
+void dtcl_stepper_encoder(DtclStepper *s, const DtclStepConfig *c, const float *x, const float *xm,
+                          const int8_t *labels, DtclStepLosses *out);
+/* The random strategies: X_M = T_Lambda(X) for the drawn Lambda (B,7) (images
+ * with crop_on[b] = 0 through nocrop; crop_on NULL: all through tr), then the
+ * encoder step, or the supervised step when supervised is 1. ns names each
+ * image's noise field by ns->item. */
+void dtcl_stepper_augmented(DtclStepper *s, const DtclStepConfig *c, const DtclNoiseSource *ns, const float *x,
+                            const float *lambda, const uint8_t *crop_on, int supervised, const int8_t *labels,
+                            DtclStepLosses *out);
+/* X_M = T_Lambda(X) alone, as dtcl_stepper_augmented makes it, into s->xm
+ * (B,S,S, host). */
+void dtcl_stepper_transform(DtclStepper *s, const DtclNoiseSource *ns, const float *x, const float *lambda,
+                            const uint8_t *crop_on);
+/* h (n,d) = f(x) in evaluation mode, n <= B. */
+void dtcl_stepper_eval(DtclStepper *s, float *h, const float *x, int n);
+
+/* The host model up to date with the device (nothing to do on the CPU);
+ * -1 with err when a kernel failed. */
+int dtcl_stepper_sync(DtclStepper *s, DtclError *err);
+/* The device up to date with the host model (nothing to do on the CPU). */
+int dtcl_stepper_upload(DtclStepper *s, DtclError *err);
+
+#endif

@@ -1,0 +1,271 @@
+/* step_gpu.cu: the M step and the encoder step on the GPU, the twin of
+ * step.c (see step_gpu.h): the same sequence, each call by its CUDA twin. */
+#include <cuda_runtime.h>
+#include <string.h>
+
+#include "adam_gpu.h"
+#include "bce_gpu.h"
+#include "fcn_gpu.h"
+#include "heads_gpu.h"
+#include "launch_gpu.h"
+#include "memory_gpu.h"
+#include "mnet_gpu.h"
+#include "nce_gpu.h"
+#include "step_gpu.h"
+
+/* step.c's layout with the GPU plans' workspace sizes, on the device arena */
+static void step_layout(DtclStepGpu *s, int with_m)
+{
+    DtclStepPlan *p = &s->p;
+    DtclModel *md = &s->mg.dev;
+    DtclArena *a = &p->arena;
+    int B = p->B, S = p->S, d = dtcl_encoder_dim(&md->f), hid = md->g.hidden, Z = md->g.zdim;
+    dtcl_fcn_plan_gpu(&p->fp.fcn, &md->f.fcn, B, S, a);
+    for (int v = 0; v < 2; v++) {
+        dtcl_encoder_saved(&p->view[v], &p->fp, &md->f, a);
+        p->v[v] = dtcl_arena_take(a, (size_t)B * hid);
+        p->z[v] = dtcl_arena_take(a, (size_t)B * Z);
+        p->logit[v] = dtcl_arena_take(a, B);
+        p->dzn[v] = dtcl_arena_take(a, (size_t)B * Z);
+        p->dbce[v] = dtcl_arena_take(a, B);
+        p->dz[v] = dtcl_arena_take(a, (size_t)B * Z);
+        p->dlogit[v] = dtcl_arena_take(a, B);
+        p->dh[v] = dtcl_arena_take(a, (size_t)B * d);
+    }
+    p->scratch = dtcl_arena_take(a, (size_t)B * hid);
+    p->xm = dtcl_arena_take(a, (size_t)B * S * S);
+    s->x = dtcl_arena_take(a, (size_t)B * S * S);
+    s->xtmp = dtcl_arena_take(a, (size_t)B * S * S);
+    s->lambda = dtcl_arena_take(a, (size_t)B * DTCL_NLAMBDA);
+    s->crop_on = (uint8_t *)dtcl_arena_take(a, ((size_t)B + 3) / 4);
+    if (with_m) {
+        dtcl_mnet_plan_gpu(&p->mp, &md->m, B, S, a);
+        p->tsaved = dtcl_arena_take(a, (size_t)B * dtcl_transform_saved_size(p->tr));
+        p->dxm = dtcl_arena_take(a, (size_t)B * S * S);
+        p->dlambda = dtcl_arena_take(a, (size_t)B * DTCL_NLAMBDA);
+    }
+}
+
+extern "C" int dtcl_step_gpu_init(DtclStepGpu *s, DtclModel *md, const DtclTransform *tr, const DtclTransform *nocrop,
+                                  int with_m, int B, int S, DtclError *err)
+{
+    memset(s, 0, sizeof *s);
+    if (md->f.kind != DTCL_ENCODER_FCN)
+        return dtcl_fail(err, "the %s encoder has no CUDA twin yet (only fcn runs with --device cuda); use "
+                              "--device cpu", dtcl_encoder_name(md->f.kind));
+    s->host = md;
+    if (dtcl_model_gpu_init(&s->mg, md, err) != 0)
+        return -1;
+    DtclStepPlan *p = &s->p;
+    p->B = B;
+    p->S = S;
+    p->threads = 1;
+    p->tr = with_m ? tr : NULL;
+    step_layout(s, with_m); /* counting walk */
+    int Z = md->g.zdim;
+    if (dtcl_gpu_arena_alloc(&p->arena, err) != 0 ||
+        dtcl_gpu_alloc(&s->nce_work, dtcl_nce_work_size_gpu(B, Z), err) != 0 ||
+        dtcl_gpu_alloc(&s->bce_work, dtcl_bce_work_size_gpu(B), err) != 0)
+        goto fail;
+    step_layout(s, with_m); /* binding walk */
+    {
+        const DtclTransform *t[2] = {tr, nocrop};
+        for (int k = 0; k < 2 && t[k]; k++) {
+            if (dtcl_transform_gpu_init(&s->tg[k], t[k], B, err) != 0)
+                goto fail;
+            s->ntr = k + 1;
+        }
+    }
+    return dtcl_gpu_check("planning the training step", err) == 0 ? 0 : (dtcl_step_gpu_free(s), -1);
+fail:
+    dtcl_step_gpu_free(s);
+    return -1;
+}
+
+extern "C" void dtcl_step_gpu_free(DtclStepGpu *s)
+{
+    for (int k = 0; k < s->ntr; k++)
+        dtcl_transform_gpu_free(&s->tg[k]);
+    dtcl_gpu_free(s->nce_work);
+    dtcl_gpu_free(s->bce_work);
+    dtcl_gpu_arena_free(&s->p.arena);
+    if (s->host)
+        dtcl_model_gpu_free(&s->mg);
+    memset(s, 0, sizeof *s);
+}
+
+extern "C" int dtcl_step_gpu_sync(DtclStepGpu *s, DtclError *err)
+{
+    return dtcl_gpu_check("the training step", err) == 0 ? dtcl_model_gpu_download(s->host, &s->mg, err) : -1;
+}
+
+extern "C" int dtcl_step_gpu_upload(DtclStepGpu *s, DtclError *err)
+{
+    return dtcl_model_gpu_upload(&s->mg, s->host, err);
+}
+
+static size_t batch_floats(const DtclStepGpu *s)
+{
+    return (size_t)s->p.B * s->p.S * s->p.S;
+}
+
+/* the host batch into the device buffer (NULL: it is there already) */
+static void put(float *dev, const float *host, size_t n)
+{
+    if (host)
+        dtcl_gpu_upload(dev, host, sizeof(float) * n, NULL);
+}
+
+/* xm[b] = crop_on[b] ? xm[b] : alt[b] */
+__global__ static void choose(float *xm, const float *alt, const uint8_t *crop_on, size_t SS, int B)
+{
+    DTCL_GPU_LOOP(e, (size_t)B * SS)
+    if (!crop_on[e / SS])
+        xm[e] = alt[e];
+}
+
+extern "C" void dtcl_step_transform_gpu(DtclStepGpu *s, const float *x, const float *lambda,
+                                        const DtclNoiseSource *noise, const uint8_t *crop_on)
+{
+    int B = s->p.B;
+    size_t SS = (size_t)s->p.S * s->p.S;
+    put(s->x, x, batch_floats(s));
+    put(s->lambda, lambda, (size_t)B * DTCL_NLAMBDA);
+    dtcl_transform_forward_gpu(&s->tg[0], s->p.xm, NULL, s->x, s->lambda, noise, B);
+    if (crop_on && s->ntr > 1) { /* every image through both; each keeps its own (same noise field) */
+        dtcl_transform_forward_gpu(&s->tg[1], s->xtmp, NULL, s->x, s->lambda, noise, B);
+        dtcl_gpu_upload(s->crop_on, crop_on, (size_t)B, NULL);
+        choose<<<dtcl_gpu_blocks((size_t)B * SS), DTCL_GPU_THREADS>>>(s->p.xm, s->xtmp, s->crop_on, SS, B);
+    }
+}
+
+/* f on X then on X_M (running statistics updated), g and p on both; the
+ * losses and their unweighted gradients dzn, dbce (step.c's forward_views) */
+static void forward_views(DtclStepGpu *s, const DtclStepConfig *c, const int8_t *labels, DtclStepLosses *out)
+{
+    DtclStepPlan *p = &s->p;
+    DtclModel *md = &s->mg.dev;
+    int B = p->B, Z = md->g.zdim;
+    const float *in[2] = {s->x, p->xm};
+    for (int v = 0; v < 2; v++) {
+        dtcl_fcn_forward_train_gpu(&p->view[v].fcn, &md->f.fcn, in[v], 1, &p->fp.fcn);
+        dtcl_projection_forward_gpu(p->z[v], p->v[v], p->view[v].h, &md->g, B);
+        dtcl_classifier_forward_gpu(p->logit[v], p->view[v].h, &md->p, B);
+        cudaMemset(p->dzn[v], 0, sizeof(float) * B * Z);
+        cudaMemset(p->dbce[v], 0, sizeof(float) * B);
+    }
+    out->nce = dtcl_nce_forward_backward_gpu(&c->nce, p->dzn[1], p->dzn[0], p->z[1], p->z[0], labels, B, Z,
+                                             s->nce_work);
+    out->bce_m = dtcl_bce_forward_backward_gpu(p->dbce[1], p->logit[1], labels, NULL, B, s->bce_work);
+    out->bce = dtcl_bce_forward_backward_gpu(p->dbce[0], p->logit[0], labels, NULL, B, s->bce_work);
+    const double *a = c->alpha;
+    out->loss_m = -a[0] * out->nce + a[1] * out->bce_m;
+    out->loss_e = a[2] * out->nce + a[3] * out->bce_m + a[4] * out->bce;
+}
+
+__global__ static void scale(float *y, const float *x, double sc, size_t n)
+{
+    DTCL_GPU_LOOP(i, n)
+    y[i] = (float)(sc * x[i]);
+}
+
+/* step.c's heads_backward */
+static void heads_backward(DtclStepGpu *s, int v, double a_nce, double a_bce, int param_grads)
+{
+    DtclStepPlan *p = &s->p;
+    DtclModel *md = &s->mg.dev;
+    int B = p->B, Z = md->g.zdim, d = dtcl_encoder_dim(&md->f);
+    scale<<<dtcl_gpu_blocks((size_t)B * Z), DTCL_GPU_THREADS>>>(p->dz[v], p->dzn[v], a_nce, (size_t)B * Z);
+    scale<<<dtcl_gpu_blocks(B), DTCL_GPU_THREADS>>>(p->dlogit[v], p->dbce[v], a_bce, (size_t)B);
+    cudaMemset(p->dh[v], 0, sizeof(float) * B * d);
+    dtcl_projection_backward_gpu(p->dh[v], param_grads, p->dz[v], p->view[v].h, p->v[v], &md->g, B, p->scratch);
+    dtcl_classifier_backward_gpu(p->dh[v], param_grads, p->dlogit[v], p->view[v].h, &md->p, B);
+}
+
+static void adam(const DtclAdam *a, DtclModel *md, size_t begin, size_t end, int64_t t)
+{
+    DtclTable *tb = &md->table;
+    dtcl_adam_step_gpu(a, tb->param + begin, tb->adam_m + begin, tb->adam_v + begin, tb->grad + begin, end - begin, t);
+}
+
+static void encoder_backward_and_update(DtclStepGpu *s, const DtclStepConfig *c)
+{
+    DtclStepPlan *p = &s->p;
+    DtclModel *md = &s->mg.dev;
+    const double *a = c->alpha;
+    cudaMemset(md->table.grad + md->enc_begin, 0, sizeof(float) * (md->enc_end - md->enc_begin));
+    heads_backward(s, 0, a[2], a[4], 1);
+    heads_backward(s, 1, a[2], a[3], 1);
+    for (int v = 0; v < 2; v++)
+        dtcl_fcn_backward_gpu(NULL, 1, p->dh[v], &md->f.fcn, &p->view[v].fcn, &p->fp.fcn);
+    md->step_e++;
+    adam(&c->adam_e, md, md->enc_begin, md->enc_end, md->step_e);
+}
+
+extern "C" void dtcl_step_encoder_gpu(DtclStepGpu *s, const DtclStepConfig *c, const float *x, const float *xm,
+                                      const int8_t *labels, DtclStepLosses *out)
+{
+    put(s->x, x, batch_floats(s));
+    put(s->p.xm, xm, batch_floats(s));
+    forward_views(s, c, labels, out);
+    encoder_backward_and_update(s, c);
+}
+
+extern "C" void dtcl_step_supervised_gpu(DtclStepGpu *s, const DtclStepConfig *c, const float *xm,
+                                         const int8_t *labels, DtclStepLosses *out)
+{
+    DtclStepPlan *p = &s->p;
+    DtclModel *md = &s->mg.dev;
+    int B = p->B, d = dtcl_encoder_dim(&md->f);
+    put(p->xm, xm, batch_floats(s));
+    memset(out, 0, sizeof *out);
+    dtcl_fcn_forward_train_gpu(&p->view[1].fcn, &md->f.fcn, p->xm, 1, &p->fp.fcn);
+    dtcl_classifier_forward_gpu(p->logit[1], p->view[1].h, &md->p, B);
+    cudaMemset(p->dlogit[1], 0, sizeof(float) * B);
+    out->bce_m = out->loss_e = dtcl_bce_forward_backward_gpu(p->dlogit[1], p->logit[1], labels, NULL, B, s->bce_work);
+    cudaMemset(md->table.grad + md->enc_begin, 0, sizeof(float) * (md->enc_end - md->enc_begin));
+    cudaMemset(p->dh[1], 0, sizeof(float) * B * d);
+    dtcl_classifier_backward_gpu(p->dh[1], 1, p->dlogit[1], p->view[1].h, &md->p, B);
+    dtcl_fcn_backward_gpu(NULL, 1, p->dh[1], &md->f.fcn, &p->view[1].fcn, &p->fp.fcn);
+    md->step_e++; /* g's gradient is zero: Adam leaves it where it is */
+    adam(&c->adam_e, md, md->enc_begin, md->enc_end, md->step_e);
+}
+
+extern "C" void dtcl_step_proposed_gpu(DtclStepGpu *s, const DtclStepConfig *c, const DtclNoiseSource *noise,
+                                       const float *x, const int8_t *labels, DtclStepLosses *out, float *lambda_out)
+{
+    DtclStepPlan *p = &s->p;
+    DtclModel *md = &s->mg.dev;
+    int B = p->B;
+    size_t NS = batch_floats(s);
+    put(s->x, x, NS);
+    /* M proposes Lambda; T makes X_M; the shared forward pass */
+    dtcl_mnet_forward_gpu(&p->mp, &md->m, s->x);
+    dtcl_transform_forward_gpu(&s->tg[0], p->xm, p->tsaved, s->x, p->mp.lambda, noise, B);
+    forward_views(s, c, labels, out);
+    /* the M step: dL_M/dX_M through p, g and f (no weight gradients), then
+     * through T to Lambda and M's weights */
+    heads_backward(s, 1, -c->alpha[0], c->alpha[1], 0);
+    cudaMemset(p->dxm, 0, sizeof(float) * NS);
+    dtcl_fcn_backward_gpu(p->dxm, 0, p->dh[1], &md->f.fcn, &p->view[1].fcn, &p->fp.fcn);
+    cudaMemset(p->dlambda, 0, sizeof(float) * B * DTCL_NLAMBDA);
+    dtcl_transform_backward_gpu(&s->tg[0], NULL, p->dlambda, p->dxm, s->x, p->mp.lambda, p->tsaved, B);
+    cudaMemset(md->table.grad + md->m_begin, 0, sizeof(float) * (md->m_end - md->m_begin));
+    dtcl_mnet_backward_gpu(p->dlambda, &md->m, &p->mp);
+    md->step_m++;
+    adam(&c->adam_m, md, md->m_begin, md->m_end, md->step_m);
+    /* the encoder step on the same X_M, from the same forward pass */
+    encoder_backward_and_update(s, c);
+    if (lambda_out)
+        dtcl_gpu_download(lambda_out, p->mp.lambda, sizeof(float) * B * DTCL_NLAMBDA, NULL);
+}
+
+extern "C" void dtcl_step_embed_gpu(DtclStepGpu *s, float *h, const float *x, int n)
+{
+    DtclStepPlan *p = &s->p;
+    DtclModel *md = &s->mg.dev;
+    int d = dtcl_encoder_dim(&md->f);
+    dtcl_gpu_upload(s->x, x, sizeof(float) * n * p->S * p->S, NULL);
+    dtcl_fcn_forward_eval_gpu(p->dh[0], &md->f.fcn, s->x, n, &p->fp.fcn);
+    dtcl_gpu_download(h, p->dh[0], sizeof(float) * n * d, NULL);
+}

@@ -7,10 +7,12 @@ dtcl_nets modules in float32 on the CPU, batch N of S x S images:
 Half of the batch is labelled. Prints one line:
   "min_ms median_ms torch_version threads peak_mib",
 peak_mib the resident memory the model, its optimisers and the steps added
-at their peak (Linux: VmHWM after clear_refs, less VmRSS before the model).
+at their peak (Linux: VmHWM after clear_refs, less VmRSS before the model);
+with --device cuda, everything on the GPU (eager mode, each repeat ending with
+torch.cuda.synchronize()) and peak_mib torch.cuda.max_memory_allocated.
 
 Usage: bench_train.py --step encoder|proposed --size S --batch N --repeats R --threads T
-                      [--encoder fcn|densenet121]
+                      [--encoder fcn|densenet121] [--device cpu|cuda]
 """
 import argparse
 import os
@@ -39,30 +41,36 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--encoder", choices=("fcn", "densenet121"), default="fcn")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     a = ap.parse_args()
+    dev = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     B, S = a.batch, a.size
     rss0 = _status_kib("VmRSS")
     with open("/proc/self/clear_refs", "w") as fh:  # resets VmHWM to the current RSS
         fh.write("5")
-    model = N.Model(densenet={} if a.encoder == "densenet121" else None)
+    model = N.Model(densenet={} if a.encoder == "densenet121" else None).to(dev)
     opt_e = torch.optim.Adam(list(model.f.parameters()) + list(model.g.parameters()) + list(model.p.parameters()),
                              lr=1e-4)
     opt_m = torch.optim.Adam(model.m.parameters(), lr=1e-3)
-    x = torch.rand(B, S, S)
-    labels = torch.full((B,), -1, dtype=torch.int64)
-    labels[: B // 2] = torch.arange(B // 2) % 2
+    x = torch.rand(B, S, S, device=dev)
+    labels = torch.full((B,), -1, dtype=torch.int64, device=dev)
+    labels[: B // 2] = torch.arange(B // 2, device=dev) % 2
 
     def work():
         if a.step == "encoder":
-            xm = torch.rand(B, 1, S, S)
+            xm = torch.rand(B, 1, S, S, device=dev)
             N.encoder_step(model, opt_e, x[:, None], xm, labels)
         else:
-            z = torch.randn(B, S, S)
+            z = torch.randn(B, S, S, device=dev)
             N.proposed_step(model, opt_m, opt_e, x, z, labels)
 
-    time_and_report(work, a.repeats, lambda: "%.1f" % ((_status_kib("VmHWM") - rss0) / 1024.0))
+    if a.device == "cuda":
+        peak = lambda: "%.1f" % (torch.cuda.max_memory_allocated() / 1048576.0)  # noqa: E731
+    else:
+        peak = lambda: "%.1f" % ((_status_kib("VmHWM") - rss0) / 1024.0)  # noqa: E731
+    time_and_report(work, a.repeats, peak, a.device)
 
 
 if __name__ == "__main__":

@@ -173,7 +173,7 @@ def nce_paper(zm, z, sim="dot", tau=1.0):
     """SPEC section 4: (1/B) sum_i -log(exp s(zm_i,z_i) / sum_{j != i} exp s(zm_i,z_j))."""
     s = sim_matrix(zm, z, sim, tau)
     B = s.shape[0]
-    eye = torch.eye(B, dtype=torch.bool)
+    eye = torch.eye(B, dtype=torch.bool, device=s.device)
     neg = s.masked_fill(eye, float("-inf"))
     return (-s.diagonal() + torch.logsumexp(neg, dim=1)).mean()
 

@@ -83,7 +83,7 @@ def blur(x, lam0, p):
     N, S, _ = x.shape
     R = blur_radius(p.sigma_max)
     sigma = p.sigma_max * lam0  # (N,)
-    t = torch.arange(-R, R + 1, dtype=x.dtype)
+    t = torch.arange(-R, R + 1, dtype=x.dtype, device=x.device)
     safe = torch.where(sigma > 0, sigma, torch.ones_like(sigma))
     e = torch.exp(-(t[None, :] ** 2) / (2.0 * safe[:, None] ** 2))
     g = e / e.sum(dim=1, keepdim=True)  # (N, 2R+1)
@@ -100,8 +100,8 @@ def noise(x, lam1, z, p):
 def crop(x, lam2, lam3, p):
     N, S, _ = x.shape
     w = p.crop_half_width if p.crop_half_width > 0 else S / 8.0
-    j = torch.arange(S, dtype=x.dtype)[None, None, :]
-    i = torch.arange(S, dtype=x.dtype)[None, :, None]
+    j = torch.arange(S, dtype=x.dtype, device=x.device)[None, None, :]
+    i = torch.arange(S, dtype=x.dtype, device=x.device)[None, :, None]
     d = torch.maximum((j - S * lam2[:, None, None]).abs(), (i - S * lam3[:, None, None]).abs())
     return x * torch.sigmoid(p.crop_sharpness * (w - d))
 
@@ -120,8 +120,8 @@ def rotation_positions(lam6, S, dtype):
     """Source positions (px column, py row), each (N,S,S), for theta = 2 pi lambda6."""
     c = (S - 1) / 2.0
     theta = 2.0 * math.pi * lam6[:, None, None]
-    j = torch.arange(S, dtype=dtype)[None, None, :]
-    i = torch.arange(S, dtype=dtype)[None, :, None]
+    j = torch.arange(S, dtype=dtype, device=lam6.device)[None, None, :]
+    i = torch.arange(S, dtype=dtype, device=lam6.device)[None, :, None]
     ux, uy = j - c, i - c
     px = c + torch.cos(theta) * ux - torch.sin(theta) * uy
     py = c + torch.sin(theta) * ux + torch.cos(theta) * uy

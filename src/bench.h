@@ -5,6 +5,7 @@
 #define DTCL_BENCH_H
 
 #include "clock.h"
+#include "device.h"
 #include "encoder.h"
 
 int dtcl_cmp_double(const void *a, const void *b);
@@ -17,11 +18,14 @@ const char *dtcl_bench_python(void);
  * field, or -1 when the script does not report it. */
 int dtcl_bench_ref(const char *py, const char *rd, const char *script, const char *args, double *min_ms,
                    double *median_ms, double *peak_mib);
-/* cpu, threads, OpenBLAS core, FFTW version. */
+/* Whether py's torch can run on dev (always for the CPU; torch.cuda.is_available() for cuda). */
+int dtcl_bench_torch_has(const char *py, DtclDevice dev);
+/* cpu, threads, OpenBLAS core, FFTW version; the GPU when one is present. */
 void dtcl_bench_machine(int threads);
 
 /* `dtcl bench train-step`: the encoder step and the proposed step (step.h)
- * with either encoder. */
-int dtcl_bench_train_step(const int *sizes, int nsizes, int batch, int repeats, int use_torch, DtclEncoderKind encoder);
+ * with either encoder, on dev, for every size and batch given. */
+int dtcl_bench_train_step(DtclDevice dev, const int *sizes, int nsizes, const int *batches, int nbatches, int repeats,
+                          int use_torch, DtclEncoderKind encoder);
 
 #endif

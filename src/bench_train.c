@@ -22,6 +22,7 @@
 #include "conv.h"
 #include "error.h"
 #include "rng.h"
+#include "dispatch.h"
 #include "step.h"
 
 static void fill_uniform(float *x, size_t n, uint32_t item)
@@ -111,10 +112,16 @@ static void reset_peak(void)
     }
 }
 
-static void time_steps(DtclEncoderKind encoder, int S, int batch, int repeats, int threads, double med[2],
-                       double mins[2], double *peak_mib)
+/* The encoder step and the proposed step on dev, through the dispatch point
+ * (dispatch.h): min and median of `repeats` after a warm-up; each timed step
+ * waits for the device. peak_mib: the memory added (host: VmHWM, or the
+ * GPU's memory in use for the model and both steps' buffers). */
+static int time_steps(DtclDevice dev, DtclEncoderKind encoder, int S, int batch, int repeats, int threads,
+                      double med[2], double mins[2], double *peak_mib, DtclError *err)
 {
     long rss0 = status_kib("VmRSS");
+    size_t gpu0 = 0, gpu1 = 0, total;
+    dtcl_device_memory(dev, &gpu0, &total);
     reset_peak();
     DtclModelConfig cfg;
     dtcl_model_config_default(&cfg);
@@ -129,8 +136,12 @@ static void time_steps(DtclEncoderKind encoder, int S, int batch, int repeats, i
     dtcl_transform_params_default(&tp);
     DtclTransform tr;
     dtcl_transform_init(&tr, S, order, nsteps, &tp, NULL);
-    DtclStepPlan plan;
-    dtcl_step_plan(&plan, &md, &tr, batch, S, threads);
+    DtclStepper st;
+    if (dtcl_stepper_init(&st, dev, &md, &tr, NULL, 1, batch, S, threads, err) != 0) {
+        dtcl_transform_free(&tr);
+        dtcl_model_free(&md);
+        return -1;
+    }
     DtclStepConfig sc;
     dtcl_step_config_default(&sc);
     size_t n = (size_t)batch * S * S;
@@ -141,15 +152,19 @@ static void time_steps(DtclEncoderKind encoder, int S, int batch, int repeats, i
     for (int i = 0; i < batch; i++) /* half of the batch labelled */
         labels[i] = i < batch / 2 ? (int8_t)(i & 1) : -1;
     double *ms = DTCL_MALLOC(sizeof(double) * repeats);
-    for (int which = 0; which < 2; which++) {
-        for (int r = -1; r < repeats; r++) {
+    int rc = 0;
+    for (int which = 0; which < 2 && rc == 0; which++) {
+        for (int r = -1; r < repeats && rc == 0; r++) {
             DtclStepLosses l;
             DtclNoiseSource ns = {1, 0, (uint32_t)(r + 1), NULL};
+            /* on the GPU the batch stays where the warm-up copied it (NULL) */
+            const float *bx = dev == DTCL_DEVICE_CPU || r < 0 ? x : NULL;
             double t0 = dtcl_now_ms();
             if (which == 0)
-                dtcl_step_encoder(&md, &plan, &sc, x, xm, labels, &l);
+                dtcl_stepper_encoder(&st, &sc, bx, dev == DTCL_DEVICE_CPU || r < 0 ? xm : NULL, labels, &l);
             else
-                dtcl_step_proposed(&md, &plan, &sc, &ns, x, labels, &l);
+                dtcl_stepper_proposed(&st, &sc, &ns, bx, labels, &l, NULL);
+            rc = dtcl_stepper_wait(&st, err);
             if (r >= 0)
                 ms[r] = dtcl_now_ms() - t0;
         }
@@ -157,26 +172,31 @@ static void time_steps(DtclEncoderKind encoder, int S, int batch, int repeats, i
         mins[which] = ms[0];
         med[which] = ms[repeats / 2];
     }
-    *peak_mib = (status_kib("VmHWM") - rss0) / 1024.0;
+    if (dev == DTCL_DEVICE_CPU)
+        *peak_mib = (status_kib("VmHWM") - rss0) / 1024.0;
+    else
+        *peak_mib = dtcl_device_memory(dev, &gpu1, &total) == 0 ? ((double)gpu1 - (double)gpu0) / 1048576.0 : -1;
     free(ms);
     free(labels);
     free(x);
     free(xm);
-    dtcl_step_plan_free(&plan);
+    dtcl_stepper_free(&st);
     dtcl_transform_free(&tr);
     dtcl_model_free(&md);
+    return rc;
 }
 
-static int torch_step(const char *py, const char *rd, const char *step, DtclEncoderKind encoder, int S, int batch,
-                      int repeats, int threads, double *tmin, double *tmed, double *peak)
+static int torch_step(const char *py, const char *rd, const char *step, DtclDevice dev, DtclEncoderKind encoder,
+                      int S, int batch, int repeats, int threads, double *tmin, double *tmed, double *peak)
 {
     char args[256];
-    snprintf(args, sizeof args, "--step %s --encoder %s --size %d --batch %d --repeats %d --threads %d", step,
-             dtcl_encoder_name(encoder), S, batch, repeats, threads);
+    snprintf(args, sizeof args, "--step %s --encoder %s --size %d --batch %d --repeats %d --threads %d --device %s",
+             step, dtcl_encoder_name(encoder), S, batch, repeats, threads, dtcl_device_name(dev));
     return dtcl_bench_ref(py, rd, "bench_train.py", args, tmin, tmed, peak);
 }
 
-int dtcl_bench_train_step(const int *sizes, int nsizes, int batch, int repeats, int use_torch, DtclEncoderKind encoder)
+int dtcl_bench_train_step(DtclDevice dev, const int *sizes, int nsizes, const int *batches, int nbatches, int repeats,
+                          int use_torch, DtclEncoderKind encoder)
 {
     int threads = omp_get_max_threads();
     dtcl_bench_machine(threads);
@@ -184,44 +204,66 @@ int dtcl_bench_train_step(const int *sizes, int nsizes, int batch, int repeats, 
     if (use_torch && (!py || !rd))
         printf("pytorch reference: not run (%s)\n", !py ? "no python3 that imports torch; set DTCL_PYTHON"
                                                         : "ref/bench_train.py not found; set DTCL_REF_DIR");
-    double sgemm = sgemm_rate(threads);
-    printf("sgemm: %.1f GFLOP/s (one single-threaded 1024^3 sgemm per thread, %d at once)\n", sgemm, threads);
+    if (py && rd && !dtcl_bench_torch_has(py, dev)) {
+        printf("pytorch reference: not run (%s's torch has no CUDA device)\n", py);
+        py = NULL;
+    }
+    double sgemm = 0;
+    if (dev == DTCL_DEVICE_CPU) {
+        sgemm = sgemm_rate(threads);
+        printf("sgemm: %.1f GFLOP/s (one single-threaded 1024^3 sgemm per thread, %d at once)\n", sgemm, threads);
+    }
     DtclModelConfig mc;
     dtcl_model_config_default(&mc);
     mc.encoder = encoder;
     char desc[160];
-    printf("networks: %s; M 16,32; g %d->256->128; half of each batch labelled; %d repeats after a warm-up\n\n",
-           dtcl_model_describe(&mc, desc, sizeof desc), dtcl_model_dim(&mc), repeats);
+    printf("networks: %s; M 16,32; g %d->256->128; half of each batch labelled; %d repeats after a warm-up; on "
+           "the %s\n\n", dtcl_model_describe(&mc, desc, sizeof desc), dtcl_model_dim(&mc), repeats,
+           dev == DTCL_DEVICE_CPU ? "CPU" : "GPU (float32; TF32 only with --allow-tf32)");
     printf("%5s %5s %-9s %11s %11s %9s %11s %11s %8s %9s\n", "S", "batch", "step", "dtcl_min_ms", "dtcl_med_ms",
            "images/s", "torch_min", "torch_med", "speedup", "vs_enc");
-    for (int si = 0; si < nsizes; si++) {
-        int S = sizes[si];
-        double med[2], mins[2], peak, tpeak[2] = {-1, -1};
-        time_steps(encoder, S, batch, repeats, threads, med, mins, &peak);
-        static const char *const names[2] = {"encoder", "proposed"};
-        for (int w = 0; w < 2; w++) {
-            printf("%5d %5d %-9s %11.1f %11.1f %9.1f", S, batch, names[w], mins[w], med[w], batch / (med[w] / 1e3));
-            fflush(stdout);
-            double tmin, tmed;
-            if (py && rd && torch_step(py, rd, names[w], encoder, S, batch, repeats, threads, &tmin, &tmed, &tpeak[w]) == 0)
-                printf(" %11.1f %11.1f %7.2fx", tmin, tmed, tmed / med[w]);
+    for (int si = 0; si < nsizes; si++)
+        for (int bi = 0; bi < nbatches; bi++) {
+            int S = sizes[si], batch = batches[bi];
+            double med[2], mins[2], peak, tpeak[2] = {-1, -1};
+            DtclError err;
+            if (time_steps(dev, encoder, S, batch, repeats, threads, med, mins, &peak, &err) != 0) {
+                fprintf(stderr, "dtcl bench: %s\n", err.msg);
+                return DTCL_EXIT_FAIL;
+            }
+            static const char *const names[2] = {"encoder", "proposed"};
+            for (int w = 0; w < 2; w++) {
+                printf("%5d %5d %-9s %11.1f %11.1f %9.1f", S, batch, names[w], mins[w], med[w],
+                       batch / (med[w] / 1e3));
+                fflush(stdout);
+                double tmin, tmed;
+                if (py && rd &&
+                    torch_step(py, rd, names[w], dev, encoder, S, batch, repeats, threads, &tmin, &tmed, &tpeak[w]) == 0)
+                    printf(" %11.1f %11.1f %7.2fx", tmin, tmed, tmed / med[w]);
+                else
+                    printf(" %11s %11s %8s", "-", "-", "-");
+                printf(" %8.2fx\n", med[w] / med[0]);
+            }
+            if (dev == DTCL_DEVICE_CPU)
+                printf("%5d %5d peak memory added: dtcl %.0f MiB (model, Adam state, both steps' buffers)", S, batch,
+                       peak);
             else
-                printf(" %11s %11s %8s", "-", "-", "-");
-            printf(" %8.2fx\n", med[w] / med[0]);
+                printf("%5d %5d GPU memory used: dtcl %.0f MiB (model, Adam state, both steps' buffers, cuBLAS and "
+                       "cuFFT workspaces)", S, batch, peak);
+            if (tpeak[1] >= 0)
+                printf("; PyTorch %.0f MiB (encoder step), %.0f MiB (proposed step)%s", tpeak[0], tpeak[1],
+                       dev == DTCL_DEVICE_CPU ? "" : " at their peak allocation");
+            printf("\n");
+            if (dev == DTCL_DEVICE_CPU && encoder == DTCL_ENCODER_FCN) {
+                DtclModel md;
+                dtcl_model_init(&md, &mc);
+                double cr = conv_rate(&md, batch, S, threads);
+                dtcl_model_free(&md);
+                printf("%5d %5d conv layers alone: %.1f GFLOP/s = %.0f%% of sgemm\n", S, batch, cr, 100 * cr / sgemm);
+            }
         }
-        printf("%5d %5d peak memory added: dtcl %.0f MiB (model, Adam state, both steps' buffers)", S, batch, peak);
-        if (tpeak[1] >= 0)
-            printf("; PyTorch %.0f MiB (encoder step), %.0f MiB (proposed step)", tpeak[0], tpeak[1]);
-        printf("\n");
-        if (encoder == DTCL_ENCODER_FCN) {
-            DtclModel md;
-            dtcl_model_init(&md, &mc);
-            double cr = conv_rate(&md, batch, S, threads);
-            dtcl_model_free(&md);
-            printf("%5d %5d conv layers alone: %.1f GFLOP/s = %.0f%% of sgemm\n", S, batch, cr, 100 * cr / sgemm);
-        }
-    }
     printf("\nspeedup = PyTorch median / dtcl median; vs_enc = this step's median / the encoder step's, both from\n"
-           "this run. PyTorch: ref/bench_train.py with ref/dtcl_nets.py (same networks and steps).\n");
+           "this run. PyTorch: ref/bench_train.py with ref/dtcl_nets.py (same networks and steps%s).\n",
+           dev == DTCL_DEVICE_CPU ? "" : ", eager, on the same GPU");
     return DTCL_EXIT_OK;
 }

@@ -24,6 +24,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "device.h"
+#include "dispatch.h"
 #include "import.h"
 #include "rng.h"
 #include "transform.h"
@@ -48,8 +50,12 @@ static const char *bench_help =
     "\n"
     "      --gb G           dataset size in GiB for `dataset' (default 32)\n"
     "      --sizes LIST     image sizes (default 64,128,240; train-step: 64,128, or 224 with\n"
-    "                       densenet121)\n"
-    "      --batch N        images per batch (default 32; train-step with densenet121: 16)\n"
+    "                       densenet121; with --device cuda: 128,240)\n"
+    "      --batch LIST     images per batch (default 32; train-step with densenet121: 16; with\n"
+    "                       --device cuda: 32,256)\n"
+    "      --device NAME    cpu (default) or cuda: transform and train-step on the GPU, PyTorch on the\n"
+    "                       same GPU when its torch has CUDA; also the GPU memory used\n"
+    "      --allow-tf32     let cuBLAS use TF32 tensor cores on the GPU (off by default: float32)\n"
     "      --encoder NAME   train-step's encoder: fcn or densenet121 (default fcn)\n"
     "      --size S         image size for `dataset' (default 128)\n"
     "      --repeats N      timed repeats after one warm-up, at least 5 (default 7; import: 3)\n"
@@ -117,6 +123,16 @@ int dtcl_bench_ref(const char *py, const char *rd, const char *script, const cha
     return ok ? 0 : -1;
 }
 
+int dtcl_bench_torch_has(const char *py, DtclDevice dev)
+{
+    if (dev == DTCL_DEVICE_CPU)
+        return 1;
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' "
+                              ">/dev/null 2>&1", py);
+    return system(cmd) == 0;
+}
+
 void dtcl_bench_machine(int threads)
 {
     char model[256] = "unknown";
@@ -145,9 +161,65 @@ void dtcl_bench_machine(int threads)
     if (forced)
         printf("note: OPENBLAS_CORETYPE forces OpenBLAS's kernels; on AVX-512 machines Haswell halves sgemm speed\n");
     printf("fftw: %s\n", fftwf_version);
+    char gpu[256];
+    printf("devices: %s\n", dtcl_device_describe(gpu, sizeof gpu));
 }
 
-static int bench_transform(const int *sizes, int nsizes, int batch, int repeats, int use_torch)
+/* The inputs of one timed batch: images, Lambda away from the kinks, dy. */
+static void transform_inputs(float *x, float *lam, float *dy, int batch, int S)
+{
+    size_t NS = (size_t)batch * S * S;
+    double *u = DTCL_MALLOC(sizeof(double) * NS);
+    DtclStream s = {1, DTCL_RNG_TEST, 0, 0, 0};
+    dtcl_rng_uniform(&s, u, NS);
+    for (size_t i = 0; i < NS; i++) {
+        x[i] = (float)u[i];
+        dy[i] = (float)(2 * u[(i * 7919) % NS] - 1);
+    }
+    for (int i = 0; i < batch * 7; i++)
+        lam[i] = 0.05f + 0.9f * (float)u[i * 13 % NS];
+    free(u);
+}
+
+/* min and median ms of the transformation work on dev: on the CPU the
+ * forward pass, the Jacobian (7 columns) and the VJPs; on the GPU the forward
+ * pass and the VJPs (the work of a training step; forward mode stays on the
+ * CPU), with the batch resident on the device. */
+static int time_transform(DtclDevice dev, const DtclTransform *t, int batch, int repeats, double *dmin, double *dmed,
+                          double *mib, DtclError *err)
+{
+    int S = t->size;
+    size_t NS = (size_t)batch * S * S;
+    float *x = DTCL_ALIGNED(NS * 4), *dy = DTCL_ALIGNED(NS * 4), *lam = DTCL_ALIGNED((size_t)batch * 7 * 4);
+    transform_inputs(x, lam, dy, batch, S);
+    size_t used0 = 0, used1 = 0, total;
+    dtcl_device_memory(dev, &used0, &total);
+    DtclTransformRun *run = dtcl_transform_run_create(dev, t, x, lam, dy, batch, err);
+    float *jac = dev == DTCL_DEVICE_CPU ? DTCL_ALIGNED(NS * 7 * 4) : NULL;
+    double *ms = DTCL_MALLOC(sizeof(double) * repeats);
+    int rc = run ? 0 : -1;
+    for (int r = -1; r < repeats && rc == 0; r++) {
+        DtclNoiseSource ns = {1, 0, (uint32_t)(r + 1), NULL};
+        double t0 = dtcl_now_ms();
+        rc = dtcl_transform_run_vjp(run, &ns, err);
+        if (jac)
+            dtcl_transform_jacobian(t, jac, NULL, x, lam, &ns, batch);
+        if (r >= 0)
+            ms[r] = dtcl_now_ms() - t0;
+    }
+    *mib = dtcl_device_memory(dev, &used1, &total) == 0 ? ((double)used1 - (double)used0) / 1048576.0 : -1;
+    if (rc == 0) {
+        qsort(ms, repeats, sizeof(double), dtcl_cmp_double);
+        *dmin = ms[0];
+        *dmed = ms[repeats / 2];
+    }
+    dtcl_transform_run_free(run);
+    free(x); free(dy); free(lam); free(jac); free(ms);
+    return rc;
+}
+
+static int bench_transform(DtclDevice dev, const int *sizes, int nsizes, const int *batches, int nbatches,
+                           int repeats, int use_torch)
 {
     int threads = omp_get_max_threads();
     dtcl_bench_machine(threads);
@@ -155,67 +227,59 @@ static int bench_transform(const int *sizes, int nsizes, int batch, int repeats,
     if (use_torch && (!py || !rd))
         printf("pytorch reference: not run (%s)\n", !py ? "no python3 that imports torch; set DTCL_PYTHON"
                                                         : "ref/bench_transform.py not found; set DTCL_REF_DIR");
-    printf("work per batch: forward (saving), dT/dlambda_k k=0..6, VJP in x and lambda; %d repeats after a warm-up\n\n",
-           repeats);
-    printf("%5s %5s %12s %12s %10s %12s %12s %10s\n", "S", "batch", "dtcl_min_ms", "dtcl_med_ms", "images/s",
-           "torch_min_ms", "torch_med_ms", "speedup");
+    if (py && rd && !dtcl_bench_torch_has(py, dev)) {
+        printf("pytorch reference: not run (%s's torch has no CUDA device)\n", py);
+        py = NULL;
+    }
+    if (dev == DTCL_DEVICE_CPU)
+        printf("work per batch: forward (saving), dT/dlambda_k k=0..6, VJP in x and lambda; %d repeats after a "
+               "warm-up\n\n", repeats);
+    else
+        printf("work per batch, on the GPU: forward (saving), VJP in x and lambda (the training step's share); %d "
+               "repeats after a warm-up\n\n", repeats);
+    printf("%5s %5s %12s %12s %10s %12s %12s %10s%s\n", "S", "batch", "dtcl_min_ms", "dtcl_med_ms", "images/s",
+           "torch_min_ms", "torch_med_ms", "speedup", dev == DTCL_DEVICE_CPU ? "" : "   gpu_MiB");
     DtclStepKind order[DTCL_NSTEP_KINDS];
     int nsteps;
     dtcl_transform_parse_order(dtcl_default_order, order, &nsteps, NULL);
     DtclTransformParams p;
     dtcl_transform_params_default(&p);
-    for (int si = 0; si < nsizes; si++) {
-        int S = sizes[si];
-        DtclTransform t;
-        DtclError err;
-        if (dtcl_transform_init(&t, S, order, nsteps, &p, &err) != 0) {
-            fprintf(stderr, "dtcl bench: %s\n", err.msg);
-            return DTCL_EXIT_INPUT;
+    for (int si = 0; si < nsizes; si++)
+        for (int bi = 0; bi < nbatches; bi++) {
+            int S = sizes[si], batch = batches[bi];
+            DtclTransform t;
+            DtclError err;
+            double dmin, dmed, mib;
+            if (dtcl_transform_init(&t, S, order, nsteps, &p, &err) != 0) {
+                fprintf(stderr, "dtcl bench: %s\n", err.msg);
+                return DTCL_EXIT_INPUT;
+            }
+            int rc = time_transform(dev, &t, batch, repeats, &dmin, &dmed, &mib, &err);
+            dtcl_transform_free(&t);
+            if (rc != 0) {
+                fprintf(stderr, "dtcl bench: %s\n", err.msg);
+                return DTCL_EXIT_FAIL;
+            }
+            printf("%5d %5d %12.2f %12.2f %10.0f", S, batch, dmin, dmed, batch / (dmed / 1e3));
+            fflush(stdout);
+            if (py && rd) {
+                char args[256];
+                double tmin, tmed;
+                snprintf(args, sizeof args, "--size %d --batch %d --repeats %d --threads %d --device %s", S, batch,
+                         repeats, threads, dtcl_device_name(dev));
+                if (dtcl_bench_ref(py, rd, "bench_transform.py", args, &tmin, &tmed, NULL) == 0)
+                    printf(" %12.2f %12.2f %9.2fx", tmin, tmed, tmed / dmed);
+                else
+                    printf(" %12s %12s %10s", "failed", "-", "-");
+            } else {
+                printf(" %12s %12s %10s", "-", "-", "-");
+            }
+            if (dev != DTCL_DEVICE_CPU)
+                printf(" %9.0f", mib);
+            printf("\n");
         }
-        size_t NS = (size_t)batch * S * S;
-        float *x = DTCL_ALIGNED(NS * 4), *dy = DTCL_ALIGNED(NS * 4), *lam = DTCL_ALIGNED((size_t)batch * 7 * 4);
-        float *y = DTCL_ALIGNED(NS * 4), *saved = DTCL_ALIGNED(dtcl_transform_saved_size(&t) * batch * 4);
-        float *jac = DTCL_ALIGNED(NS * 7 * 4), *dx = DTCL_ALIGNED(NS * 4), *dl = DTCL_ALIGNED((size_t)batch * 7 * 4);
-        double *u = DTCL_MALLOC(sizeof(double) * NS);
-        DtclStream s = {1, DTCL_RNG_TEST, 0, 0, 0};
-        dtcl_rng_uniform(&s, u, NS);
-        for (size_t i = 0; i < NS; i++) {
-            x[i] = (float)u[i];
-            dy[i] = (float)(2 * u[(i * 7919) % NS] - 1);
-        }
-        for (int i = 0; i < batch * 7; i++)
-            lam[i] = 0.05f + 0.9f * (float)u[i * 13 % NS];
-        double *ms = DTCL_MALLOC(sizeof(double) * repeats);
-        for (int r = -1; r < repeats; r++) {
-            DtclNoiseSource ns = {1, 0, (uint32_t)(r + 1), NULL};
-            double t0 = dtcl_now_ms();
-            dtcl_transform_forward(&t, y, saved, x, lam, &ns, batch);
-            dtcl_transform_jacobian(&t, jac, NULL, x, lam, &ns, batch);
-            memset(dx, 0, NS * 4);
-            memset(dl, 0, (size_t)batch * 7 * 4);
-            dtcl_transform_backward(&t, dx, dl, dy, x, lam, saved, batch);
-            if (r >= 0)
-                ms[r] = dtcl_now_ms() - t0;
-        }
-        qsort(ms, repeats, sizeof(double), dtcl_cmp_double);
-        double dmin = ms[0], dmed = ms[repeats / 2];
-        printf("%5d %5d %12.2f %12.2f %10.0f", S, batch, dmin, dmed, batch / (dmed / 1e3));
-        fflush(stdout);
-        if (py && rd) {
-            char args[256];
-            double tmin, tmed;
-            snprintf(args, sizeof args, "--size %d --batch %d --repeats %d --threads %d", S, batch, repeats, threads);
-            if (dtcl_bench_ref(py, rd, "bench_transform.py", args, &tmin, &tmed, NULL) == 0)
-                printf(" %12.2f %12.2f %9.2fx\n", tmin, tmed, tmed / dmed);
-            else
-                printf(" %12s %12s %10s\n", "failed", "-", "-");
-        } else {
-            printf(" %12s %12s %10s\n", "-", "-", "-");
-        }
-        free(x); free(dy); free(lam); free(y); free(saved); free(jac); free(dx); free(dl); free(u); free(ms);
-        dtcl_transform_free(&t);
-    }
-    printf("\nspeedup = PyTorch median / dtcl median, both measured above in this run.\n");
+    printf("\nspeedup = PyTorch median / dtcl median, both measured above in this run%s.\n",
+           dev == DTCL_DEVICE_CPU ? "" : " on the same GPU; gpu_MiB: device memory dtcl's buffers and cuFFT plans took");
     return DTCL_EXIT_OK;
 }
 
@@ -359,13 +423,15 @@ int dtcl_cmd_bench(int argc, char **argv)
         {"repeats", required_argument, 0, 3}, {"threads", required_argument, 0, 't'},
         {"no-torch", no_argument, 0, 4},     {"gb", required_argument, 0, 5},
         {"size", required_argument, 0, 6},   {"help", no_argument, 0, 'h'},
-        {"encoder", required_argument, 0, 7},
-        {0, 0, 0, 0}};
+        {"encoder", required_argument, 0, 7}, {"device", required_argument, 0, 8},
+        {"allow-tf32", no_argument, 0, 9},   {0, 0, 0, 0}};
     const char *cmd = "bench";
     int sizes[16] = {64, 128, 240}, nsizes = 3, use_torch = 1, sizes_set = 0;
     static const int train_sizes[2] = {64, 128}, dn_sizes[1] = {224};
+    static const int gpu_sizes[2] = {128, 240}, gpu_batches[2] = {32, 256}; /* issue #7's grid */
     long batch = 32, repeats = 7, threads = 0, size = 128;
-    int batch_set = 0;
+    int batches[16] = {32}, nbatches = 1, batch_set = 0;
+    DtclDevice device = DTCL_DEVICE_CPU;
     DtclEncoderKind encoder = DTCL_ENCODER_FCN;
     double gb = 32;
     double list[16];
@@ -386,10 +452,22 @@ int dtcl_cmd_bench(int argc, char **argv)
             sizes_set = 1;
             break;
         case 2:
-            if (dtcl_cli_int_option(cmd, "batch", optarg, 1, 4096, &batch) != 0)
-                return DTCL_EXIT_INPUT;
+            nbatches = dtcl_parse_list(optarg, list, 16);
+            if (nbatches <= 0)
+                return dtcl_cli_usage_error(cmd, "--batch '%s' is not a list of batch sizes", optarg);
+            for (int i = 0; i < nbatches; i++) {
+                if (list[i] < 1 || list[i] > 4096 || list[i] != (int)list[i])
+                    return dtcl_cli_usage_error(cmd, "--batch: %g is not an integer from 1 to 4096", list[i]);
+                batches[i] = (int)list[i];
+            }
+            batch = batches[0];
             batch_set = 1;
             break;
+        case 8:
+            if (dtcl_cli_device_option(cmd, optarg, &device) != 0)
+                return DTCL_EXIT_INPUT;
+            break;
+        case 9: dtcl_device_allow_tf32(1); break;
         case 7:
             if (dtcl_cli_encoder_option(cmd, optarg, &encoder) != 0)
                 return DTCL_EXIT_INPUT;
@@ -435,14 +513,21 @@ int dtcl_cmd_bench(int argc, char **argv)
             if (sizes[i] < least)
                 return dtcl_cli_usage_error(cmd, "--sizes: %d is too small for the %s encoder (train-step needs %d "
                                                  "or more)", sizes[i], dtcl_encoder_name(encoder), least);
-        if (!batch_set)
-            batch = dtcl_encoder_default_batch(encoder);
+        if (!batch_set && device == DTCL_DEVICE_CPU)
+            batches[0] = dtcl_encoder_default_batch(encoder);
+        if (device != DTCL_DEVICE_CPU)
+            return dtcl_bench_train_step(device, sizes_set ? sizes : gpu_sizes, sizes_set ? nsizes : 2,
+                                         batch_set ? batches : gpu_batches, batch_set ? nbatches : 2, (int)repeats,
+                                         use_torch, encoder);
         const int *def = dn ? dn_sizes : train_sizes;
-        return dtcl_bench_train_step(sizes_set ? sizes : def, sizes_set ? nsizes : (dn ? 1 : 2), (int)batch,
-                                     (int)repeats, use_torch, encoder);
+        return dtcl_bench_train_step(device, sizes_set ? sizes : def, sizes_set ? nsizes : (dn ? 1 : 2), batches,
+                                     nbatches, (int)repeats, use_torch, encoder);
     }
     if (strcmp(which, "transform") != 0)
         return dtcl_cli_usage_error(cmd, "unknown benchmark '%s' (available: transform, train-step, import, dataset)",
                                     which);
-    return bench_transform(sizes, nsizes, (int)batch, (int)repeats, use_torch);
+    if (device != DTCL_DEVICE_CPU)
+        return bench_transform(device, sizes_set ? sizes : gpu_sizes, sizes_set ? nsizes : 2,
+                               batch_set ? batches : gpu_batches, batch_set ? nbatches : 2, (int)repeats, use_torch);
+    return bench_transform(device, sizes, nsizes, batches, nbatches, (int)repeats, use_torch);
 }

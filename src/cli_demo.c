@@ -109,7 +109,7 @@ int dtcl_cmd_demo(int argc, char **argv)
         if (rc != 0)
             break;
         int eps[2] = {0, atoi(epochs)}, nr;
-        if (dtcl_eval_run(runs[k], NULL, eps, 2, NULL, rows[k], 2, &nr, &err) != 0) {
+        if (dtcl_eval_run(runs[k], NULL, DTCL_DEVICE_CPU, eps, 2, NULL, rows[k], 2, &nr, &err) != 0) {
             fprintf(stderr, "dtcl %s: %s\n", cmd, err.msg);
             rc = DTCL_EXIT_FAIL;
         }

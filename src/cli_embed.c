@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "dispatch.h"
 #include "npy.h"
 
 static const char *embed_help =
@@ -29,6 +30,8 @@ static const char *embed_help =
     "  -b, --batch N          images per forward pass (default 64)\n"
     "      --encoder NAME     fcn or densenet121: refuse a checkpoint that holds the other (the\n"
     "                         encoder is always read from the tensors)\n"
+    "      --device NAME      cpu (default) or cuda: f on the GPU (a build with --enable-cuda; fcn)\n"
+    "      --allow-tf32       let cuBLAS use TF32 tensor cores on the GPU (off by default: float32)\n"
     "  -t, --threads N        OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  -h, --help             this text\n";
 
@@ -67,11 +70,13 @@ int dtcl_cmd_embed(int argc, char **argv)
         {"checkpoint", required_argument, 0, 'c'}, {"input", required_argument, 0, 'i'},
         {"output", required_argument, 0, 'o'},     {"batch", required_argument, 0, 'b'},
         {"threads", required_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
-        {"encoder", required_argument, 0, 1},      {0, 0, 0, 0}};
+        {"encoder", required_argument, 0, 1},      {"device", required_argument, 0, 2},
+        {"allow-tf32", no_argument, 0, 3},         {0, 0, 0, 0}};
     const char *cmd = "embed", *ck = NULL, *in = NULL, *out = NULL;
     long batch = 64, threads = 0;
     int c, want_encoder = -1;
     DtclEncoderKind kind;
+    DtclDevice device = DTCL_DEVICE_CPU;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":c:i:o:b:t:h", opts, NULL)) != -1) {
@@ -92,6 +97,11 @@ int dtcl_cmd_embed(int argc, char **argv)
                 return DTCL_EXIT_INPUT;
             want_encoder = (int)kind;
             break;
+        case 2:
+            if (dtcl_cli_device_option(cmd, optarg, &device) != 0)
+                return DTCL_EXIT_INPUT;
+            break;
+        case 3: dtcl_device_allow_tf32(1); break;
         case 'h': fputs(embed_help, stdout); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -114,6 +124,12 @@ int dtcl_cmd_embed(int argc, char **argv)
         dtcl_model_free(&md);
         return DTCL_EXIT_INPUT;
     }
+    if (device == DTCL_DEVICE_CUDA && md.cfg.encoder != DTCL_ENCODER_FCN) {
+        fprintf(stderr, "dtcl %s: %s: the %s encoder has no CUDA twin yet (only fcn runs with --device cuda); use "
+                        "--device cpu\n", cmd, ck, dtcl_encoder_name(md.cfg.encoder));
+        dtcl_model_free(&md);
+        return DTCL_EXIT_INPUT;
+    }
     float *x = NULL;
     int64_t n;
     int S;
@@ -132,9 +148,10 @@ int dtcl_cmd_embed(int argc, char **argv)
     }
     int d = dtcl_encoder_dim(&md.f);
     float *h = DTCL_MALLOC(sizeof(float) * (size_t)n * d);
-    dtcl_encoder_embed(h, &md.f, x, n, S, (int)(batch < n ? batch : n), omp_get_max_threads());
+    int rc = dtcl_dispatch_embed(device, h, &md, x, n, S, (int)(batch < n ? batch : n), omp_get_max_threads(), &err);
     int64_t shape[2] = {n, d};
-    int rc = dtcl_npy_save(out, h, 2, shape, &err);
+    if (rc == 0)
+        rc = dtcl_npy_save(out, h, 2, shape, &err);
     free(h);
     free(x);
     dtcl_model_free(&md);

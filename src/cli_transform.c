@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "dispatch.h"
 #include "npy.h"
 #include "transform.h"
 
@@ -29,6 +30,8 @@ static const char *transform_help =
     "      --crop-half-width X  crop window half-width, pixels (default S/8)\n"
     "      --crop-sharpness X   crop logistic slope per pixel (default 1)\n"
     "      --png-bits 8|16      bit depth of a PNG output (default 8; values clipped to [0,1])\n"
+    "      --device NAME        cpu (default) or cuda: T on the GPU (a build with --enable-cuda);\n"
+    "                           --jacobian (forward mode) is computed on the CPU either way\n"
     "  -t, --threads N          OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  -h, --help               this text\n";
 
@@ -42,11 +45,12 @@ int dtcl_cmd_transform(int argc, char **argv)
         {"noise-scale", required_argument, 0, 2},  {"crop-half-width", required_argument, 0, 3},
         {"crop-sharpness", required_argument, 0, 4}, {"png-bits", required_argument, 0, 5},
         {"threads", required_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"device", required_argument, 0, 6},       {0, 0, 0, 0}};
     const char *cmd = "transform", *in = NULL, *out = NULL, *lambda_arg = NULL, *lambda_file = NULL;
     const char *order_arg = dtcl_default_order, *jac_path = NULL;
     uint64_t seed = 0;
     long threads = 0, png_bits = 8;
+    DtclDevice device = DTCL_DEVICE_CPU;
     DtclTransformParams params;
     dtcl_transform_params_default(&params);
     double v;
@@ -67,6 +71,10 @@ int dtcl_cmd_transform(int argc, char **argv)
             break;
         case 't':
             if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
+                return DTCL_EXIT_INPUT;
+            break;
+        case 6:
+            if (dtcl_cli_device_option(cmd, optarg, &device) != 0)
                 return DTCL_EXIT_INPUT;
             break;
         case 1:
@@ -178,11 +186,15 @@ int dtcl_cmd_transform(int argc, char **argv)
     size_t SS = (size_t)S * S;
     DtclNoiseSource noise = {seed, 0, 0, NULL};
     y = DTCL_ALIGNED(SS * n * sizeof(float));
-    if (jac_path) {
+    if (jac_path) { /* forward mode: the CPU */
         jac = DTCL_ALIGNED(SS * n * DTCL_NLAMBDA * sizeof(float));
-        dtcl_transform_jacobian(&t, jac, y, x, lambda, &noise, n);
-    } else {
-        dtcl_transform_forward(&t, y, NULL, x, lambda, &noise, n);
+        dtcl_transform_jacobian(&t, jac, device == DTCL_DEVICE_CPU ? y : NULL, x, lambda, &noise, n);
+    }
+    if ((!jac_path || device != DTCL_DEVICE_CPU) &&
+        dtcl_dispatch_transform(device, &t, y, x, lambda, &noise, n, &err) != 0) {
+        fprintf(stderr, "dtcl %s: %s\n", cmd, err.msg);
+        status = DTCL_EXIT_FAIL;
+        goto done;
     }
     status = DTCL_EXIT_FAIL;
     if (dtcl_save_images(out, y, n, S, single, (int)png_bits, &err) != 0) {

@@ -44,6 +44,17 @@ void dtcl_device_allow_tf32(int allow)
 #endif
 }
 
+int dtcl_device_memory(DtclDevice d, size_t *used, size_t *total)
+{
+#ifdef DTCL_HAVE_CUDA
+    if (d == DTCL_DEVICE_CUDA)
+        return dtcl_gpu_memory(used, total);
+#endif
+    (void)d;
+    *used = *total = 0;
+    return -1;
+}
+
 int dtcl_device_cuda_available(void)
 {
 #ifdef DTCL_HAVE_CUDA

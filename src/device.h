@@ -19,6 +19,10 @@ int dtcl_device_parse(const char *s, DtclDevice *d, DtclError *err);
  * (SPEC section 9). Nothing to do on the CPU. */
 void dtcl_device_allow_tf32(int allow);
 
+/* The GPU's memory in use (by every process) and in all, bytes: 0, or -1
+ * on the CPU or when the runtime cannot say. */
+int dtcl_device_memory(DtclDevice d, size_t *used, size_t *total);
+
 /* 1 when the build has CUDA and a GPU is present. */
 int dtcl_device_cuda_available(void);
 /* "cpu (2 threads); cuda: ..." for --version and benchmarks. */

@@ -61,7 +61,31 @@ void dtcl_stepper_eval(DtclStepper *s, float *h, const float *x, int n);
 /* The host model up to date with the device (nothing to do on the CPU);
  * -1 with err when a kernel failed. */
 int dtcl_stepper_sync(DtclStepper *s, DtclError *err);
+/* Returns when the device has finished the steps launched so far (for
+ * timing); -1 with err when a kernel failed. */
+int dtcl_stepper_wait(DtclStepper *s, DtclError *err);
 /* The device up to date with the host model (nothing to do on the CPU). */
 int dtcl_stepper_upload(DtclStepper *s, DtclError *err);
+
+/* Outside training: y = T_Lambda(x) for n images (transform.h) on dev. */
+int dtcl_dispatch_transform(DtclDevice dev, const DtclTransform *t, float *y, const float *x, const float *lambda,
+                            const DtclNoiseSource *ns, int n, DtclError *err);
+/* The transformation's forward pass and vector-Jacobian product on dev for
+ * one batch whose inputs stay where they were copied (the device's memory
+ * for cuda): gradcheck's comparison and the benchmark. */
+typedef struct DtclTransformRun DtclTransformRun;
+/* x (n,S,S), lambda (n,7), dy (n,S,S) copied in; NULL with err on failure. */
+DtclTransformRun *dtcl_transform_run_create(DtclDevice dev, const DtclTransform *t, const float *x,
+                                            const float *lambda, const float *dy, int n, DtclError *err);
+void dtcl_transform_run_free(DtclTransformRun *r);
+/* y = T_Lambda(x) with the saved buffers, then dx = J_X^T dy and dlambda =
+ * J_Lambda^T dy; returns when the device is done (-1 with err if it failed). */
+int dtcl_transform_run_vjp(DtclTransformRun *r, const DtclNoiseSource *ns, DtclError *err);
+/* The last results, copied to the host: y, dx (n,S,S), dlambda (n,7). */
+int dtcl_transform_run_results(const DtclTransformRun *r, float *y, float *dx, float *dlambda, DtclError *err);
+/* h (n,d) = f(x) in evaluation mode, `batch` images at a time, on dev
+ * (encoder.h's dtcl_encoder_embed on the CPU). */
+int dtcl_dispatch_embed(DtclDevice dev, float *h, DtclModel *md, const float *x, int64_t n, int S, int batch,
+                        int threads, DtclError *err);
 
 #endif

@@ -16,6 +16,7 @@
 #include "checkpoint.h"
 #include "csv.h"
 #include "dataset.h"
+#include "dispatch.h"
 #include "logreg.h"
 #include "npy.h"
 #include "train.h"
@@ -81,16 +82,18 @@ double dtcl_knn_cv_auc(const float *x, const int8_t *y, int64_t n, int d, int fo
 }
 
 /* h of the test images (ordered by test set, then index) for one checkpoint,
- * from RUN/features/ when the cache matches (data path, count, size). The
+ * from RUN/features/ when the cache matches (data path, count, size, device). The
  * images are read into *x on the first miss and kept for the next. */
-static int features(const char *run, int epoch, const DtclDataset *ds, const int64_t *idx, int64_t n, float **x,
-                    float **h, int *d, DtclError *err)
+static int features(const char *run, int epoch, DtclDevice device, const DtclDataset *ds, const int64_t *idx,
+                    int64_t n, float **x, float **h, int *d, DtclError *err)
 {
     char ck[4300], fp[4300], kp[4300], key[4600];
     snprintf(ck, sizeof ck, "%s/checkpoints/epoch-%03d.safetensors", run, epoch);
     snprintf(fp, sizeof fp, "%s/features/epoch-%03d.npy", run, epoch);
     snprintf(kp, sizeof kp, "%s/features/epoch-%03d.key", run, epoch);
-    snprintf(key, sizeof key, "%s %lld %d\n", ds->dir, (long long)n, ds->size);
+    /* features from the GPU are kept apart from the CPU's: a user compares them */
+    snprintf(key, sizeof key, "%s %lld %d%s\n", ds->dir, (long long)n, ds->size,
+             device == DTCL_DEVICE_CUDA ? " cuda" : "");
     FILE *f = fopen(kp, "r");
     if (f) {
         char line[4600] = "";
@@ -119,8 +122,13 @@ static int features(const char *run, int epoch, const DtclDataset *ds, const int
         dtcl_dataset_load(ds, *x, idx, (int)n);
     }
     *h = DTCL_MALLOC(sizeof(float) * (size_t)n * *d + 1);
-    dtcl_encoder_embed(*h, &md.f, *x, n, ds->size, 64, omp_get_max_threads());
+    int rc = dtcl_dispatch_embed(device, *h, &md, *x, n, ds->size, 64, omp_get_max_threads(), err);
     dtcl_model_free(&md);
+    if (rc != 0) {
+        free(*h);
+        *h = NULL;
+        return -1;
+    }
     char fd[4300];
     snprintf(fd, sizeof fd, "%s/features", run);
     mkdir(fd, 0777);
@@ -199,8 +207,8 @@ static int write_eval(const char *run, const DtclEvalRow *add, int nadd, DtclErr
     return rc;
 }
 
-int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepochs, FILE *out, DtclEvalRow *rows,
-                  int maxrows, int *nrows, DtclError *err)
+int dtcl_eval_run(const char *run, const char *data, DtclDevice device, const int *epochs, int nepochs, FILE *out,
+                  DtclEvalRow *rows, int maxrows, int *nrows, DtclError *err)
 {
     DtclTrainConfig c;
     DtclDataset ds;
@@ -237,7 +245,7 @@ int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepo
     for (int e = 0; e < ne && rc == 0; e++) {
         float *h;
         int d = 0;
-        if (features(run, epochs[e], &ds, idx, nt, &images, &h, &d, err) != 0) {
+        if (features(run, epochs[e], device, &ds, idx, nt, &images, &h, &d, err) != 0) {
             rc = -1;
             break;
         }

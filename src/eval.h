@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "device.h"
 #include "error.h"
 
 #define DTCL_EVAL_FOLDS 3
@@ -29,9 +30,10 @@ typedef struct {
 /* Evaluates the run's checkpoints/epoch-NNN.safetensors for the given
  * epochs (all when nepochs is 0) on `data` (the run's dataset when NULL),
  * prints a table on `out` and writes RUN/eval.csv atomically. Features are
- * cached in RUN/features/. rows (nepochs or all) may be NULL. */
-int dtcl_eval_run(const char *run, const char *data, const int *epochs, int nepochs, FILE *out, DtclEvalRow *rows,
-                  int maxrows, int *nrows, DtclError *err);
+ * cached in RUN/features/. rows (nepochs or all) may be NULL. The
+ * representations are computed on `device` (dispatch.h). */
+int dtcl_eval_run(const char *run, const char *data, DtclDevice device, const int *epochs, int nepochs, FILE *out,
+                  DtclEvalRow *rows, int maxrows, int *nrows, DtclError *err);
 
 /* RUN/eval.csv's rows (at most max) in file order, ntests counted from the
  * AUCs present; 0 when there is no eval.csv. */

@@ -626,7 +626,7 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
             rc = run_state(&s, o->out, st->ci, st->repeat, st, err);
         }
         if (rc == 0 && st->nmissing > 0) {
-            if (dtcl_eval_run(dir, NULL, st->missing, st->nmissing, NULL, NULL, 0, NULL, err) != 0)
+            if (dtcl_eval_run(dir, NULL, DTCL_DEVICE_CPU, st->missing, st->nmissing, NULL, NULL, 0, NULL, err) != 0)
                 rc = -1;
         }
     }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "device.h"
 #include "error.h"
 #include "transform.h"
 
@@ -82,5 +83,10 @@ int dtcl_gradcheck_networks(DtclCheckTable *tab, const DtclGradcheckConfig *cfg,
 /* Whether finite differences of step h around lambda cross no kink of the
  * crop's max-norm or of the bilinear sampler (margin 1e-4 pixel). */
 int dtcl_transform_kink_free(const DtclTransform *t, const double *lambda, double h);
+
+/* The derivatives on another device (gradcheck_device.c; --device cuda)
+ * against the CPU's: the transformation's vector-Jacobian products (each
+ * step, both orders) and every gradient of one `proposed` step. */
+int dtcl_gradcheck_device(DtclCheckTable *tab, DtclDevice dev, const DtclGradcheckConfig *cfg, DtclError *err);
 
 #endif

@@ -15,7 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
+
 #include "dataset.h"
+#include "device.h"
 #include "npy.h"
 #include "testutil.h"
 
@@ -274,6 +277,35 @@ static void test_jacobian_vs_cli_differences(void **state)
     free(jac);
 }
 
+/* --device: a name other than cpu or cuda is a usage error; cuda is refused,
+ * naming what is missing, by a build without CUDA or on a machine without a
+ * GPU (with a GPU present, only the bad name is checked). Nothing is written. */
+static void test_device_option(void **state)
+{
+    (void)state;
+    const char *cmds[6] = {"transform -i one.npy -o dev.npy " LAM, "train -d none -S proposed -o devrun",
+                           "eval devrun", "embed -c none -i one.npy -o dev.npy", "gradcheck --only noise",
+                           "bench transform --no-torch"};
+    for (int k = 0; k < 6; k++) {
+        char args[512];
+        snprintf(args, sizeof args, "%s --device gpu", cmds[k]);
+        expect(2, "--device 'gpu' is not cpu or cuda", "%s", args);
+        if (dtcl_device_cuda_available())
+            continue;
+        snprintf(args, sizeof args, "%s --device cuda", cmds[k]);
+#ifdef DTCL_HAVE_CUDA
+        expect(2, "--device cuda: no CUDA device is present", "%s", args);
+#else
+        expect(2, "--device cuda: this dtcl was built without CUDA (configure --enable-cuda)", "%s", args);
+#endif
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/dev.npy", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof path, "%s/devrun", dir);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_output_kept_on_failure),
         cmocka_unit_test(test_outputs_and_seed),
         cmocka_unit_test(test_jacobian_vs_cli_differences),
+        cmocka_unit_test(test_device_option),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -176,7 +176,7 @@ static void test_supervised_easy_and_eval(void **state)
     int n, epochs[2] = {0, 6};
     char runp[512];
     snprintf(runp, sizeof runp, "%s/sup", dir);
-    assert_int_equal(dtcl_eval_run(runp, NULL, epochs, 2, stdout, rows, 2, &n, &err), 0);
+    assert_int_equal(dtcl_eval_run(runp, NULL, DTCL_DEVICE_CPU, epochs, 2, stdout, rows, 2, &n, &err), 0);
     assert_int_equal(n, 2);
     printf("  supervised, all labels, easy set: test AUC %.4f (%.4f) at epoch 6\n", rows[1].mean, rows[1].std);
     assert_true(rows[1].mean >= 0.95);

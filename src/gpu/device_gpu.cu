@@ -27,3 +27,13 @@ extern "C" void dtcl_gpu_allow_tf32(int allow)
 {
     dtcl_gpu_blas_allow_tf32(allow);
 }
+
+extern "C" int dtcl_gpu_memory(size_t *used, size_t *total)
+{
+    size_t f = 0, t = 0;
+    if (cudaMemGetInfo(&f, &t) != cudaSuccess)
+        return -1;
+    *used = t - f;
+    *total = t;
+    return 0;
+}

@@ -17,11 +17,10 @@ void dtcl_step_config_default(DtclStepConfig *c)
     dtcl_adam_default(&c->adam_m, 1e-3);
 }
 
-static void step_layout(DtclStepPlan *p, const DtclModel *md)
+void dtcl_step_take_views(DtclStepPlan *p, const DtclModel *md)
 {
     DtclArena *a = &p->arena;
     int B = p->B, S = p->S, d = dtcl_encoder_dim(&md->f), hid = md->g.hidden, Z = md->g.zdim;
-    dtcl_encoder_plan(&p->fp, &md->f, B, S, p->threads, a);
     for (int v = 0; v < 2; v++) {
         dtcl_encoder_saved(&p->view[v], &p->fp, &md->f, a);
         p->v[v] = dtcl_arena_take(a, (size_t)B * hid);
@@ -35,6 +34,14 @@ static void step_layout(DtclStepPlan *p, const DtclModel *md)
     }
     p->scratch = dtcl_arena_take(a, (size_t)B * hid);
     p->xm = dtcl_arena_take(a, (size_t)B * S * S);
+}
+
+static void step_layout(DtclStepPlan *p, const DtclModel *md)
+{
+    DtclArena *a = &p->arena;
+    int B = p->B, S = p->S;
+    dtcl_encoder_plan(&p->fp, &md->f, B, S, p->threads, a);
+    dtcl_step_take_views(p, md);
     if (p->tr) {
         dtcl_mnet_plan(&p->mp, &md->m, B, S, p->threads, a);
         p->tsaved = dtcl_arena_take(a, (size_t)B * dtcl_transform_saved_size(p->tr));

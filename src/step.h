@@ -25,6 +25,10 @@
 #include "tensors.h"
 #include "transform.h"
 
+#ifdef __cplusplus /* the CUDA twin (src/gpu/step_gpu.cu) includes it */
+extern "C" {
+#endif
+
 typedef struct {
     DtclNce nce;
     double alpha[5];       /* a0..a4 of the table in SPEC section 4 */
@@ -64,6 +68,10 @@ void dtcl_step_config_default(DtclStepConfig *c); /* `proposed`: alpha 1,10,1,1,
 /* tr may be NULL when only dtcl_step_encoder will run. */
 void dtcl_step_plan(DtclStepPlan *p, const DtclModel *md, const DtclTransform *tr, int B, int S, int threads);
 void dtcl_step_plan_free(DtclStepPlan *p);
+/* The part of the layout after f's plan (p->fp): both views' saved buffers,
+ * the heads' and losses' buffers, the scratch and X_M, from p->arena (the
+ * CUDA twin lays out its device arena with it too). */
+void dtcl_step_take_views(DtclStepPlan *p, const DtclModel *md);
 
 /* The encoder step with X_M given (the random strategies draw it outside).
  * labels (B): 0, 1, or -1 for an image whose label training may not see. */
@@ -88,5 +96,9 @@ void dtcl_step_forward_proposed(DtclModel *md, DtclStepPlan *p, const DtclStepCo
                                 const DtclNoiseSource *noise, const float *x, const int8_t *labels,
                                 DtclStepLosses *out);
 void dtcl_step_m_backward(DtclModel *md, DtclStepPlan *p, const DtclStepConfig *c, const float *x);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

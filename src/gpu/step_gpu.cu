@@ -19,21 +19,9 @@ static void step_layout(DtclStepGpu *s, int with_m)
     DtclStepPlan *p = &s->p;
     DtclModel *md = &s->mg.dev;
     DtclArena *a = &p->arena;
-    int B = p->B, S = p->S, d = dtcl_encoder_dim(&md->f), hid = md->g.hidden, Z = md->g.zdim;
+    int B = p->B, S = p->S;
     dtcl_fcn_plan_gpu(&p->fp.fcn, &md->f.fcn, B, S, a);
-    for (int v = 0; v < 2; v++) {
-        dtcl_encoder_saved(&p->view[v], &p->fp, &md->f, a);
-        p->v[v] = dtcl_arena_take(a, (size_t)B * hid);
-        p->z[v] = dtcl_arena_take(a, (size_t)B * Z);
-        p->logit[v] = dtcl_arena_take(a, B);
-        p->dzn[v] = dtcl_arena_take(a, (size_t)B * Z);
-        p->dbce[v] = dtcl_arena_take(a, B);
-        p->dz[v] = dtcl_arena_take(a, (size_t)B * Z);
-        p->dlogit[v] = dtcl_arena_take(a, B);
-        p->dh[v] = dtcl_arena_take(a, (size_t)B * d);
-    }
-    p->scratch = dtcl_arena_take(a, (size_t)B * hid);
-    p->xm = dtcl_arena_take(a, (size_t)B * S * S);
+    dtcl_step_take_views(p, md);
     s->x = dtcl_arena_take(a, (size_t)B * S * S);
     s->xtmp = dtcl_arena_take(a, (size_t)B * S * S);
     s->lambda = dtcl_arena_take(a, (size_t)B * DTCL_NLAMBDA);

@@ -37,6 +37,8 @@ static const char *experiment_help =
     "  -s, --seed N           base seed: repeat r uses N + r; the split always uses N (default 1)\n"
     "      --budget MINUTES   time a few steps, then scale epochs (and, if needed, the training set)\n"
     "                         so that the whole experiment fits in MINUTES; says what it scaled\n"
+    "      --device NAME      cpu (default) or cuda: train and evaluate on the GPU (see dtcl train)\n"
+    "      --allow-tf32       let cuBLAS use TF32 tensor cores on the GPU (off by default: float32)\n"
     "  -t, --threads N        OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  -h, --help             this text\n";
 
@@ -58,6 +60,7 @@ int dtcl_cmd_experiment(int argc, char **argv)
         {"widths", required_argument, 0, 3},  {"seed", required_argument, 0, 's'},
         {"budget", required_argument, 0, 4},  {"threads", required_argument, 0, 't'},
         {"encoder", required_argument, 0, 5}, {"init", required_argument, 0, 6},
+        {"device", required_argument, 0, 7}, {"allow-tf32", no_argument, 0, 8},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *cmd = "experiment", *data = NULL, *out = NULL;
     DtclExperimentOptions o;
@@ -127,6 +130,11 @@ int dtcl_cmd_experiment(int argc, char **argv)
             if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
                 return DTCL_EXIT_INPUT;
             break;
+        case 7:
+            if (dtcl_cli_device_option(cmd, optarg, &o.device) != 0)
+                return DTCL_EXIT_INPUT;
+            break;
+        case 8: dtcl_device_allow_tf32(1); break;
         case 'h': fputs(experiment_help, stdout); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);

@@ -121,6 +121,7 @@ typedef struct {
     uint64_t seed;
     double train_fraction;
     char scaled[512]; /* what --budget changed, for the record */
+    DtclDevice device; /* this invocation's --device (not in experiment.json) */
 } Settings;
 
 static int settings_write(const char *out, const Settings *s, DtclError *err)
@@ -220,6 +221,7 @@ static void run_config(const Settings *s, int ci, int repeat, DtclTrainConfig *c
     c->label_seed = s->seed + (uint64_t)repeat;
     c->train_fraction = s->train_fraction;
     c->quiet = 1;
+    c->device = s->device;
 }
 
 static void run_dir(char *path, size_t size, const char *out, int ci, int repeat)
@@ -528,6 +530,7 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
     int fresh = resolve_settings(o, &s, err);
     if (fresh < 0)
         return -1;
+    s.device = o->device;
     if (mkdir_p(o->out, err) != 0)
         return -1;
     int idx[C_N], nc = dtcl_experiment_members(o->which, idx, C_N);
@@ -626,7 +629,7 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
             rc = run_state(&s, o->out, st->ci, st->repeat, st, err);
         }
         if (rc == 0 && st->nmissing > 0) {
-            if (dtcl_eval_run(dir, NULL, DTCL_DEVICE_CPU, st->missing, st->nmissing, NULL, NULL, 0, NULL, err) != 0)
+            if (dtcl_eval_run(dir, NULL, s.device, st->missing, st->nmissing, NULL, NULL, 0, NULL, err) != 0)
                 rc = -1;
         }
     }

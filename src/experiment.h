@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "device.h"
 #include "encoder.h"
 #include "error.h"
 
@@ -40,6 +41,7 @@ typedef struct {
     char init[4096];         /* f's starting weights for every run, or "" */
     uint64_t seed;          /* >= 1 */
     double budget_minutes;  /* 0: none */
+    DtclDevice device;      /* where the runs train and are evaluated; not a setting (may change on a rerun) */
     /* which of the above the user gave (a rerun must agree with experiment.json) */
     int given_epochs, given_eval_every, given_batch, given_widths, given_seed, given_encoder, given_init;
 } DtclExperimentOptions;

@@ -283,10 +283,10 @@ static void test_jacobian_vs_cli_differences(void **state)
 static void test_device_option(void **state)
 {
     (void)state;
-    const char *cmds[6] = {"transform -i one.npy -o dev.npy " LAM, "train -d none -S proposed -o devrun",
+    const char *cmds[7] = {"transform -i one.npy -o dev.npy " LAM, "train -d none -S proposed -o devrun",
                            "eval devrun", "embed -c none -i one.npy -o dev.npy", "gradcheck --only noise",
-                           "bench transform --no-torch"};
-    for (int k = 0; k < 6; k++) {
+                           "bench transform --no-torch", "experiment fig2 -d none -o devrun"};
+    for (int k = 0; k < 7; k++) {
         char args[512];
         snprintf(args, sizeof args, "%s --device gpu", cmds[k]);
         expect(2, "--device 'gpu' is not cpu or cuda", "%s", args);

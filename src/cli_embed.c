@@ -30,7 +30,7 @@ static const char *embed_help =
     "  -b, --batch N          images per forward pass (default 64)\n"
     "      --encoder NAME     fcn or densenet121: refuse a checkpoint that holds the other (the\n"
     "                         encoder is always read from the tensors)\n"
-    "      --device NAME      cpu (default) or cuda: f on the GPU (a build with --enable-cuda; fcn)\n"
+    "      --device NAME      cpu (default) or cuda: f on the GPU (a build with --enable-cuda)\n"
     "      --allow-tf32       let cuBLAS use TF32 tensor cores on the GPU (off by default: float32)\n"
     "  -t, --threads N        OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  -h, --help             this text\n";
@@ -121,12 +121,6 @@ int dtcl_cmd_embed(int argc, char **argv)
     if (want_encoder >= 0 && (int)md.cfg.encoder != want_encoder) {
         fprintf(stderr, "dtcl %s: %s: holds a %s encoder; --encoder asked for %s\n", cmd, ck,
                 dtcl_encoder_name(md.cfg.encoder), dtcl_encoder_name((DtclEncoderKind)want_encoder));
-        dtcl_model_free(&md);
-        return DTCL_EXIT_INPUT;
-    }
-    if (device == DTCL_DEVICE_CUDA && md.cfg.encoder != DTCL_ENCODER_FCN) {
-        fprintf(stderr, "dtcl %s: %s: the %s encoder has no CUDA twin yet (only fcn runs with --device cuda); use "
-                        "--device cpu\n", cmd, ck, dtcl_encoder_name(md.cfg.encoder));
         dtcl_model_free(&md);
         return DTCL_EXIT_INPUT;
     }

@@ -19,8 +19,8 @@ static const char *eval_help =
     "\n"
     "  -d, --data DIR        dataset (default: the run's; its split.csv, or the run's seeded split)\n"
     "  -e, --epochs LIST     all (default), or epochs such as 0,50,100\n"
-    "      --device NAME     cpu (default) or cuda: h = f(X) on the GPU (a build with --enable-cuda;\n"
-    "                        fcn); its features are cached apart from the CPU's\n"
+    "      --device NAME     cpu (default) or cuda: h = f(X) on the GPU (a build with --enable-cuda);\n"
+    "                        its features are cached apart from the CPU's\n"
     "      --allow-tf32      let cuBLAS use TF32 tensor cores on the GPU (off by default: float32)\n"
     "  -t, --threads N       OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  -h, --help            this text\n";

@@ -48,7 +48,7 @@ static const char *train_help =
     "                           epoch is always kept; checkpoints/last.safetensors holds the state of the\n"
     "                           latest epoch between kept ones\n"
     "      --device NAME        cpu (default) or cuda: the steps and the validation on the GPU\n"
-    "                           (a build with --enable-cuda; the fcn encoder only)\n"
+    "                           (a build with --enable-cuda)\n"
     "      --allow-tf32         let cuBLAS use TF32 tensor cores on the GPU (off by default: float32)\n"
     "  -t, --threads N          OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  -q, --quiet              no progress lines\n"

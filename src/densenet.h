@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "conv.h"
+#include "layer_ops.h"
 #include "tensors.h"
 
 #ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
@@ -66,8 +67,10 @@ typedef struct {
     float *tconv[DTCL_DN_BLOCKS - 1], *dtconv[DTCL_DN_BLOCKS - 1]; /* (C/2, C, 1, 1) */
 } DtclDensenet;
 
-/* The per-batch geometry and the scratch shared by the views. */
+/* The per-batch geometry, the scratch shared by the views, and the device
+ * whose layer primitives run the sequence (layer_ops.h). */
 typedef struct {
+    const DtclLayerOps *ops;
     int B, S, threads;
     int H0, H[DTCL_DN_BLOCKS];
     int cin[DTCL_DN_BLOCKS], cout[DTCL_DN_BLOCKS]; /* each block's input and output widths */
@@ -106,6 +109,10 @@ void dtcl_densenet_layout(DtclDensenet *f, DtclTable *t);
  * planned for evaluation only (for_eval) shares one conv1 output among its
  * layers. */
 void dtcl_densenet_plan(DtclDensenetPlan *p, const DtclDensenet *f, int B, int S, int threads, DtclArena *a);
+/* The same with another device's primitives (the GPU's: every buffer then
+ * comes from a device arena, f is the device mirror's). */
+void dtcl_densenet_plan_ops(DtclDensenetPlan *p, const DtclDensenet *f, int B, int S, int threads,
+                            const DtclLayerOps *ops, DtclArena *a);
 void dtcl_densenet_saved(DtclDensenetSaved *s, const DtclDensenetPlan *p, const DtclDensenet *f, int for_eval,
                          DtclArena *a);
 

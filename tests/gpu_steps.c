@@ -6,6 +6,8 @@
  *     crop-off images; the supervised step): the losses within 1e-5, every
  *     parameter, Adam moment and running statistic after the step within 1e-4
  *     (SPEC section 9), Lambda within 1e-5, the evaluation-mode f within 1e-5;
+ *   - one proposed step with a small densenet121 (densenet.c's sequence with
+ *     the GPU's layer primitives), at the same tolerances;
  *   - 50 steps of proposed and of simclr: the loss curves stay within 1e-3
  *     of each other at every step (relative), the parameters within 1e-3.
  * Worst mismatches printed. Exit 77 (skip) without a GPU; built with
@@ -58,12 +60,18 @@ typedef struct {
     float h[B * 64];
 } Trace;
 
-/* nsteps steps of `kind` on dev from the seeded model; md keeps the result */
-static void run(DtclDevice dev, int kind, int nsteps, DtclModel *md, Trace *tr)
+/* nsteps steps of `kind` on dev from the seeded model (the fcn 8,16, or a
+ * small densenet121: stem 4, growth 3, bottleneck 6, layers 1-2-1-1); md
+ * keeps the result */
+static void run_encoder(DtclDevice dev, int kind, int nsteps, DtclEncoderKind enc, DtclModel *md, Trace *tr)
 {
     DtclModelConfig mc;
     dtcl_model_config_default(&mc);
     dtcl_model_parse_widths("8,16", &mc, NULL);
+    if (enc == DTCL_ENCODER_DENSENET121) {
+        mc.encoder = enc;
+        mc.dn = (DtclDensenetConfig){.init = 4, .growth = 3, .bn_size = 2, .layers = {1, 2, 1, 1}};
+    }
     dtcl_model_init(md, &mc);
     dtcl_model_reset(md, 5);
     DtclTransform t, nocrop;
@@ -105,6 +113,11 @@ static void run(DtclDevice dev, int kind, int nsteps, DtclModel *md, Trace *tr)
     dtcl_stepper_free(&st);
     dtcl_transform_free(&t);
     dtcl_transform_free(&nocrop);
+}
+
+static void run(DtclDevice dev, int kind, int nsteps, DtclModel *md, Trace *tr)
+{
+    run_encoder(dev, kind, nsteps, DTCL_ENCODER_FCN, md, tr);
 }
 
 /* every parameter, Adam moment and running statistic; counters equal */
@@ -151,12 +164,32 @@ static void test_one_step(void **state)
         if (k == KIND_PROPOSED)
             TEST_CHECK_CLOSE("Lambda", tg->lambda, tc->lambda, B * DTCL_NLAMBDA, 1e-5);
         compare_models(&mg, &mc, 1e-4);
-        TEST_CHECK_CLOSE("f(x) in evaluation mode", tg->h, tc->h, (size_t)B * dtcl_model_dim(&mc), 1e-5);
+        TEST_CHECK_CLOSE("f(x) in evaluation mode", tg->h, tc->h, (size_t)B * dtcl_model_dim(&mc.cfg), 1e-5);
         dtcl_model_free(&mc);
         dtcl_model_free(&mg);
         free(tc);
         free(tg);
     }
+}
+
+static void test_densenet_step(void **state)
+{
+    (void)state;
+    DtclModel mc, mg;
+    Trace *tc = calloc(1, sizeof *tc), *tg = calloc(1, sizeof *tg);
+    run_encoder(DTCL_DEVICE_CPU, KIND_PROPOSED, 1, DTCL_ENCODER_DENSENET121, &mc, tc);
+    run_encoder(DTCL_DEVICE_CUDA, KIND_PROPOSED, 1, DTCL_ENCODER_DENSENET121, &mg, tg);
+    printf(" one proposed step, densenet121 (small): L_E %.9g (GPU %.9g, rel %.2e)\n", tc->loss_e[0], tg->loss_e[0],
+           rel(tg->loss_e[0], tc->loss_e[0]));
+    assert_true(rel(tg->loss_e[0], tc->loss_e[0]) <= 1e-5);
+    assert_true(rel(tg->loss_m[0], tc->loss_m[0]) <= 1e-5);
+    TEST_CHECK_CLOSE("Lambda", tg->lambda, tc->lambda, B * DTCL_NLAMBDA, 1e-5);
+    compare_models(&mg, &mc, 1e-4);
+    TEST_CHECK_CLOSE("f(x) in evaluation mode", tg->h, tc->h, (size_t)B * dtcl_model_dim(&mc.cfg), 1e-5);
+    dtcl_model_free(&mc);
+    dtcl_model_free(&mg);
+    free(tc);
+    free(tg);
 }
 
 static void test_fifty_steps(void **state)
@@ -195,6 +228,7 @@ int main(void)
         printf("SKIP: no CUDA device (the CUDA twins are compiled but cannot run here)\n");
         return 77;
     }
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_one_step), cmocka_unit_test(test_fifty_steps)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_one_step), cmocka_unit_test(test_densenet_step),
+                                       cmocka_unit_test(test_fifty_steps)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include "bce_gpu.h"
 #include "fcn_gpu.h"
 #include "heads_gpu.h"
+#include "layer_ops_gpu.h"
 #include "launch_gpu.h"
 #include "memory_gpu.h"
 #include "mnet_gpu.h"
@@ -20,7 +21,10 @@ static void step_layout(DtclStepGpu *s, int with_m)
     DtclModel *md = &s->mg.dev;
     DtclArena *a = &p->arena;
     int B = p->B, S = p->S;
-    dtcl_fcn_plan_gpu(&p->fp.fcn, &md->f.fcn, B, S, a);
+    if (md->f.kind == DTCL_ENCODER_DENSENET121) /* densenet.c's sequence with the GPU's primitives */
+        dtcl_densenet_plan_ops(&p->fp.dn, &md->f.dn, B, S, 1, dtcl_layer_ops_gpu(), a);
+    else
+        dtcl_fcn_plan_gpu(&p->fp.fcn, &md->f.fcn, B, S, a);
     dtcl_step_take_views(p, md);
     s->x = dtcl_arena_take(a, (size_t)B * S * S);
     s->xtmp = dtcl_arena_take(a, (size_t)B * S * S);
@@ -38,9 +42,6 @@ extern "C" int dtcl_step_gpu_init(DtclStepGpu *s, DtclModel *md, const DtclTrans
                                   int with_m, int B, int S, DtclError *err)
 {
     memset(s, 0, sizeof *s);
-    if (md->f.kind != DTCL_ENCODER_FCN)
-        return dtcl_fail(err, "the %s encoder has no CUDA twin yet (only fcn runs with --device cuda); use "
-                              "--device cpu", dtcl_encoder_name(md->f.kind));
     s->host = md;
     if (dtcl_model_gpu_init(&s->mg, md, err) != 0)
         return -1;
@@ -97,6 +98,28 @@ static size_t batch_floats(const DtclStepGpu *s)
     return (size_t)s->p.B * s->p.S * s->p.S;
 }
 
+/* f on the device: fcn by its twins (fcn_gpu.h); densenet121 by densenet.c,
+ * whose plan holds the GPU's layer primitives (encoder.c's dispatch) */
+static void encoder_forward_train(DtclStepGpu *s, int v, const float *x)
+{
+    DtclStepPlan *p = &s->p;
+    DtclModel *md = &s->mg.dev;
+    if (md->f.kind == DTCL_ENCODER_DENSENET121)
+        dtcl_encoder_forward_train(&p->view[v], &md->f, x, 1, &p->fp);
+    else
+        dtcl_fcn_forward_train_gpu(&p->view[v].fcn, &md->f.fcn, x, 1, &p->fp.fcn);
+}
+
+static void encoder_backward(DtclStepGpu *s, float *dx, int param_grads, int v)
+{
+    DtclStepPlan *p = &s->p;
+    DtclModel *md = &s->mg.dev;
+    if (md->f.kind == DTCL_ENCODER_DENSENET121)
+        dtcl_encoder_backward(dx, param_grads, p->dh[v], &md->f, &p->view[v], &p->fp);
+    else
+        dtcl_fcn_backward_gpu(dx, param_grads, p->dh[v], &md->f.fcn, &p->view[v].fcn, &p->fp.fcn);
+}
+
 /* the host batch into the device buffer (NULL: it is there already) */
 static void put(float *dev, const float *host, size_t n)
 {
@@ -136,7 +159,7 @@ static void forward_views(DtclStepGpu *s, const DtclStepConfig *c, const int8_t 
     int B = p->B, Z = md->g.zdim;
     const float *in[2] = {s->x, p->xm};
     for (int v = 0; v < 2; v++) {
-        dtcl_fcn_forward_train_gpu(&p->view[v].fcn, &md->f.fcn, in[v], 1, &p->fp.fcn);
+        encoder_forward_train(s, v, in[v]);
         dtcl_projection_forward_gpu(p->z[v], p->v[v], p->view[v].h, &md->g, B);
         dtcl_classifier_forward_gpu(p->logit[v], p->view[v].h, &md->p, B);
         cudaMemset(p->dzn[v], 0, sizeof(float) * B * Z);
@@ -178,14 +201,13 @@ static void adam(const DtclAdam *a, DtclModel *md, size_t begin, size_t end, int
 
 static void encoder_backward_and_update(DtclStepGpu *s, const DtclStepConfig *c)
 {
-    DtclStepPlan *p = &s->p;
     DtclModel *md = &s->mg.dev;
     const double *a = c->alpha;
     cudaMemset(md->table.grad + md->enc_begin, 0, sizeof(float) * (md->enc_end - md->enc_begin));
     heads_backward(s, 0, a[2], a[4], 1);
     heads_backward(s, 1, a[2], a[3], 1);
     for (int v = 0; v < 2; v++)
-        dtcl_fcn_backward_gpu(NULL, 1, p->dh[v], &md->f.fcn, &p->view[v].fcn, &p->fp.fcn);
+        encoder_backward(s, NULL, 1, v);
     md->step_e++;
     adam(&c->adam_e, md, md->enc_begin, md->enc_end, md->step_e);
 }
@@ -207,14 +229,14 @@ extern "C" void dtcl_step_supervised_gpu(DtclStepGpu *s, const DtclStepConfig *c
     int B = p->B, d = dtcl_encoder_dim(&md->f);
     put(p->xm, xm, batch_floats(s));
     memset(out, 0, sizeof *out);
-    dtcl_fcn_forward_train_gpu(&p->view[1].fcn, &md->f.fcn, p->xm, 1, &p->fp.fcn);
+    encoder_forward_train(s, 1, p->xm);
     dtcl_classifier_forward_gpu(p->logit[1], p->view[1].h, &md->p, B);
     cudaMemset(p->dlogit[1], 0, sizeof(float) * B);
     out->bce_m = out->loss_e = dtcl_bce_forward_backward_gpu(p->dlogit[1], p->logit[1], labels, NULL, B, s->bce_work);
     cudaMemset(md->table.grad + md->enc_begin, 0, sizeof(float) * (md->enc_end - md->enc_begin));
     cudaMemset(p->dh[1], 0, sizeof(float) * B * d);
     dtcl_classifier_backward_gpu(p->dh[1], 1, p->dlogit[1], p->view[1].h, &md->p, B);
-    dtcl_fcn_backward_gpu(NULL, 1, p->dh[1], &md->f.fcn, &p->view[1].fcn, &p->fp.fcn);
+    encoder_backward(s, NULL, 1, 1);
     md->step_e++; /* g's gradient is zero: Adam leaves it where it is */
     adam(&c->adam_e, md, md->enc_begin, md->enc_end, md->step_e);
 }
@@ -235,7 +257,7 @@ extern "C" void dtcl_step_proposed_gpu(DtclStepGpu *s, const DtclStepConfig *c, 
      * through T to Lambda and M's weights */
     heads_backward(s, 1, -c->alpha[0], c->alpha[1], 0);
     cudaMemset(p->dxm, 0, sizeof(float) * NS);
-    dtcl_fcn_backward_gpu(p->dxm, 0, p->dh[1], &md->f.fcn, &p->view[1].fcn, &p->fp.fcn);
+    encoder_backward(s, p->dxm, 0, 1);
     cudaMemset(p->dlambda, 0, sizeof(float) * B * DTCL_NLAMBDA);
     dtcl_transform_backward_gpu(&s->tg[0], NULL, p->dlambda, p->dxm, s->x, p->mp.lambda, p->tsaved, B);
     cudaMemset(md->table.grad + md->m_begin, 0, sizeof(float) * (md->m_end - md->m_begin));
@@ -254,6 +276,12 @@ extern "C" void dtcl_step_embed_gpu(DtclStepGpu *s, float *h, const float *x, in
     DtclModel *md = &s->mg.dev;
     int d = dtcl_encoder_dim(&md->f);
     dtcl_gpu_upload(s->x, x, sizeof(float) * n * p->S * p->S, NULL);
-    dtcl_fcn_forward_eval_gpu(p->dh[0], &md->f.fcn, s->x, n, &p->fp.fcn);
-    dtcl_gpu_download(h, p->dh[0], sizeof(float) * n * d, NULL);
+    const float *hd = p->dh[0];
+    if (md->f.kind == DTCL_ENCODER_DENSENET121) { /* in the first view's buffers, as on the CPU */
+        dtcl_densenet_forward_eval(&p->view[0].dn, &md->f.dn, s->x, n, &p->fp.dn);
+        hd = p->view[0].h;
+    } else {
+        dtcl_fcn_forward_eval_gpu(p->dh[0], &md->f.fcn, s->x, n, &p->fp.fcn);
+    }
+    dtcl_gpu_download(h, hd, sizeof(float) * n * d, NULL);
 }

@@ -1,0 +1,31 @@
+/* layer_ops.c: the CPU's table of layer primitives (see layer_ops.h). */
+#include "layer_ops.h"
+
+#include <string.h>
+
+#include "batchnorm.h"
+#include "pool.h"
+
+static void zero(float *a, size_t n)
+{
+    memset(a, 0, sizeof(float) * n);
+}
+
+const DtclLayerOps dtcl_layer_ops_cpu = {
+    .device = "cpu",
+    .conv_work_size = dtcl_conv2d_work_size,
+    .conv_forward = dtcl_conv2d_forward,
+    .conv_backward = dtcl_conv2d_backward,
+    .conv_backward_data = dtcl_conv2d_backward_data,
+    .bn_stats = dtcl_batchnorm_stats,
+    .bn_stats_eval = dtcl_batchnorm_stats_eval,
+    .bn_relu_apply = dtcl_batchnorm_relu_apply,
+    .bn_relu_backward_stats = dtcl_batchnorm_relu_backward_stats,
+    .maxpool3s2_forward = dtcl_maxpool3s2_forward,
+    .maxpool3s2_backward = dtcl_maxpool3s2_backward,
+    .avgpool2_forward = dtcl_avgpool2_forward,
+    .avgpool2_backward = dtcl_avgpool2_backward,
+    .avgpool_forward = dtcl_avgpool_forward,
+    .avgpool_backward = dtcl_avgpool_backward,
+    .zero = zero,
+};

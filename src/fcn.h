@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "conv.h"
+#include "layer_ops.h"
 #include "tensors.h"
 
 #ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
@@ -38,6 +39,7 @@ typedef struct {
 
 /* The per-batch geometry and the scratch shared by every view. */
 typedef struct {
+    const DtclLayerOps *ops; /* the device whose layer primitives run the sequence (layer_ops.h) */
     int B, S, threads;
     DtclConvShape conv[DTCL_FCN_MAX_BLOCKS][2];
     float *tmp;      /* (B, max C H W) a convolution's output */
@@ -62,10 +64,11 @@ int dtcl_fcn_dim(const DtclFcn *f);
 
 /* Carves the plan and one view's saved buffers out of the arena. */
 void dtcl_fcn_plan(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, DtclArena *a);
-/* The same with the convolution workspace sized by work_size (the CUDA
- * twin's, dtcl_conv2d_work_size_gpu, for a plan in device memory). */
-void dtcl_fcn_plan_sized(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads,
-                         size_t (*work_size)(const DtclConvShape *), DtclArena *a);
+/* The same with another device's primitives (the GPU's: every buffer then
+ * comes from a device arena, f is the device mirror's, x and dh are device
+ * pointers; the counters stay on the host). */
+void dtcl_fcn_plan_ops(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, const DtclLayerOps *ops,
+                       DtclArena *a);
 void dtcl_fcn_saved(DtclFcnSaved *s, const DtclFcnPlan *p, const DtclFcn *f, DtclArena *a);
 
 /* h = f(x) with batch statistics; the running statistics are updated when

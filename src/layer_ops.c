@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "activation.h"
 #include "batchnorm.h"
 #include "pool.h"
 
@@ -17,10 +18,16 @@ const DtclLayerOps dtcl_layer_ops_cpu = {
     .conv_forward = dtcl_conv2d_forward,
     .conv_backward = dtcl_conv2d_backward,
     .conv_backward_data = dtcl_conv2d_backward_data,
+    .bn_relu_forward_train = dtcl_batchnorm_relu_forward_train,
+    .bn_relu_backward = dtcl_batchnorm_relu_backward,
+    .bn_forward_eval = dtcl_batchnorm_forward_eval,
+    .relu_forward = dtcl_relu_forward,
     .bn_stats = dtcl_batchnorm_stats,
     .bn_stats_eval = dtcl_batchnorm_stats_eval,
     .bn_relu_apply = dtcl_batchnorm_relu_apply,
     .bn_relu_backward_stats = dtcl_batchnorm_relu_backward_stats,
+    .maxpool2_forward = dtcl_maxpool2_forward,
+    .maxpool2_backward = dtcl_maxpool2_backward,
     .maxpool3s2_forward = dtcl_maxpool3s2_forward,
     .maxpool3s2_backward = dtcl_maxpool3s2_backward,
     .avgpool2_forward = dtcl_avgpool2_forward,

@@ -1,5 +1,6 @@
-/* gpu_nets.c: the networks on the GPU (fcn_gpu.h, mnet_gpu.h, heads_gpu.h,
- * with the device mirror of model_gpu.h) against the CPU's. The fcn
+/* gpu_nets.c: the networks on the GPU (fcn.c's sequence with the GPU's layer
+ * primitives, layer_ops_gpu.h; mnet_gpu.h, heads_gpu.h; with the device
+ * mirror of model_gpu.h) against the CPU's. The fcn
  * encoder's training pass: h within 1e-5, the
  * input gradient and every parameter gradient within 1e-4, the running
  * statistics within 1e-5 (relative L2, worst element printed), the counters
@@ -17,8 +18,8 @@
 
 #include "device.h"
 #include "fcn.h"
-#include "gpu/fcn_gpu.h"
 #include "gpu/heads_gpu.h"
+#include "gpu/layer_ops_gpu.h"
 #include "gpu/memory_gpu.h"
 #include "gpu/mnet_gpu.h"
 #include "gpu/model_gpu.h"
@@ -84,12 +85,12 @@ static void test_fcn_training_pass(void **state)
     for (int walk = 0; walk < 2; walk++) {
         if (walk && dtcl_gpu_arena_alloc(&ga, &e) != 0)
             fail_msg("%s", e.msg);
-        dtcl_fcn_plan_gpu(&gp, &g.dev.f.fcn, B, S, &ga);
+        dtcl_fcn_plan_ops(&gp, &g.dev.f.fcn, B, S, 1, dtcl_layer_ops_gpu(), &ga);
         dtcl_fcn_saved(&gs, &gp, &g.dev.f.fcn, &ga);
     }
     float *zx = calloc(nx, 4), *dX = up(x, 4 * nx), *dDH = up(dh, 4 * nh), *dDX = up(zx, 4 * nx);
-    dtcl_fcn_forward_train_gpu(&gs, &g.dev.f.fcn, dX, 1, &gp);
-    dtcl_fcn_backward_gpu(dDX, 1, dDH, &g.dev.f.fcn, &gs, &gp);
+    dtcl_fcn_forward_train(&gs, &g.dev.f.fcn, dX, 1, &gp);
+    dtcl_fcn_backward(dDX, 1, dDH, &g.dev.f.fcn, &gs, &gp);
     expect_device("fcn h (training)", gs.h, s.h, nh, 1e-5);
     expect_device("fcn dh/dx", dDX, dx, nx, 1e-4);
     assert_int_equal(dtcl_model_gpu_download(&gpu_host, &g, &e), 0);

@@ -1,7 +1,9 @@
 /* layer_ops_gpu.cu: the CUDA twins' table of layer primitives (see
- * layer_ops.h): the functions of conv_gpu, batchnorm_gpu and pool_gpu. */
+ * layer_ops.h): the functions of conv_gpu, batchnorm_gpu, pool_gpu and
+ * activation_gpu. */
 #include <cuda_runtime.h>
 
+#include "activation_gpu.h"
 #include "batchnorm_gpu.h"
 #include "conv_gpu.h"
 #include "layer_ops_gpu.h"
@@ -20,10 +22,16 @@ static DtclLayerOps make(void)
     o.conv_forward = dtcl_conv2d_forward_gpu;
     o.conv_backward = dtcl_conv2d_backward_gpu;
     o.conv_backward_data = dtcl_conv2d_backward_data_gpu;
+    o.bn_relu_forward_train = dtcl_batchnorm_relu_forward_train_gpu;
+    o.bn_relu_backward = dtcl_batchnorm_relu_backward_gpu;
+    o.bn_forward_eval = dtcl_batchnorm_forward_eval_gpu;
+    o.relu_forward = dtcl_relu_forward_gpu;
     o.bn_stats = dtcl_batchnorm_stats_gpu;
     o.bn_stats_eval = dtcl_batchnorm_stats_eval_gpu;
     o.bn_relu_apply = dtcl_batchnorm_relu_apply_gpu;
     o.bn_relu_backward_stats = dtcl_batchnorm_relu_backward_stats_gpu;
+    o.maxpool2_forward = dtcl_maxpool2_forward_gpu;
+    o.maxpool2_backward = dtcl_maxpool2_backward_gpu;
     o.maxpool3s2_forward = dtcl_maxpool3s2_forward_gpu;
     o.maxpool3s2_backward = dtcl_maxpool3s2_backward_gpu;
     o.avgpool2_forward = dtcl_avgpool2_forward_gpu;

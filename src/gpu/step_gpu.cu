@@ -5,7 +5,6 @@
 
 #include "adam_gpu.h"
 #include "bce_gpu.h"
-#include "fcn_gpu.h"
 #include "heads_gpu.h"
 #include "layer_ops_gpu.h"
 #include "launch_gpu.h"
@@ -21,10 +20,11 @@ static void step_layout(DtclStepGpu *s, int with_m)
     DtclModel *md = &s->mg.dev;
     DtclArena *a = &p->arena;
     int B = p->B, S = p->S;
-    if (md->f.kind == DTCL_ENCODER_DENSENET121) /* densenet.c's sequence with the GPU's primitives */
+    /* the CPU's layer sequences (fcn.c, densenet.c) with the GPU's primitives */
+    if (md->f.kind == DTCL_ENCODER_DENSENET121)
         dtcl_densenet_plan_ops(&p->fp.dn, &md->f.dn, B, S, 1, dtcl_layer_ops_gpu(), a);
     else
-        dtcl_fcn_plan_gpu(&p->fp.fcn, &md->f.fcn, B, S, a);
+        dtcl_fcn_plan_ops(&p->fp.fcn, &md->f.fcn, B, S, 1, dtcl_layer_ops_gpu(), a);
     dtcl_step_take_views(p, md);
     s->x = dtcl_arena_take(a, (size_t)B * S * S);
     s->xtmp = dtcl_arena_take(a, (size_t)B * S * S);
@@ -98,26 +98,16 @@ static size_t batch_floats(const DtclStepGpu *s)
     return (size_t)s->p.B * s->p.S * s->p.S;
 }
 
-/* f on the device: fcn by its twins (fcn_gpu.h); densenet121 by densenet.c,
- * whose plan holds the GPU's layer primitives (encoder.c's dispatch) */
+/* f on the device: encoder.c's dispatch, whose plan holds the GPU's layer
+ * primitives */
 static void encoder_forward_train(DtclStepGpu *s, int v, const float *x)
 {
-    DtclStepPlan *p = &s->p;
-    DtclModel *md = &s->mg.dev;
-    if (md->f.kind == DTCL_ENCODER_DENSENET121)
-        dtcl_encoder_forward_train(&p->view[v], &md->f, x, 1, &p->fp);
-    else
-        dtcl_fcn_forward_train_gpu(&p->view[v].fcn, &md->f.fcn, x, 1, &p->fp.fcn);
+    dtcl_encoder_forward_train(&s->p.view[v], &s->mg.dev.f, x, 1, &s->p.fp);
 }
 
 static void encoder_backward(DtclStepGpu *s, float *dx, int param_grads, int v)
 {
-    DtclStepPlan *p = &s->p;
-    DtclModel *md = &s->mg.dev;
-    if (md->f.kind == DTCL_ENCODER_DENSENET121)
-        dtcl_encoder_backward(dx, param_grads, p->dh[v], &md->f, &p->view[v], &p->fp);
-    else
-        dtcl_fcn_backward_gpu(dx, param_grads, p->dh[v], &md->f.fcn, &p->view[v].fcn, &p->fp.fcn);
+    dtcl_encoder_backward(dx, param_grads, s->p.dh[v], &s->mg.dev.f, &s->p.view[v], &s->p.fp);
 }
 
 /* the host batch into the device buffer (NULL: it is there already) */
@@ -281,7 +271,7 @@ extern "C" void dtcl_step_embed_gpu(DtclStepGpu *s, float *h, const float *x, in
         dtcl_densenet_forward_eval(&p->view[0].dn, &md->f.dn, s->x, n, &p->fp.dn);
         hd = p->view[0].h;
     } else {
-        dtcl_fcn_forward_eval_gpu(p->dh[0], &md->f.fcn, s->x, n, &p->fp.fcn);
+        dtcl_fcn_forward_eval(p->dh[0], &md->f.fcn, s->x, n, &p->fp.fcn);
     }
     dtcl_gpu_download(h, hd, sizeof(float) * n * d, NULL);
 }

@@ -12,9 +12,9 @@
  * counters are counted on the host throughout.
  *
  * The batch (x, xm) and labels are host arrays here: each step copies the
- * images in (B S^2 floats each way at most) and reads back the losses. The
- * fcn encoder runs by its twins (fcn_gpu.h), densenet121 by densenet.c with
- * the GPU's layer primitives (layer_ops.h). */
+ * images in (B S^2 floats each way at most) and reads back the losses. Both
+ * encoders run the CPU's layer sequence (fcn.c, densenet.c) with the GPU's
+ * layer primitives (layer_ops.h). */
 #ifndef DTCL_STEP_GPU_H
 #define DTCL_STEP_GPU_H
 

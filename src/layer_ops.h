@@ -1,7 +1,7 @@
 /* layer_ops.h: the layer primitives a network's layer sequence calls, as a
  * table: the CPU's (conv.c, batchnorm.c, pool.c) or their CUDA twins'
  * (src/gpu/layer_ops_gpu.cu), which have the same signatures. A network
- * whose plan holds a table (fcn.h, densenet.h) runs one sequence of layers
+ * whose plan holds a table (fcn.h, densenet.h, mnet.h) runs one sequence of layers
  * on either device; on the GPU every pointer it passes is a device pointer. */
 #ifndef DTCL_LAYER_OPS_H
 #define DTCL_LAYER_OPS_H
@@ -31,6 +31,9 @@ typedef struct {
     void (*bn_forward_eval)(float *y, const float *x, const float *gamma, const float *beta,
                             const float *running_mean, const float *running_var, int B, int C, int HW, float eps);
     void (*relu_forward)(float *y, const float *x, size_t n);
+    void (*relu_backward)(float *dx, const float *dy, const float *x, size_t n);
+    void (*logistic_forward)(float *y, const float *x, size_t n);
+    void (*logistic_backward)(float *dx, const float *dy, const float *y, size_t n);
     void (*bn_stats)(float *mean, float *invstd, float *running_mean, float *running_var, const float *x,
                      size_t xstride, int B, int C, int HW, float momentum, float eps);
     void (*bn_stats_eval)(float *mean, float *invstd, const float *running_mean, const float *running_var, int C,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "conv.h"
+#include "layer_ops.h"
 #include "tensors.h"
 
 #ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
@@ -23,6 +24,7 @@ typedef struct {
 
 /* Geometry, the forward's saved buffers and the backward's scratch. */
 typedef struct {
+    const DtclLayerOps *ops; /* the device whose layer primitives run M (layer_ops.h) */
     int B, S, threads;
     DtclConvShape conv[3];
     const float *x;        /* (B,1,S,S) the caller's */
@@ -41,10 +43,10 @@ typedef struct {
 
 void dtcl_mnet_layout(DtclMnet *m, DtclTable *t);
 void dtcl_mnet_plan(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads, DtclArena *a);
-/* The same with the convolution workspace sized by work_size (the CUDA
- * twin's, for a plan in device memory). */
-void dtcl_mnet_plan_sized(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads,
-                          size_t (*work_size)(const DtclConvShape *), DtclArena *a);
+/* The same with another device's primitives (the GPU's: buffers from a
+ * device arena, m the device mirror's, x and dlambda device pointers). */
+void dtcl_mnet_plan_ops(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads, const DtclLayerOps *ops,
+                        DtclArena *a);
 
 /* p->lambda = M(x). */
 void dtcl_mnet_forward(DtclMnetPlan *p, const DtclMnet *m, const float *x /* (B,1,S,S) */);

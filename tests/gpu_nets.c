@@ -1,5 +1,5 @@
 /* gpu_nets.c: the networks on the GPU (fcn.c's sequence with the GPU's layer
- * primitives, layer_ops_gpu.h; mnet_gpu.h, heads_gpu.h; with the device
+ * primitives, layer_ops_gpu.h; mnet.c's likewise; heads_gpu.h; with the device
  * mirror of model_gpu.h) against the CPU's. The fcn
  * encoder's training pass: h within 1e-5, the
  * input gradient and every parameter gradient within 1e-4, the running
@@ -21,7 +21,6 @@
 #include "gpu/heads_gpu.h"
 #include "gpu/layer_ops_gpu.h"
 #include "gpu/memory_gpu.h"
-#include "gpu/mnet_gpu.h"
 #include "gpu/model_gpu.h"
 #include "mnet.h"
 #include "model.h"
@@ -154,16 +153,16 @@ static void test_mnet_and_heads(void **state)
     /* GPU */
     DtclArena ga = {0};
     DtclMnetPlan gmp;
-    dtcl_mnet_plan_gpu(&gmp, &g.dev.m, B, S, &ga);
+    dtcl_mnet_plan_ops(&gmp, &g.dev.m, B, S, 1, dtcl_layer_ops_gpu(), &ga);
     if (dtcl_gpu_arena_alloc(&ga, &e) != 0)
         fail_msg("%s", e.msg);
-    dtcl_mnet_plan_gpu(&gmp, &g.dev.m, B, S, &ga);
+    dtcl_mnet_plan_ops(&gmp, &g.dev.m, B, S, 1, dtcl_layer_ops_gpu(), &ga);
     float *dX = up(x, 4 * nx), *dDL = up(dl, 4 * n7), *dH = up(h, 4 * nh), *dDZ = up(dz, 4 * nz);
     float *dDLG = up(dlg, 4 * (size_t)B), *zero_h = calloc(nh, 4), *dDH = up(zero_h, 4 * nh);
     float *dV = up(v, 4 * (size_t)B * hid), *dS = up(scratch, 4 * (size_t)B * hid), *dZ = up(z, 4 * nz);
     float *dLOG = up(logit, 4 * (size_t)B);
-    dtcl_mnet_forward_gpu(&gmp, &g.dev.m, dX);
-    dtcl_mnet_backward_gpu(dDL, &g.dev.m, &gmp);
+    dtcl_mnet_forward(&gmp, &g.dev.m, dX);
+    dtcl_mnet_backward(dDL, &g.dev.m, &gmp);
     dtcl_projection_forward_gpu(dZ, dV, dH, &g.dev.g, B);
     dtcl_classifier_forward_gpu(dLOG, dH, &g.dev.p, B);
     dtcl_projection_backward_gpu(dDH, 1, dDZ, dH, dV, &g.dev.g, B, dS);

@@ -26,6 +26,9 @@ static DtclLayerOps make(void)
     o.bn_relu_backward = dtcl_batchnorm_relu_backward_gpu;
     o.bn_forward_eval = dtcl_batchnorm_forward_eval_gpu;
     o.relu_forward = dtcl_relu_forward_gpu;
+    o.relu_backward = dtcl_relu_backward_gpu;
+    o.logistic_forward = dtcl_logistic_forward_gpu;
+    o.logistic_backward = dtcl_logistic_backward_gpu;
     o.bn_stats = dtcl_batchnorm_stats_gpu;
     o.bn_stats_eval = dtcl_batchnorm_stats_eval_gpu;
     o.bn_relu_apply = dtcl_batchnorm_relu_apply_gpu;

@@ -9,7 +9,6 @@
 #include "layer_ops_gpu.h"
 #include "launch_gpu.h"
 #include "memory_gpu.h"
-#include "mnet_gpu.h"
 #include "nce_gpu.h"
 #include "step_gpu.h"
 
@@ -31,7 +30,7 @@ static void step_layout(DtclStepGpu *s, int with_m)
     s->lambda = dtcl_arena_take(a, (size_t)B * DTCL_NLAMBDA);
     s->crop_on = (uint8_t *)dtcl_arena_take(a, ((size_t)B + 3) / 4);
     if (with_m) {
-        dtcl_mnet_plan_gpu(&p->mp, &md->m, B, S, a);
+        dtcl_mnet_plan_ops(&p->mp, &md->m, B, S, 1, dtcl_layer_ops_gpu(), a);
         p->tsaved = dtcl_arena_take(a, (size_t)B * dtcl_transform_saved_size(p->tr));
         p->dxm = dtcl_arena_take(a, (size_t)B * S * S);
         p->dlambda = dtcl_arena_take(a, (size_t)B * DTCL_NLAMBDA);
@@ -240,7 +239,7 @@ extern "C" void dtcl_step_proposed_gpu(DtclStepGpu *s, const DtclStepConfig *c, 
     size_t NS = batch_floats(s);
     put(s->x, x, NS);
     /* M proposes Lambda; T makes X_M; the shared forward pass */
-    dtcl_mnet_forward_gpu(&p->mp, &md->m, s->x);
+    dtcl_mnet_forward(&p->mp, &md->m, s->x);
     dtcl_transform_forward_gpu(&s->tg[0], p->xm, p->tsaved, s->x, p->mp.lambda, noise, B);
     forward_views(s, c, labels, out);
     /* the M step: dL_M/dX_M through p, g and f (no weight gradients), then
@@ -251,7 +250,7 @@ extern "C" void dtcl_step_proposed_gpu(DtclStepGpu *s, const DtclStepConfig *c, 
     cudaMemset(p->dlambda, 0, sizeof(float) * B * DTCL_NLAMBDA);
     dtcl_transform_backward_gpu(&s->tg[0], NULL, p->dlambda, p->dxm, s->x, p->mp.lambda, p->tsaved, B);
     cudaMemset(md->table.grad + md->m_begin, 0, sizeof(float) * (md->m_end - md->m_begin));
-    dtcl_mnet_backward_gpu(p->dlambda, &md->m, &p->mp);
+    dtcl_mnet_backward(p->dlambda, &md->m, &p->mp);
     md->step_m++;
     adam(&c->adam_m, md, md->m_begin, md->m_end, md->step_m);
     /* the encoder step on the same X_M, from the same forward pass */

@@ -42,7 +42,7 @@ static int check_transform(DtclCheckTable *tab, DtclDevice dev, const char *comp
         return -1;
     int n = cfg->batch;
     size_t NS = (size_t)n * cfg->size * cfg->size, NL = (size_t)n * DTCL_NLAMBDA;
-    float *buf = DTCL_MALLOC(sizeof(float) * (9 * NS + 3 * NL));
+    float *buf = DTCL_MALLOC(sizeof(float) * (6 * NS + 3 * NL)); /* x, dy, y[2], dx[2]; lambda, dl[2] */
     float *x = buf, *dy = x + NS, *y[2] = {dy + NS, dy + 2 * NS}, *dx[2] = {dy + 3 * NS, dy + 4 * NS};
     float *lambda = dy + 5 * NS, *dl[2] = {lambda + NL, lambda + 2 * NL};
     uniform(x, NS, cfg->seed, 900, 0, 1);
@@ -53,7 +53,9 @@ static int check_transform(DtclCheckTable *tab, DtclDevice dev, const char *comp
     int rc = 0;
     for (int k = 0; k < 2 && rc == 0; k++) {
         DtclTransformRun *r = dtcl_transform_run_create(devs[k], &t, x, lambda, dy, n, err);
-        rc = r && dtcl_transform_run_vjp(r, &ns, err) == 0 ? dtcl_transform_run_results(r, y[k], dx[k], dl[k], err) : -1;
+        rc = r ? dtcl_transform_run_vjp(r, &ns, err) : -1;
+        if (rc == 0)
+            rc = dtcl_transform_run_results(r, y[k], dx[k], dl[k], err);
         dtcl_transform_run_free(r);
     }
     if (rc == 0) {

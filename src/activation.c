@@ -18,6 +18,12 @@ void dtcl_relu_backward(float *dx, const float *dy, const float *x, size_t n)
         dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+void dtcl_relu_mask(float *dy, const float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dy[i] = y[i] > 0 ? dy[i] : 0.0f;
+}
+
 void dtcl_logistic_forward(float *y, const float *x, size_t n)
 {
 #pragma omp parallel for schedule(static)

@@ -5,6 +5,7 @@
 
 #include "activation.h"
 #include "batchnorm.h"
+#include "linear.h"
 #include "pool.h"
 
 static void zero(float *a, size_t n)
@@ -23,6 +24,9 @@ const DtclLayerOps dtcl_layer_ops_cpu = {
     .bn_forward_eval = dtcl_batchnorm_forward_eval,
     .relu_forward = dtcl_relu_forward,
     .relu_backward = dtcl_relu_backward,
+    .relu_mask = dtcl_relu_mask,
+    .linear_forward = dtcl_linear_forward,
+    .linear_backward = dtcl_linear_backward,
     .logistic_forward = dtcl_logistic_forward,
     .logistic_backward = dtcl_logistic_backward,
     .bn_stats = dtcl_batchnorm_stats,

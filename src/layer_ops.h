@@ -1,8 +1,9 @@
 /* layer_ops.h: the layer primitives a network's layer sequence calls, as a
  * table: the CPU's (conv.c, batchnorm.c, pool.c) or their CUDA twins'
  * (src/gpu/layer_ops_gpu.cu), which have the same signatures. A network
- * whose plan holds a table (fcn.h, densenet.h, mnet.h) runs one sequence of layers
- * on either device; on the GPU every pointer it passes is a device pointer. */
+ * whose plan holds a table (fcn.h, densenet.h, mnet.h; the heads hold theirs,
+ * heads.h) runs one sequence of layers on either device; on the GPU every
+ * pointer it passes is a device pointer. */
 #ifndef DTCL_LAYER_OPS_H
 #define DTCL_LAYER_OPS_H
 
@@ -32,6 +33,11 @@ typedef struct {
                             const float *running_mean, const float *running_var, int B, int C, int HW, float eps);
     void (*relu_forward)(float *y, const float *x, size_t n);
     void (*relu_backward)(float *dx, const float *dy, const float *x, size_t n);
+    void (*relu_mask)(float *dy, const float *y, size_t n);
+    void (*linear_forward)(float *y, const float *x, const float *weight, const float *bias, int B, int nin,
+                           int nout);
+    void (*linear_backward)(float *dx, float *dweight, float *dbias, const float *dy, const float *x,
+                            const float *weight, int B, int nin, int nout);
     void (*logistic_forward)(float *y, const float *x, size_t n);
     void (*logistic_backward)(float *dx, const float *dy, const float *y, size_t n);
     void (*bn_stats)(float *mean, float *invstd, float *running_mean, float *running_var, const float *x,

@@ -965,6 +965,11 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
             break;
         }
         double vbce, vauc, secs = dtcl_now_s() - t0;
+        /* validation reads p on the host: the GPU's state first (nothing to do on the CPU) */
+        if ((rc = dtcl_stepper_sync(&r.st, err)) != 0) {
+            rc = -2;
+            break;
+        }
         validate(&r, &vbce, &vauc);
         char row[4096];
         metrics_row(row, sizeof row, epoch, acc, vbce, vauc, secs);

@@ -1,5 +1,5 @@
 /* gpu_nets.c: the networks on the GPU (fcn.c's sequence with the GPU's layer
- * primitives, layer_ops_gpu.h; mnet.c's likewise; heads_gpu.h; with the device
+ * primitives, layer_ops_gpu.h; mnet.c's and heads.c's likewise; with the device
  * mirror of model_gpu.h) against the CPU's. The fcn
  * encoder's training pass: h within 1e-5, the
  * input gradient and every parameter gradient within 1e-4, the running
@@ -18,7 +18,6 @@
 
 #include "device.h"
 #include "fcn.h"
-#include "gpu/heads_gpu.h"
 #include "gpu/layer_ops_gpu.h"
 #include "gpu/memory_gpu.h"
 #include "gpu/model_gpu.h"
@@ -163,10 +162,10 @@ static void test_mnet_and_heads(void **state)
     float *dLOG = up(logit, 4 * (size_t)B);
     dtcl_mnet_forward(&gmp, &g.dev.m, dX);
     dtcl_mnet_backward(dDL, &g.dev.m, &gmp);
-    dtcl_projection_forward_gpu(dZ, dV, dH, &g.dev.g, B);
-    dtcl_classifier_forward_gpu(dLOG, dH, &g.dev.p, B);
-    dtcl_projection_backward_gpu(dDH, 1, dDZ, dH, dV, &g.dev.g, B, dS);
-    dtcl_classifier_backward_gpu(dDH, 1, dDLG, dH, &g.dev.p, B);
+    dtcl_projection_forward(dZ, dV, dH, &g.dev.g, B);
+    dtcl_classifier_forward(dLOG, dH, &g.dev.p, B);
+    dtcl_projection_backward(dDH, 1, dDZ, dH, dV, &g.dev.g, B, dS);
+    dtcl_classifier_backward(dDH, 1, dDLG, dH, &g.dev.p, B);
     expect_device("M lambda", gmp.lambda, mp.lambda, n7, 1e-5);
     expect_device("g z", dZ, z, nz, 1e-5);
     expect_device("p logits", dLOG, logit, B, 1e-5);

@@ -16,6 +16,13 @@ __global__ static void relu_backward(float *dx, const float *dy, const float *x,
     dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+/* dy = [y > 0] dy in place (y = relu(u)) */
+__global__ static void relu_mask(float *dy, const float *y, size_t n)
+{
+    DTCL_GPU_LOOP(i, n)
+    dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
 __global__ static void logistic_forward(float *y, const float *x, size_t n)
 {
     DTCL_GPU_LOOP(i, n)
@@ -37,6 +44,11 @@ extern "C" void dtcl_relu_forward_gpu(float *y, const float *x, size_t n)
 extern "C" void dtcl_relu_backward_gpu(float *dx, const float *dy, const float *x, size_t n)
 {
     relu_backward<<<dtcl_gpu_blocks(n), DTCL_GPU_THREADS>>>(dx, dy, x, n);
+}
+
+extern "C" void dtcl_relu_mask_gpu(float *dy, const float *y, size_t n)
+{
+    relu_mask<<<dtcl_gpu_blocks(n), DTCL_GPU_THREADS>>>(dy, y, n);
 }
 
 extern "C" void dtcl_logistic_forward_gpu(float *y, const float *x, size_t n)

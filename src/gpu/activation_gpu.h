@@ -11,6 +11,7 @@ extern "C" {
 
 void dtcl_relu_forward_gpu(float *y, const float *x, size_t n);
 void dtcl_relu_backward_gpu(float *dx, const float *dy, const float *x, size_t n);
+void dtcl_relu_mask_gpu(float *dy, const float *y, size_t n);
 void dtcl_logistic_forward_gpu(float *y, const float *x, size_t n);
 void dtcl_logistic_backward_gpu(float *dx, const float *dy, const float *y, size_t n);
 

@@ -1,12 +1,13 @@
 /* layer_ops_gpu.cu: the CUDA twins' table of layer primitives (see
- * layer_ops.h): the functions of conv_gpu, batchnorm_gpu, pool_gpu and
- * activation_gpu. */
+ * layer_ops.h): the functions of conv_gpu, batchnorm_gpu, pool_gpu,
+ * activation_gpu and linear_gpu. */
 #include <cuda_runtime.h>
 
 #include "activation_gpu.h"
 #include "batchnorm_gpu.h"
 #include "conv_gpu.h"
 #include "layer_ops_gpu.h"
+#include "linear_gpu.h"
 #include "pool_gpu.h"
 
 static void zero(float *a, size_t n)
@@ -27,6 +28,9 @@ static DtclLayerOps make(void)
     o.bn_forward_eval = dtcl_batchnorm_forward_eval_gpu;
     o.relu_forward = dtcl_relu_forward_gpu;
     o.relu_backward = dtcl_relu_backward_gpu;
+    o.relu_mask = dtcl_relu_mask_gpu;
+    o.linear_forward = dtcl_linear_forward_gpu;
+    o.linear_backward = dtcl_linear_backward_gpu;
     o.logistic_forward = dtcl_logistic_forward_gpu;
     o.logistic_backward = dtcl_logistic_backward_gpu;
     o.bn_stats = dtcl_batchnorm_stats_gpu;

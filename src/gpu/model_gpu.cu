@@ -1,6 +1,7 @@
 /* model_gpu.cu: the model's device mirror (see model_gpu.h). */
 #include <string.h>
 
+#include "layer_ops_gpu.h"
 #include "memory_gpu.h"
 #include "model_gpu.h"
 
@@ -31,6 +32,7 @@ extern "C" int dtcl_model_gpu_init(DtclModelGpu *g, DtclModel *host, DtclError *
         return -1;
     }
     dtcl_model_bind(&g->dev);
+    g->dev.g.ops = g->dev.p.ops = dtcl_layer_ops_gpu(); /* the heads run where their tensors are */
     if (dtcl_model_gpu_upload(g, host, err) != 0) {
         dtcl_model_gpu_free(g);
         return -1;

@@ -3,6 +3,8 @@
  * of the host sizes, and a copy of the host model whose networks' views point
  * into them, bound by the same layout walk (dtcl_model_bind). The counters
  * (num_batches_tracked) stay the host model's: the twins count on the host.
+ * The heads' layer table is the GPU's (heads.h); the other networks take
+ * theirs from their plans (dtcl_*_plan_ops with dtcl_layer_ops_gpu()).
  * Host<->device copies are explicit: upload after loading or initialising,
  * download before saving or comparing. */
 #ifndef DTCL_MODEL_GPU_H

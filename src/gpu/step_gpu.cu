@@ -5,7 +5,6 @@
 
 #include "adam_gpu.h"
 #include "bce_gpu.h"
-#include "heads_gpu.h"
 #include "layer_ops_gpu.h"
 #include "launch_gpu.h"
 #include "memory_gpu.h"
@@ -149,8 +148,8 @@ static void forward_views(DtclStepGpu *s, const DtclStepConfig *c, const int8_t 
     const float *in[2] = {s->x, p->xm};
     for (int v = 0; v < 2; v++) {
         encoder_forward_train(s, v, in[v]);
-        dtcl_projection_forward_gpu(p->z[v], p->v[v], p->view[v].h, &md->g, B);
-        dtcl_classifier_forward_gpu(p->logit[v], p->view[v].h, &md->p, B);
+        dtcl_projection_forward(p->z[v], p->v[v], p->view[v].h, &md->g, B);
+        dtcl_classifier_forward(p->logit[v], p->view[v].h, &md->p, B);
         cudaMemset(p->dzn[v], 0, sizeof(float) * B * Z);
         cudaMemset(p->dbce[v], 0, sizeof(float) * B);
     }
@@ -178,8 +177,8 @@ static void heads_backward(DtclStepGpu *s, int v, double a_nce, double a_bce, in
     scale<<<dtcl_gpu_blocks((size_t)B * Z), DTCL_GPU_THREADS>>>(p->dz[v], p->dzn[v], a_nce, (size_t)B * Z);
     scale<<<dtcl_gpu_blocks(B), DTCL_GPU_THREADS>>>(p->dlogit[v], p->dbce[v], a_bce, (size_t)B);
     cudaMemset(p->dh[v], 0, sizeof(float) * B * d);
-    dtcl_projection_backward_gpu(p->dh[v], param_grads, p->dz[v], p->view[v].h, p->v[v], &md->g, B, p->scratch);
-    dtcl_classifier_backward_gpu(p->dh[v], param_grads, p->dlogit[v], p->view[v].h, &md->p, B);
+    dtcl_projection_backward(p->dh[v], param_grads, p->dz[v], p->view[v].h, p->v[v], &md->g, B, p->scratch);
+    dtcl_classifier_backward(p->dh[v], param_grads, p->dlogit[v], p->view[v].h, &md->p, B);
 }
 
 static void adam(const DtclAdam *a, DtclModel *md, size_t begin, size_t end, int64_t t)
@@ -219,12 +218,12 @@ extern "C" void dtcl_step_supervised_gpu(DtclStepGpu *s, const DtclStepConfig *c
     put(p->xm, xm, batch_floats(s));
     memset(out, 0, sizeof *out);
     encoder_forward_train(s, 1, p->xm);
-    dtcl_classifier_forward_gpu(p->logit[1], p->view[1].h, &md->p, B);
+    dtcl_classifier_forward(p->logit[1], p->view[1].h, &md->p, B);
     cudaMemset(p->dlogit[1], 0, sizeof(float) * B);
     out->bce_m = out->loss_e = dtcl_bce_forward_backward_gpu(p->dlogit[1], p->logit[1], labels, NULL, B, s->bce_work);
     cudaMemset(md->table.grad + md->enc_begin, 0, sizeof(float) * (md->enc_end - md->enc_begin));
     cudaMemset(p->dh[1], 0, sizeof(float) * B * d);
-    dtcl_classifier_backward_gpu(p->dh[1], 1, p->dlogit[1], p->view[1].h, &md->p, B);
+    dtcl_classifier_backward(p->dh[1], 1, p->dlogit[1], p->view[1].h, &md->p, B);
     encoder_backward(s, NULL, 1, 1);
     md->step_e++; /* g's gradient is zero: Adam leaves it where it is */
     adam(&c->adam_e, md, md->enc_begin, md->enc_end, md->step_e);

@@ -275,21 +275,31 @@ int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const D
     return 0;
 }
 
-int dtcl_gradcheck_transforms(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err)
+void dtcl_gradcheck_cases(DtclTransformCase cases[DTCL_GRADCHECK_CASES])
 {
     for (int k = 0; k < DTCL_NSTEP_KINDS; k++) {
-        DtclStepKind one = (DtclStepKind)k;
-        if (dtcl_gradcheck_transform(tab, dtcl_step_names[k], &one, 1, cfg, err) != 0)
-            return -1;
+        DtclTransformCase *c = &cases[k];
+        snprintf(c->name, sizeof c->name, "%s", dtcl_step_names[k]);
+        c->order[0] = (DtclStepKind)k;
+        c->nsteps = 1;
     }
-    DtclStepKind order[DTCL_NSTEP_KINDS], reversed[DTCL_NSTEP_KINDS];
-    int n;
-    dtcl_transform_parse_order(dtcl_default_order, order, &n, NULL);
-    for (int s = 0; s < n; s++)
-        reversed[s] = order[n - 1 - s];
-    if (dtcl_gradcheck_transform(tab, "T (default order)", order, n, cfg, err) != 0)
-        return -1;
-    return dtcl_gradcheck_transform(tab, "T (reversed order)", reversed, n, cfg, err);
+    DtclTransformCase *d = &cases[DTCL_NSTEP_KINDS], *r = d + 1;
+    snprintf(d->name, sizeof d->name, "T (default order)");
+    snprintf(r->name, sizeof r->name, "T (reversed order)");
+    dtcl_transform_parse_order(dtcl_default_order, d->order, &d->nsteps, NULL);
+    r->nsteps = d->nsteps;
+    for (int s = 0; s < d->nsteps; s++)
+        r->order[s] = d->order[d->nsteps - 1 - s];
+}
+
+int dtcl_gradcheck_transforms(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err)
+{
+    DtclTransformCase cases[DTCL_GRADCHECK_CASES];
+    dtcl_gradcheck_cases(cases);
+    for (int k = 0; k < DTCL_GRADCHECK_CASES; k++)
+        if (dtcl_gradcheck_transform(tab, cases[k].name, cases[k].order, cases[k].nsteps, cfg, err) != 0)
+            return -1;
+    return 0;
 }
 
 /* ---- losses */

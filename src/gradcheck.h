@@ -56,6 +56,16 @@ void dtcl_gradcheck_config_default(DtclGradcheckConfig *cfg);
  * reversed order. Returns -1 (with err) only when no kink-free point is found. */
 int dtcl_gradcheck_transforms(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, DtclError *err);
 
+/* The transformations the checks cover: each step alone, then the default
+ * and the reversed order (DTCL_GRADCHECK_CASES of them), named for the rows. */
+enum { DTCL_GRADCHECK_CASES = DTCL_NSTEP_KINDS + 2 };
+typedef struct {
+    char name[32];
+    DtclStepKind order[DTCL_NSTEP_KINDS];
+    int nsteps;
+} DtclTransformCase;
+void dtcl_gradcheck_cases(DtclTransformCase cases[DTCL_GRADCHECK_CASES]);
+
 /* One component: T built from `order`; rows named after `component`. */
 int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const DtclStepKind *order,
                              int nsteps, const DtclGradcheckConfig *cfg, DtclError *err);

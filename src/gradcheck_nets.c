@@ -79,24 +79,18 @@ static void grad_encoder(NetCase *c)
     dtcl_encoder_backward(c->dx, 1, c->w, &c->md->f, &c->plan->view[0], &c->plan->fp);
 }
 
-static double loss_fcn(NetCase *c, const double *P, const double *x)
-{
-    size_t n = (size_t)NB * dtcl_encoder_dim(&c->md->f);
-    double *h = DTCL_MALLOC(sizeof(double) * n);
-    dtcl_fcn_forward_naive(h, c->md, P, x, NB, NS);
-    double l = dotfd(c->w, h, n);
-    free(h);
-    return l;
-}
-
 /* DenseNet at its smallest side */
 enum { DS = 32 };
 
-static double loss_densenet(NetCase *c, const double *P, const double *x)
+/* <w, f(x)> by the double twin of the case's encoder (fcn on NS x NS, DenseNet on DS x DS) */
+static double loss_encoder(NetCase *c, const double *P, const double *x)
 {
     size_t n = (size_t)NB * dtcl_encoder_dim(&c->md->f);
     double *h = DTCL_MALLOC(sizeof(double) * n);
-    dtcl_densenet_forward_naive(h, c->md, P, x, NB, DS);
+    if (c->md->f.kind == DTCL_ENCODER_DENSENET121)
+        dtcl_densenet_forward_naive(h, c->md, P, x, NB, DS);
+    else
+        dtcl_fcn_forward_naive(h, c->md, P, x, NB, NS);
     double l = dotfd(c->w, h, n);
     free(h);
     return l;
@@ -254,7 +248,7 @@ static int check_densenet(DtclCheckTable *tab, const DtclGradcheckConfig *cfg)
     fill(x, nx, cfg->seed, 310, 0, 1);
     fill(w, nh, cfg->seed, 311, -1, 1);
     NetCase c = {"densenet121 encoder (small)", &md, &plan, NULL, NULL, x, dx, nx, NULL, w, 0,
-                 dtcl_table_find(t, "g.fc0.weight")->offset, grad_encoder, loss_densenet};
+                 dtcl_table_find(t, "g.fc0.weight")->offset, grad_encoder, loss_encoder};
     check_network(tab, &c, cfg->seed, 1000);
     free(x);
     free(dx);
@@ -301,7 +295,7 @@ int dtcl_gradcheck_networks(DtclCheckTable *tab, const DtclGradcheckConfig *cfg,
     float *h = DTCL_MALLOC(sizeof(float) * nh);
     fill(h, nh, cfg->seed, 302, -1, 1); /* the heads read a representation (NB, d) */
     NetCase cases[4] = {
-        {"fcn encoder (train mode)", &md, &plan, &sc, &noise, x, dx, nx, labels, w, 0, g0, grad_encoder, loss_fcn},
+        {"fcn encoder (train mode)", &md, &plan, &sc, &noise, x, dx, nx, labels, w, 0, g0, grad_encoder, loss_encoder},
         {"M (conv, pool, logistic)", &md, &plan, &sc, &noise, x, NULL, nx, labels, w, md.m_begin, md.m_end, grad_mnet,
          loss_mnet},
         {"heads g and p", &md, &plan, &sc, &noise, h, dx, nh, labels, w, g0, md.enc_end, grad_heads, loss_heads},

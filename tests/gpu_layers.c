@@ -62,6 +62,14 @@ static void test_activations(void **state)
     dtcl_relu_backward(dx, dy, x, n);
     dtcl_relu_backward_gpu(dDX, dDY, dX, n);
     expect_device("relu backward", dDX, dx, n, GRAD_TOL);
+    /* the in-place mask dy [y > 0] (the heads' backward); x stands in for y */
+    float *mask = malloc(4 * n), *dM = up(dy, 4 * n);
+    memcpy(mask, dy, 4 * n);
+    dtcl_relu_mask(mask, x, n);
+    dtcl_relu_mask_gpu(dM, dX, n);
+    expect_device("relu mask", dM, mask, n, GRAD_TOL);
+    free(mask);
+    dtcl_gpu_free(dM);
     dtcl_logistic_forward(y, x, n);
     dtcl_logistic_forward_gpu(dY, dX, n);
     expect_device("logistic forward", dY, y, n, FWD_TOL);

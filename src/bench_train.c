@@ -151,26 +151,31 @@ static int time_steps(DtclDevice dev, DtclEncoderKind encoder, int S, int batch,
     int8_t *labels = DTCL_MALLOC((size_t)batch);
     for (int i = 0; i < batch; i++) /* half of the batch labelled */
         labels[i] = i < batch / 2 ? (int8_t)(i & 1) : -1;
-    double *ms = DTCL_MALLOC(sizeof(double) * repeats);
+    /* The two steps alternate, repeat by repeat, so that a change in the
+     * machine's load during the run weighs on both alike (vs_enc). */
+    double *ms = DTCL_MALLOC(sizeof(double) * 2 * repeats);
     int rc = 0;
-    for (int which = 0; which < 2 && rc == 0; which++) {
-        for (int r = -1; r < repeats && rc == 0; r++) {
+    for (int r = -1; r < repeats && rc == 0; r++)
+        for (int which = 0; which < 2 && rc == 0; which++) {
             DtclStepLosses l;
             DtclNoiseSource ns = {1, 0, (uint32_t)(r + 1), NULL};
             /* on the GPU the batch stays where the warm-up copied it (NULL) */
-            const float *bx = dev == DTCL_DEVICE_CPU || r < 0 ? x : NULL;
+            int first = r < 0 && which == 0;
+            const float *bx = dev == DTCL_DEVICE_CPU || first ? x : NULL;
             double t0 = dtcl_now_ms();
             if (which == 0)
-                dtcl_stepper_encoder(&st, &sc, bx, dev == DTCL_DEVICE_CPU || r < 0 ? xm : NULL, labels, &l);
+                dtcl_stepper_encoder(&st, &sc, bx, dev == DTCL_DEVICE_CPU || first ? xm : NULL, labels, &l);
             else
                 dtcl_stepper_proposed(&st, &sc, &ns, bx, labels, &l, NULL);
             rc = dtcl_stepper_wait(&st, err);
             if (r >= 0)
-                ms[r] = dtcl_now_ms() - t0;
+                ms[which * repeats + r] = dtcl_now_ms() - t0;
         }
-        qsort(ms, (size_t)repeats, sizeof(double), dtcl_cmp_double);
-        mins[which] = ms[0];
-        med[which] = ms[repeats / 2];
+    for (int which = 0; which < 2 && rc == 0; which++) {
+        double *w = ms + which * repeats;
+        qsort(w, (size_t)repeats, sizeof(double), dtcl_cmp_double);
+        mins[which] = w[0];
+        med[which] = w[repeats / 2];
     }
     if (dev == DTCL_DEVICE_CPU)
         *peak_mib = (status_kib("VmHWM") - rss0) / 1024.0;

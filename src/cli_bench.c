@@ -156,7 +156,7 @@ void dtcl_bench_machine(int threads)
 #else
     const char *core = "unknown";
 #endif
-    printf("cpu: %s; %d threads\n", model, threads);
+    printf("cpu: %s; %d thread%s\n", model, threads, threads == 1 ? "" : "s");
     printf("openblas core: %s (OPENBLAS_CORETYPE %s%s)\n", core, forced ? "= " : "unset", forced ? forced : "");
     if (forced)
         printf("note: OPENBLAS_CORETYPE forces OpenBLAS's kernels; on AVX-512 machines Haswell halves sgemm speed\n");

@@ -3,7 +3,9 @@
  * count other than 7, lambda outside [0,1], an unknown order token) exits
  * with status 2 and a message that names the problem, and leaves an
  * existing output untouched; --jacobian agrees with finite differences of
- * `dtcl transform` itself; the same seed gives the same noise. */
+ * `dtcl transform` itself; the same seed gives the same noise; --device is
+ * checked by every command that takes it; `dtcl bench train-step` prints
+ * figures that agree with each other. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -306,6 +309,34 @@ static void test_device_option(void **state)
     assert_int_equal(access(path, F_OK), -1);
 }
 
+/* `dtcl bench train-step` runs both steps and its figures agree with each
+ * other: min <= median, images/s = batch / median, vs_enc = the step's median
+ * over the encoder step's (to the printed rounding). Nothing about speed. */
+static void test_bench_train_step(void **state)
+{
+    (void)state;
+    char cmd[1024], path[512], out[8192];
+    snprintf(cmd, sizeof cmd, "cd %s && '%s' bench train-step --sizes 16 --batch 8 --repeats 5 --no-torch -t 1 >bench.txt",
+             dir, dtcl);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/bench.txt", dir);
+    TEST_READ_TEXT(path, out, sizeof out);
+    static const char *const names[2] = {"encoder", "proposed"};
+    double med[2] = {0, 0};
+    for (int w = 0; w < 2; w++) {
+        char needle[64];
+        snprintf(needle, sizeof needle, "   16     8 %s ", names[w]);
+        const char *line = strstr(out, needle);
+        assert_non_null(line);
+        double mn, ips, vs;
+        assert_int_equal(sscanf(line + strlen(needle), "%lf %lf %lf - - - %lfx", &mn, &med[w], &ips, &vs), 4);
+        printf("  %s: min %.1f ms, median %.1f ms, %.1f images/s, vs_enc %.2fx\n", names[w], mn, med[w], ips, vs);
+        assert_true(mn > 0 && mn <= med[w]);
+        assert_true(fabs(ips - 8 / (med[w] / 1e3)) <= 0.05 + 1e-3 * ips);
+        assert_true(fabs(vs - med[w] / med[0]) <= 0.005 + 1e-9);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_outputs_and_seed),
         cmocka_unit_test(test_jacobian_vs_cli_differences),
         cmocka_unit_test(test_device_option),
+        cmocka_unit_test(test_bench_train_step),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,6 +2,16 @@
 #include "pool.h"
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* The larger of m (at index *best) and v (at index k): v wins when it is
+ * greater or NaN (NaN propagates, as in PyTorch; ties keep the first). */
+static inline float pool_take(float m, float v, int32_t *best, int32_t k)
+{
+    int take = v > m || v != v;
+    *best = take ? k : *best;
+    return take ? v : m;
+}
 
 void dtcl_maxpool2_forward(float *y, int32_t *argmax, const float *x, int B, int C, int H, int W)
 {
@@ -9,22 +19,23 @@ void dtcl_maxpool2_forward(float *y, int32_t *argmax, const float *x, int B, int
 #pragma omp parallel for schedule(static)
     for (int bc = 0; bc < B * C; bc++) {
         const float *p = x + (size_t)bc * H * W;
-        for (int i = 0; i < Ho; i++)
+        float *yb = y + (size_t)bc * Ho * Wo;
+        int32_t *ab = argmax + (size_t)bc * Ho * Wo;
+        for (int i = 0; i < Ho; i++) {
+            const float *r0 = p + (size_t)(2 * i) * W, *r1 = r0 + W;
+            int32_t k0 = 2 * i * W;
+            /* the window in the order (0,0), (0,1), (1,0), (1,1); branch-free, so that it vectorises */
+#pragma omp simd
             for (int j = 0; j < Wo; j++) {
-                int best = (2 * i) * W + 2 * j;
-                float m = p[best];
-                for (int di = 0; di < 2; di++)
-                    for (int dj = 0; dj < 2; dj++) {
-                        int k = (2 * i + di) * W + 2 * j + dj;
-                        if (p[k] > m || p[k] != p[k]) { /* NaN propagates, as PyTorch */
-                            m = p[k];
-                            best = k;
-                        }
-                    }
-                size_t o = (size_t)bc * Ho * Wo + (size_t)i * Wo + j;
-                y[o] = m;
-                argmax[o] = best;
+                int32_t best = k0 + 2 * j;
+                float m = r0[2 * j];
+                m = pool_take(m, r0[2 * j + 1], &best, k0 + 2 * j + 1);
+                m = pool_take(m, r1[2 * j], &best, k0 + W + 2 * j);
+                m = pool_take(m, r1[2 * j + 1], &best, k0 + W + 2 * j + 1);
+                yb[(size_t)i * Wo + j] = m;
+                ab[(size_t)i * Wo + j] = best;
             }
+        }
     }
 }
 

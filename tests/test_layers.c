@@ -3,12 +3,15 @@
  * nn.Linear against PyTorch (ref/make_golden_layers.py): forward within 1e-5,
  * gradients within 1e-4 (relative L2 per tensor); BatchNorm and pooling
  * bitwise equal for 1 and 2 OpenMP threads, Linear for 1 and 2 OpenBLAS
- * threads; the M step's forward (NULL running statistics) leaves them alone. */
+ * threads; the M step's forward (NULL running statistics) leaves them alone;
+ * the max-pool's choice on ties, NaN, -inf and -0, exactly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <math.h>
 
 #include <cblas.h>
 #include <omp.h>
@@ -156,11 +159,41 @@ static void test_gradcheck_rows(void **state)
     test_gradcheck_seeds(dtcl_gradcheck_layers, "layer", 20, 1e-3);
 }
 
+/* The 2x2 max-pool's choice, as PyTorch's CPU kernel makes it: ties keep the
+ * window's first element (row-major), a NaN wins and the window's last NaN is
+ * the one chosen, -inf and -0 compare as numbers. Exact: the choice is an index. */
+static void test_maxpool_choice(void **state)
+{
+    (void)state;
+    const float nan = NAN, inf = INFINITY;
+    /* one 2 x 10 image, five windows side by side */
+    const float x[20] = {1, 3, 0, nan, nan, 5, -inf, -inf, -0.0f, 0.0f,
+                         3, 2, 7, nan, 9, nan, -inf, -inf, 0.0f, -0.0f};
+    const int32_t want_arg[5] = {1, 13, 15, 6, 8};
+    float y[5], dx[20] = {0};
+    const float dy[5] = {1, 2, 3, 4, 5};
+    int32_t arg[5];
+    dtcl_maxpool2_forward(y, arg, x, 1, 1, 2, 10);
+    for (int k = 0; k < 5; k++) {
+        printf("  window %d: argmax %d (want %d), y %g\n", k, arg[k], want_arg[k], y[k]);
+        assert_int_equal(arg[k], want_arg[k]);
+        assert_memory_equal(&y[k], &x[want_arg[k]], sizeof(float)); /* the chosen element's bits */
+    }
+    dtcl_maxpool2_backward(dx, dy, arg, 1, 1, 2, 10);
+    for (int q = 0; q < 20; q++) {
+        float want = 0;
+        for (int k = 0; k < 5; k++)
+            want += want_arg[k] == q ? dy[k] : 0.0f;
+        assert_true(dx[q] == want);
+    }
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "%s/ref/golden/layers", test_srcdir());
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_batchnorm), cmocka_unit_test(test_activations),
-                                       cmocka_unit_test(test_pooling), cmocka_unit_test(test_linear),
+                                       cmocka_unit_test(test_pooling), cmocka_unit_test(test_maxpool_choice),
+                                       cmocka_unit_test(test_linear),
                                        cmocka_unit_test(test_gradcheck_rows)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

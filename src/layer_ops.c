@@ -8,9 +8,21 @@
 #include "linear.h"
 #include "pool.h"
 
+/* Large buffers in slices across the threads: a memset on one thread left
+ * the others waiting (the fcn's backward zeroes a whole activation per layer). */
 static void zero(float *a, size_t n)
 {
-    memset(a, 0, sizeof(float) * n);
+    const size_t slice = (size_t)1 << 16;
+    if (n < 2 * slice) {
+        memset(a, 0, sizeof(float) * n);
+        return;
+    }
+    long slices = (long)((n + slice - 1) / slice);
+#pragma omp parallel for schedule(static)
+    for (long k = 0; k < slices; k++) {
+        size_t b = (size_t)k * slice, e = b + slice < n ? b + slice : n;
+        memset(a + b, 0, sizeof(float) * (e - b));
+    }
 }
 
 const DtclLayerOps dtcl_layer_ops_cpu = {

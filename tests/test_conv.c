@@ -106,7 +106,9 @@ static void fast_vs_naive(const char *name, DtclConvShape s)
         dtcl_conv2d_backward(dx[t], dw[t], db[t], dy, x, w, &st, work);
         free(work);
     }
-    double *r = malloc(sizeof(double) * (nx > ny ? nx : ny) * 3);
+    size_t nr = nx > ny ? nx : ny;
+    nr = nr > nw ? nr : nw; /* the weights outnumber the pixels when the image is smaller than the kernel */
+    double *r = malloc(sizeof(double) * (nr > (size_t)s.O ? nr : (size_t)s.O));
     char what[4][96];
     snprintf(what[0], sizeof what[0], "%s y, im2col vs naive", name);
     snprintf(what[1], sizeof what[1], "%s dx", name);
@@ -135,7 +137,9 @@ static void fast_vs_naive(const char *name, DtclConvShape s)
 
 /* The fcn encoder's block 1 at S = 32 (9 images so that the groups are
  * uneven); DenseNet-121's 7x7 stride-2 stem at an odd side (the last
- * window half outside), a 3x3 stride-2 and a 1x1 stride-2 case. */
+ * window half outside), a 3x3 stride-2 and a 1x1 stride-2 case; at stride 1,
+ * kernels as wide as the image or wider (the fcn's last block at S = 16 is
+ * 2x2, at S = 8 1x1), whose columns fall off both sides. */
 static void test_fast_vs_naive_and_threads(void **state)
 {
     (void)state;
@@ -146,6 +150,10 @@ static void test_fast_vs_naive_and_threads(void **state)
                   (DtclConvShape){.B = 3, .C = 3, .O = 4, .H = 8, .W = 8, .k = 3, .threads = 1, .stride = 2});
     fast_vs_naive("5->3 1x1 stride 2",
                   (DtclConvShape){.B = 2, .C = 5, .O = 3, .H = 7, .W = 6, .k = 1, .threads = 1, .stride = 2});
+    fast_vs_naive("4->3 3x3, 1x1", (DtclConvShape){.B = 3, .C = 4, .O = 3, .H = 1, .W = 1, .k = 3, .threads = 1});
+    fast_vs_naive("3->5 3x3, 2x1", (DtclConvShape){.B = 2, .C = 3, .O = 5, .H = 2, .W = 1, .k = 3, .threads = 1});
+    fast_vs_naive("2->3 5x5, 3x2", (DtclConvShape){.B = 2, .C = 2, .O = 3, .H = 3, .W = 2, .k = 5, .threads = 1});
+    fast_vs_naive("2->2 7x7, 4x9", (DtclConvShape){.B = 3, .C = 2, .O = 2, .H = 4, .W = 9, .k = 7, .threads = 1});
 }
 
 /* Channel views (DenseNet's concatenation): x is channels [2, 2+C) of a

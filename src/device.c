@@ -66,15 +66,17 @@ int dtcl_device_cuda_available(void)
 
 const char *dtcl_device_describe(char *buf, size_t size)
 {
+    int t = omp_get_max_threads();
+    const char *s = t == 1 ? "" : "s";
 #ifdef DTCL_HAVE_CUDA
     char name[128];
     int n = dtcl_gpu_device_count(name, sizeof name);
     if (n > 0)
-        snprintf(buf, size, "cpu (%d threads); cuda: %d device(s), %s", omp_get_max_threads(), n, name);
+        snprintf(buf, size, "cpu (%d thread%s); cuda: %d device(s), %s", t, s, n, name);
     else
-        snprintf(buf, size, "cpu (%d threads); cuda: built, no device (%s)", omp_get_max_threads(), name);
+        snprintf(buf, size, "cpu (%d thread%s); cuda: built, no device (%s)", t, s, name);
 #else
-    snprintf(buf, size, "cpu (%d threads); cuda: not built (configure --enable-cuda)", omp_get_max_threads());
+    snprintf(buf, size, "cpu (%d thread%s); cuda: not built (configure --enable-cuda)", t, s);
 #endif
     return buf;
 }

@@ -329,10 +329,7 @@ static void test_losses(void **state)
 
 int main(void)
 {
-    if (!dtcl_device_cuda_available()) {
-        printf("SKIP: no CUDA device (%s)\n", "the CUDA twins are compiled but cannot run here");
-        return 77;
-    }
+    TEST_GPU_SKIP_WITHOUT_DEVICE();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_adam),

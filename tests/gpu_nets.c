@@ -191,10 +191,7 @@ static void test_mnet_and_heads(void **state)
 
 int main(void)
 {
-    if (!dtcl_device_cuda_available()) {
-        printf("SKIP: no CUDA device (the CUDA twins are compiled but cannot run here)\n");
-        return 77;
-    }
+    TEST_GPU_SKIP_WITHOUT_DEVICE();
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_fcn_training_pass),
                                        cmocka_unit_test(test_mnet_and_heads)};
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,7 @@
 #include "model.h"
 #include "rng.h"
 #include "testutil.h"
+#include "testutil_gpu.h"
 
 enum { B = 8, S = 32 };
 enum { KIND_PROPOSED, KIND_RANDOM, KIND_SIMCLR, KIND_SUPERVISED, NKINDS };
@@ -211,10 +212,7 @@ static void test_fifty_steps(void **state)
 
 int main(void)
 {
-    if (!dtcl_device_cuda_available()) {
-        printf("SKIP: no CUDA device (the CUDA twins are compiled but cannot run here)\n");
-        return 77;
-    }
+    TEST_GPU_SKIP_WITHOUT_DEVICE();
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_one_step), cmocka_unit_test(test_densenet_step),
                                        cmocka_unit_test(test_fifty_steps)};
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -171,10 +171,7 @@ static void test_noise_stream(void **state)
 
 int main(void)
 {
-    if (!dtcl_device_cuda_available()) {
-        printf("SKIP: no CUDA device (%s)\n", "the CUDA twins are compiled but cannot run here");
-        return 77;
-    }
+    TEST_GPU_SKIP_WITHOUT_DEVICE();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_noise_stream),
         cmocka_unit_test(test_each_step),

@@ -1,10 +1,20 @@
 /* testutil_gpu.h: what the GPU tests share (after testutil.h and the
  * cmocka headers): device copies of host arrays, the way back, and a device
- * result against its CPU twin's. */
+ * result against its CPU twin's; the skip without a device. */
 #ifndef DTCL_TESTUTIL_GPU_H
 #define DTCL_TESTUTIL_GPU_H
 
+#include "device.h"
 #include "gpu/memory_gpu.h"
+
+/* In main: exit 77 (automake's skip) on a machine without a CUDA device. */
+#define TEST_GPU_SKIP_WITHOUT_DEVICE()                                                              \
+    do {                                                                                            \
+        if (!dtcl_device_cuda_available()) {                                                        \
+            printf("SKIP: no CUDA device (the CUDA twins are compiled but cannot run here)\n");     \
+            return 77;                                                                              \
+        }                                                                                           \
+    } while (0)
 
 /* A new device buffer holding the host's bytes. */
 static inline void *up(const void *h, size_t bytes)

@@ -29,10 +29,7 @@
 
 static float *rnd(size_t n, uint32_t item, float lo, float hi)
 {
-    float *a = malloc(sizeof(float) * (n ? n : 1));
-    DtclStream s = {23, DTCL_RNG_TEST, 0, 0, item};
-    dtcl_rng_uniform_range(&s, a, n, lo, hi);
-    return a;
+    return test_uniform(23, item, n, lo, hi);
 }
 
 static void make(DtclTransform *t, int S, const char *order)

@@ -75,10 +75,7 @@ static void test_golden(void **state)
 
 static float *random_tensor(size_t n, uint32_t item, double scale)
 {
-    float *a = malloc(n * 4);
-    DtclStream s = {9, DTCL_RNG_TEST, 0, 0, item};
-    dtcl_rng_uniform_range(&s, a, n, (float)-scale, (float)scale);
-    return a;
+    return test_uniform(9, item, n, (float)-scale, (float)scale);
 }
 
 /* Fast against naive at shape s (the thread count is varied); threads 1, 2

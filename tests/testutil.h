@@ -1,5 +1,6 @@
 /* testutil.h: helpers shared by the cmocka tests: paths from the test
- * environment, and numeric comparisons that print the worst mismatch. */
+ * environment, random test arrays, and numeric comparisons that print the
+ * worst mismatch. */
 #ifndef DTCL_TESTUTIL_H
 #define DTCL_TESTUTIL_H
 
@@ -7,6 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "rng.h"
+
+/* n floats (a new array, free()) uniform in [lo, hi) from the test stream
+ * (seed, item): each test file picks its own seed. */
+static inline float *test_uniform(uint64_t seed, uint32_t item, size_t n, float lo, float hi)
+{
+    float *a = malloc(sizeof(float) * (n ? n : 1));
+    DtclStream st = {seed, DTCL_RNG_TEST, 0, 0, item};
+    dtcl_rng_uniform_range(&st, a, n, lo, hi);
+    return a;
+}
 
 /* $DTCL_SRCDIR (set by `make check'), else "." */
 static inline const char *test_srcdir(void)

@@ -416,6 +416,27 @@ static int bench_dataset(double gb, int S, int batch, int nbatches)
     return DTCL_EXIT_OK;
 }
 
+/* --sizes and --batch: up to 16 integers from lo to hi into out; their
+ * count, or -1 after the usage message. */
+static int int_list_option(const char *cmd, const char *name, const char *what, const char *arg, int lo, int hi,
+                           int out[16])
+{
+    double list[16];
+    int n = dtcl_parse_list(arg, list, 16);
+    if (n <= 0) {
+        dtcl_cli_usage_error(cmd, "%s '%s' is not a list of %s", name, arg, what);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (list[i] < lo || list[i] > hi || list[i] != (int)list[i]) {
+            dtcl_cli_usage_error(cmd, "%s: %g is not an integer from %d to %d", name, list[i], lo, hi);
+            return -1;
+        }
+        out[i] = (int)list[i];
+    }
+    return n;
+}
+
 int dtcl_cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -434,32 +455,19 @@ int dtcl_cmd_bench(int argc, char **argv)
     DtclDevice device = DTCL_DEVICE_CPU;
     DtclEncoderKind encoder = DTCL_ENCODER_FCN;
     double gb = 32;
-    double list[16];
     int c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":t:h", opts, NULL)) != -1) {
         switch (c) {
         case 1:
-            nsizes = dtcl_parse_list(optarg, list, 16);
-            if (nsizes <= 0)
-                return dtcl_cli_usage_error(cmd, "--sizes '%s' is not a list of image sizes", optarg);
-            for (int i = 0; i < nsizes; i++) {
-                if (list[i] < 8 || list[i] > 1024 || list[i] != (int)list[i])
-                    return dtcl_cli_usage_error(cmd, "--sizes: %g is not an integer from 8 to 1024", list[i]);
-                sizes[i] = (int)list[i];
-            }
+            if ((nsizes = int_list_option(cmd, "--sizes", "image sizes", optarg, 8, 1024, sizes)) < 0)
+                return DTCL_EXIT_INPUT;
             sizes_set = 1;
             break;
         case 2:
-            nbatches = dtcl_parse_list(optarg, list, 16);
-            if (nbatches <= 0)
-                return dtcl_cli_usage_error(cmd, "--batch '%s' is not a list of batch sizes", optarg);
-            for (int i = 0; i < nbatches; i++) {
-                if (list[i] < 1 || list[i] > 4096 || list[i] != (int)list[i])
-                    return dtcl_cli_usage_error(cmd, "--batch: %g is not an integer from 1 to 4096", list[i]);
-                batches[i] = (int)list[i];
-            }
+            if ((nbatches = int_list_option(cmd, "--batch", "batch sizes", optarg, 1, 4096, batches)) < 0)
+                return DTCL_EXIT_INPUT;
             batch = batches[0];
             batch_set = 1;
             break;

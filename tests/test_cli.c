@@ -311,7 +311,8 @@ static void test_device_option(void **state)
 
 /* `dtcl bench train-step` runs both steps and its figures agree with each
  * other: min <= median, images/s = batch / median, vs_enc = the step's median
- * over the encoder step's (to the printed rounding). Nothing about speed. */
+ * over the encoder step's, the convolutions' rate over the two sgemm rates
+ * (all to the printed rounding). Nothing about speed. */
 static void test_bench_train_step(void **state)
 {
     (void)state;
@@ -336,6 +337,19 @@ static void test_bench_train_step(void **state)
         assert_true(fabs(ips - 8 / (med[w] / 1e3)) <= 0.05 + 1.01 * ips * 0.05 / med[w]);
         assert_true(fabs(vs - med[w] / med[0]) <= 0.005 + 1.01 * vs * (0.05 / med[w] + 0.05 / med[0]));
     }
+    /* the convolutions' rate as printed fractions of the two sgemm rates */
+    double sgemm, cr, pct, pct_own, own;
+    const char *head = strstr(out, "sgemm: "), *conv = strstr(out, "   16     8 conv layers alone: ");
+    assert_non_null(head);
+    assert_non_null(conv);
+    assert_int_equal(sscanf(head, "sgemm: %lf GFLOP/s", &sgemm), 1);
+    assert_int_equal(sscanf(conv + strlen("   16     8 conv layers alone: "),
+                            "%lf GFLOP/s = %lf%% of sgemm; %lf%% of the %lf GFLOP/s", &cr, &pct, &pct_own, &own), 4);
+    printf("  conv %.1f GFLOP/s: %.0f%% of sgemm %.1f, %.0f%% of %.1f at the layers' shapes\n", cr, pct, sgemm,
+           pct_own, own);
+    assert_true(cr > 0 && sgemm > 0 && own > 0);
+    assert_true(fabs(pct - 100 * cr / sgemm) <= 0.5 + 0.1 * pct / cr + 1e-9);
+    assert_true(fabs(pct_own - 100 * cr / own) <= 0.5 + 0.1 * pct_own / cr + 0.1 * pct_own / own + 1e-9);
 }
 
 int main(void)

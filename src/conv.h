@@ -13,8 +13,9 @@
  * single-threaded OpenBLAS sgemm per image; OpenMP runs over images. The input
  * gradient is itself a convolution, of dy with the flipped, transposed
  * weights, through columns of dy: a (C, O k k) x (O k k, H W) product that
- * accumulates straight into dx (no scatter). At stride s > 1 the input
- * gradient goes through columns instead: W^T dy_b, added back into dx
+ * accumulates straight into dx (no scatter). At stride s > 1, and when x has
+ * far fewer channels than y (4 C <= O, as in a first layer), the input
+ * gradient goes through columns of dx instead: W^T dy_b, added back into dx
  * (col2im). The
  * weight gradient is summed per fixed group of images (DTCL_CONV_GROUPS) and
  * the group sums are added in group order, so every result is bitwise the

@@ -147,6 +147,10 @@ static void test_fast_vs_naive_and_threads(void **state)
                   (DtclConvShape){.B = 3, .C = 3, .O = 4, .H = 8, .W = 8, .k = 3, .threads = 1, .stride = 2});
     fast_vs_naive("5->3 1x1 stride 2",
                   (DtclConvShape){.B = 2, .C = 5, .O = 3, .H = 7, .W = 6, .k = 1, .threads = 1, .stride = 2});
+    /* few inputs (4 C <= O): the input gradient through columns of dx */
+    fast_vs_naive("1->8 3x3", (DtclConvShape){.B = 4, .C = 1, .O = 8, .H = 9, .W = 7, .k = 3, .threads = 1});
+    fast_vs_naive("2->9 5x5, 3x4", (DtclConvShape){.B = 2, .C = 2, .O = 9, .H = 3, .W = 4, .k = 5, .threads = 1});
+    fast_vs_naive("1->4 3x3, 1x2", (DtclConvShape){.B = 2, .C = 1, .O = 4, .H = 1, .W = 2, .k = 3, .threads = 1});
     fast_vs_naive("4->3 3x3, 1x1", (DtclConvShape){.B = 3, .C = 4, .O = 3, .H = 1, .W = 1, .k = 3, .threads = 1});
     fast_vs_naive("3->5 3x3, 2x1", (DtclConvShape){.B = 2, .C = 3, .O = 5, .H = 2, .W = 1, .k = 3, .threads = 1});
     fast_vs_naive("2->3 5x5, 3x2", (DtclConvShape){.B = 2, .C = 2, .O = 3, .H = 3, .W = 2, .k = 5, .threads = 1});

@@ -198,7 +198,7 @@ void dtcl_conv2d_forward(float *y, const float *x, const float *weight, const fl
 /* The input gradient of a stride-1 k x k convolution (k > 1) goes through
  * columns of dy (O k k rows), except when x has far fewer channels than y
  * (4 C <= O: the first layers, C = 1): then through columns of dx (C k k
- * rows), W^T dy_b, added back into dx_b, which copies 4 times less. */
+ * rows, O/C >= 4 times fewer), W^T dy_b, added back into dx_b. */
 static int few_inputs(const DtclConvShape *s)
 {
     return 4 * s->C <= s->O;

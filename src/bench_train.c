@@ -53,6 +53,14 @@ static double sgemm_rate(int threads)
     return 2.0 * n * nn * threads / (best * 1e6);
 }
 
+/* Convolution c of the fcn encoder's block b at batch B and side S. */
+static DtclConvShape fcn_conv_shape(const DtclModel *md, int b, int c, int B, int S, int threads)
+{
+    const int *w = md->f.fcn.widths;
+    return (DtclConvShape){.B = B, .C = c ? w[b] : (b ? w[b - 1] : 1), .O = w[b], .H = S >> b, .W = S >> b, .k = 3,
+                           .threads = threads};
+}
+
 /* GFLOP/s of f's convolutions alone at batch B and side S: forward,
  * backward with input and weight gradients (the first without input
  * gradient), best of 3. */
@@ -61,9 +69,8 @@ static double conv_rate(const DtclModel *md, int B, int S, int threads)
     double flops = 0, ms = 0;
     for (int b = 0; b < md->f.fcn.nblocks; b++)
         for (int c = 0; c < 2; c++) {
-            int H = S >> b;
-            DtclConvShape s = {.B = B, .C = c ? md->f.fcn.widths[b] : (b ? md->f.fcn.widths[b - 1] : 1), .O = md->f.fcn.widths[b],
-                               .H = H, .W = H, .k = 3, .threads = threads};
+            DtclConvShape s = fcn_conv_shape(md, b, c, B, S, threads);
+            int H = s.H;
             size_t nx = (size_t)B * s.C * H * H, ny = (size_t)B * s.O * H * H, nw = (size_t)s.O * s.C * 9;
             float *x = DTCL_ALIGNED(4 * nx), *dx = DTCL_ALIGNED(4 * nx), *y = DTCL_ALIGNED(4 * ny);
             float *w = DTCL_ALIGNED(4 * nw), *dw = DTCL_ALIGNED(4 * nw);
@@ -99,8 +106,8 @@ static double layer_sgemm_rate(const DtclModel *md, int B, int S, int threads)
     double flops = 0, ms = 0;
     for (int b = 0; b < md->f.fcn.nblocks; b++)
         for (int c = 0; c < 2; c++) {
-            int H = S >> b, HW = H * H, O = md->f.fcn.widths[b];
-            int C = c ? O : (b ? md->f.fcn.widths[b - 1] : 1), K = 9 * C, Ko = 9 * O;
+            DtclConvShape s = fcn_conv_shape(md, b, c, B, S, threads);
+            int HW = s.H * s.W, O = s.O, C = s.C, K = 9 * C, Ko = 9 * O;
             int first = b == 0 && c == 0;
             /* per thread: columns (K or Ko rows, HW), weights and their gradient (O K each), output
                (O or C rows, HW) */

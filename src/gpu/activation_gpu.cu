@@ -38,25 +38,25 @@ __global__ static void logistic_backward(float *dx, const float *dy, const float
 
 extern "C" void dtcl_relu_forward_gpu(float *y, const float *x, size_t n)
 {
-    relu_forward<<<dtcl_gpu_blocks(n), DTCL_GPU_THREADS>>>(y, x, n);
+    DTCL_LAUNCH(relu_forward, dtcl_gpu_blocks(n), DTCL_GPU_THREADS, y, x, n);
 }
 
 extern "C" void dtcl_relu_backward_gpu(float *dx, const float *dy, const float *x, size_t n)
 {
-    relu_backward<<<dtcl_gpu_blocks(n), DTCL_GPU_THREADS>>>(dx, dy, x, n);
+    DTCL_LAUNCH(relu_backward, dtcl_gpu_blocks(n), DTCL_GPU_THREADS, dx, dy, x, n);
 }
 
 extern "C" void dtcl_relu_mask_gpu(float *dy, const float *y, size_t n)
 {
-    relu_mask<<<dtcl_gpu_blocks(n), DTCL_GPU_THREADS>>>(dy, y, n);
+    DTCL_LAUNCH(relu_mask, dtcl_gpu_blocks(n), DTCL_GPU_THREADS, dy, y, n);
 }
 
 extern "C" void dtcl_logistic_forward_gpu(float *y, const float *x, size_t n)
 {
-    logistic_forward<<<dtcl_gpu_blocks(n), DTCL_GPU_THREADS>>>(y, x, n);
+    DTCL_LAUNCH(logistic_forward, dtcl_gpu_blocks(n), DTCL_GPU_THREADS, y, x, n);
 }
 
 extern "C" void dtcl_logistic_backward_gpu(float *dx, const float *dy, const float *y, size_t n)
 {
-    logistic_backward<<<dtcl_gpu_blocks(n), DTCL_GPU_THREADS>>>(dx, dy, y, n);
+    DTCL_LAUNCH(logistic_backward, dtcl_gpu_blocks(n), DTCL_GPU_THREADS, dx, dy, y, n);
 }

@@ -23,6 +23,6 @@ extern "C" void dtcl_adam_step_gpu(const DtclAdam *a, float *param, float *m, fl
 {
     double bc1 = 1.0 - pow(a->beta1, (double)t), bc2 = 1.0 - pow(a->beta2, (double)t);
     float b1 = (float)a->beta1, b2 = (float)a->beta2, c1 = (float)(1.0 - a->beta1), c2 = (float)(1.0 - a->beta2);
-    adam<<<dtcl_gpu_blocks(n), DTCL_GPU_THREADS>>>(param, m, v, grad, n, b1, b2, c1, c2, (float)a->eps,
-                                                   (float)(a->lr / bc1), (float)sqrt(bc2));
+    DTCL_LAUNCH(adam, dtcl_gpu_blocks(n), DTCL_GPU_THREADS, param, m, v, grad, n, b1, b2, c1, c2, (float)a->eps,
+                (float)(a->lr / bc1), (float)sqrt(bc2));
 }

@@ -115,8 +115,8 @@ __global__ static void backward(float *dx, float *dgamma, float *dbeta, const fl
     }
 }
 
-__global__ static void stats(float *mean, float *invstd, float *rm, float *rv, const float *x, size_t xs, int B,
-                             int HW, float momentum, float eps)
+__global__ static void stats(float *mean, float *invstd, float *rm, float *rv, const float *x, size_t xs, int B, int HW,
+                             float momentum, float eps)
 {
     __shared__ double sh[THREADS];
     int c = blockIdx.x;
@@ -155,8 +155,8 @@ extern "C" void dtcl_batchnorm_forward_train_gpu(float *y, float *xhat, float *i
                                                  float *running_var, const float *x, const float *gamma,
                                                  const float *beta, int B, int C, int HW, float momentum, float eps)
 {
-    forward_train<<<C, THREADS>>>(y, xhat, invstd, running_mean, running_var, x, gamma, beta, B, C, HW, momentum, eps,
-                                  0);
+    DTCL_LAUNCH(forward_train, C, THREADS, y, xhat, invstd, running_mean, running_var, x, gamma, beta, B, C, HW,
+                momentum, eps, 0);
 }
 
 extern "C" void dtcl_batchnorm_relu_forward_train_gpu(float *r, float *xhat, float *invstd, float *running_mean,
@@ -164,50 +164,52 @@ extern "C" void dtcl_batchnorm_relu_forward_train_gpu(float *r, float *xhat, flo
                                                       const float *beta, int B, int C, int HW, float momentum,
                                                       float eps)
 {
-    forward_train<<<C, THREADS>>>(r, xhat, invstd, running_mean, running_var, x, gamma, beta, B, C, HW, momentum, eps,
-                                  1);
+    DTCL_LAUNCH(forward_train, C, THREADS, r, xhat, invstd, running_mean, running_var, x, gamma, beta, B, C, HW,
+                momentum, eps, 1);
 }
 
 extern "C" void dtcl_batchnorm_forward_eval_gpu(float *y, const float *x, const float *gamma, const float *beta,
                                                 const float *running_mean, const float *running_var, int B, int C,
                                                 int HW, float eps)
 {
-    forward_eval<<<dtcl_gpu_blocks((size_t)B * C * HW), DTCL_GPU_THREADS>>>(y, x, gamma, beta, running_mean,
-                                                                            running_var, B, C, HW, eps);
+    DTCL_LAUNCH(forward_eval, dtcl_gpu_blocks((size_t)B * C * HW), DTCL_GPU_THREADS, y, x, gamma, beta, running_mean,
+                running_var, B, C, HW, eps);
 }
 
 extern "C" void dtcl_batchnorm_backward_gpu(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
                                             const float *invstd, const float *gamma, int B, int C, int HW)
 {
-    backward<<<C, THREADS>>>(dx, dgamma, dbeta, dy, NULL, xhat, NULL, 0, NULL, invstd, gamma, NULL, B, C, HW, 0);
+    DTCL_LAUNCH(backward, C, THREADS, dx, dgamma, dbeta, dy, NULL, xhat, NULL, 0, NULL, invstd, gamma, NULL, B, C, HW,
+                0);
 }
 
 extern "C" void dtcl_batchnorm_relu_backward_gpu(float *dx, float *dgamma, float *dbeta, const float *dr,
                                                  const float *r, const float *xhat, const float *invstd,
                                                  const float *gamma, int B, int C, int HW)
 {
-    backward<<<C, THREADS>>>(dx, dgamma, dbeta, dr, r, xhat, NULL, 0, NULL, invstd, gamma, NULL, B, C, HW, 1);
+    DTCL_LAUNCH(backward, C, THREADS, dx, dgamma, dbeta, dr, r, xhat, NULL, 0, NULL, invstd, gamma, NULL, B, C, HW, 1);
 }
 
 extern "C" void dtcl_batchnorm_stats_gpu(float *mean, float *invstd, float *running_mean, float *running_var,
                                          const float *x, size_t xstride, int B, int C, int HW, float momentum,
                                          float eps)
 {
-    stats<<<C, THREADS>>>(mean, invstd, running_mean, running_var, x, xstride, B, HW, momentum, eps);
+    DTCL_LAUNCH(stats, C, THREADS, mean, invstd, running_mean, running_var, x, xstride, B, HW, momentum, eps);
 }
 
 extern "C" void dtcl_batchnorm_stats_eval_gpu(float *mean, float *invstd, const float *running_mean,
                                               const float *running_var, int C, float eps)
 {
-    stats_eval<<<dtcl_gpu_blocks((size_t)C), DTCL_GPU_THREADS>>>(mean, invstd, running_mean, running_var, C, eps);
+    DTCL_LAUNCH(stats_eval, dtcl_gpu_blocks((size_t)C), DTCL_GPU_THREADS, mean, invstd, running_mean, running_var, C,
+                eps);
 }
 
 extern "C" void dtcl_batchnorm_relu_apply_gpu(float *r, const float *x, size_t xstride, const float *mean,
-                                              const float *invstd, const float *gamma, const float *beta, int B,
-                                              int C, int HW)
+                                              const float *invstd, const float *gamma, const float *beta, int B, int C,
+                                              int HW)
 {
-    relu_apply<<<dtcl_gpu_blocks((size_t)B * C * HW), DTCL_GPU_THREADS>>>(r, x, xstride, mean, invstd, gamma, beta, B,
-                                                                          C, HW);
+    DTCL_LAUNCH(relu_apply, dtcl_gpu_blocks((size_t)B * C * HW), DTCL_GPU_THREADS, r, x, xstride, mean, invstd, gamma,
+                beta, B, C, HW);
 }
 
 extern "C" void dtcl_batchnorm_relu_backward_stats_gpu(float *dx, float *dgamma, float *dbeta, const float *dr,
@@ -215,5 +217,6 @@ extern "C" void dtcl_batchnorm_relu_backward_stats_gpu(float *dx, float *dgamma,
                                                        const float *invstd, const float *gamma, const float *beta,
                                                        int B, int C, int HW)
 {
-    backward<<<C, THREADS>>>(dx, dgamma, dbeta, dr, NULL, NULL, x, xstride, mean, invstd, gamma, beta, B, C, HW, 1);
+    DTCL_LAUNCH(backward, C, THREADS, dx, dgamma, dbeta, dr, NULL, NULL, x, xstride, mean, invstd, gamma, beta, B, C,
+                HW, 1);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "bce_gpu.h"
+#include "launch_gpu.h"
 #include "memory_gpu.h"
 
 extern "C" size_t dtcl_bce_work_size_gpu(int B)
@@ -42,7 +43,7 @@ extern "C" double dtcl_bce_forward_backward_gpu(float *dx, const float *x, const
         double *dl = (double *)work;
         int8_t *dy = (int8_t *)(dl + 1);
         dtcl_gpu_upload(dy, y, (size_t)B, NULL);
-        bce<<<1, 1>>>(dl, dx, x, dy, B, n);
+        DTCL_LAUNCH(bce, 1, 1, dl, dx, x, dy, B, n);
         dtcl_gpu_download(&loss, dl, sizeof loss, NULL);
     }
     free(y);

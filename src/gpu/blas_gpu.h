@@ -1,4 +1,5 @@
-/* blas_gpu.h: the one cuBLAS handle of the CUDA twins, created on first use,
+/* blas_gpu.h: the one cuBLAS handle of the CUDA twins, created on first use
+ * (a failure is recorded, check_gpu.h, and the handle stays NULL),
  * in FP32 (pedantic) math unless TF32 was allowed (`--allow-tf32`, SPEC
  * section 9: reduced precision stays off unless asked for). CUDA sources
  * only. */

@@ -46,8 +46,7 @@ __global__ static void im2col(float *col, const float *x, Geo g)
         size_t b = e / (g.K * g.HW), r = e / g.HW % g.K, q = e % g.HW;
         int c = (int)(r / (g.k * g.k)), u = (int)(r / g.k % g.k), v = (int)(r % g.k);
         int si = g.st * (int)(q / g.Wo) + u - g.p, sj = g.st * (int)(q % g.Wo) + v - g.p;
-        col[e] = si < 0 || si >= g.H || sj < 0 || sj >= g.W ? 0.0f
-                                                              : x[b * g.xs + ((size_t)c * g.H + si) * g.W + sj];
+        col[e] = si < 0 || si >= g.H || sj < 0 || sj >= g.W ? 0.0f : x[b * g.xs + ((size_t)c * g.H + si) * g.W + sj];
     }
 }
 
@@ -113,7 +112,7 @@ static const float *columns(const float *x, const Geo &g, float *work, long long
         *stride = (long long)g.xs;
         return x;
     }
-    im2col<<<dtcl_gpu_blocks((size_t)g.B * g.K * g.HW), DTCL_GPU_THREADS>>>(work, x, g);
+    DTCL_LAUNCH(im2col, dtcl_gpu_blocks((size_t)g.B * g.K * g.HW), DTCL_GPU_THREADS, work, x, g);
     *stride = (long long)(g.K * g.HW);
     return work;
 }
@@ -126,12 +125,13 @@ extern "C" void dtcl_conv2d_forward_gpu(float *y, const float *x, const float *w
     const float *col = columns(x, g, work, &cs);
     float one = 1.0f, beta = 0.0f;
     if (bias) {
-        fill_bias<<<dtcl_gpu_blocks((size_t)g.B * g.O * g.HW), DTCL_GPU_THREADS>>>(y, bias, g);
+        DTCL_LAUNCH(fill_bias, dtcl_gpu_blocks((size_t)g.B * g.O * g.HW), DTCL_GPU_THREADS, y, bias, g);
         beta = 1.0f;
     }
     /* Y_b^T (HW x O) = col_b^T (HW x K) W^T (K x O) */
-    cublasSgemmStridedBatched(dtcl_gpu_blas(), CUBLAS_OP_N, CUBLAS_OP_N, (int)g.HW, g.O, (int)g.K, &one, col, (int)g.HW,
-                              cs, weight, (int)g.K, 0, &beta, y, (int)g.HW, (long long)g.ys, g.B);
+    DTCL_CUBLAS(cublasSgemmStridedBatched(dtcl_gpu_blas(), CUBLAS_OP_N, CUBLAS_OP_N, (int)g.HW, g.O, (int)g.K, &one,
+                                          col, (int)g.HW, cs, weight, (int)g.K, 0, &beta, y, (int)g.HW, (long long)g.ys,
+                                          g.B));
 }
 
 /* dx += W^T dy_b for every image */
@@ -139,15 +139,16 @@ static void backward_data(float *dx, const float *dy, const float *weight, const
 {
     float one = 1.0f, zero = 0.0f;
     if (direct(g)) { /* dx_b^T (HW x C) += dy_b^T (HW x O) W (O x C) */
-        cublasSgemmStridedBatched(dtcl_gpu_blas(), CUBLAS_OP_N, CUBLAS_OP_T, (int)g.HW, g.C, g.O, &one, dy, (int)g.HW,
-                                  (long long)g.ys, weight, (int)g.K, 0, &one, dx, (int)g.HW, (long long)g.xs, g.B);
+        DTCL_CUBLAS(cublasSgemmStridedBatched(dtcl_gpu_blas(), CUBLAS_OP_N, CUBLAS_OP_T, (int)g.HW, g.C, g.O, &one, dy,
+                                              (int)g.HW, (long long)g.ys, weight, (int)g.K, 0, &one, dx, (int)g.HW,
+                                              (long long)g.xs, g.B));
         return;
     }
     /* dcol_b^T (HW x K) = dy_b^T (HW x O) W (O x K), then gathered into dx */
-    cublasSgemmStridedBatched(dtcl_gpu_blas(), CUBLAS_OP_N, CUBLAS_OP_T, (int)g.HW, (int)g.K, g.O, &one, dy, (int)g.HW,
-                              (long long)g.ys, weight, (int)g.K, 0, &zero, work, (int)g.HW, (long long)(g.K * g.HW),
-                              g.B);
-    col2im<<<dtcl_gpu_blocks((size_t)g.B * g.C * g.H * g.W), DTCL_GPU_THREADS>>>(dx, work, g);
+    DTCL_CUBLAS(cublasSgemmStridedBatched(dtcl_gpu_blas(), CUBLAS_OP_N, CUBLAS_OP_T, (int)g.HW, (int)g.K, g.O, &one, dy,
+                                          (int)g.HW, (long long)g.ys, weight, (int)g.K, 0, &zero, work, (int)g.HW,
+                                          (long long)(g.K * g.HW), g.B));
+    DTCL_LAUNCH(col2im, dtcl_gpu_blocks((size_t)g.B * g.C * g.H * g.W), DTCL_GPU_THREADS, dx, work, g);
 }
 
 extern "C" void dtcl_conv2d_backward_gpu(float *dx, float *dweight, float *dbias, const float *dy, const float *x,
@@ -159,10 +160,10 @@ extern "C" void dtcl_conv2d_backward_gpu(float *dx, float *dweight, float *dbias
     float one = 1.0f;
     /* dW^T (K x O) += col_b (K x HW) dy_b^T (HW x O), image by image in order */
     for (int b = 0; b < g.B; b++)
-        cublasSgemm(dtcl_gpu_blas(), CUBLAS_OP_T, CUBLAS_OP_N, (int)g.K, g.O, (int)g.HW, &one, col + b * cs,
-                    (int)g.HW, dy + b * g.ys, (int)g.HW, &one, dweight, (int)g.K);
+        DTCL_CUBLAS(cublasSgemm(dtcl_gpu_blas(), CUBLAS_OP_T, CUBLAS_OP_N, (int)g.K, g.O, (int)g.HW, &one, col + b * cs,
+                                (int)g.HW, dy + b * g.ys, (int)g.HW, &one, dweight, (int)g.K));
     if (dbias)
-        bias_grad<<<g.O, THREADS>>>(dbias, dy, g);
+        DTCL_LAUNCH(bias_grad, g.O, THREADS, dbias, dy, g);
     if (dx)
         backward_data(dx, dy, weight, g, work); /* the columns of x are no longer needed */
 }

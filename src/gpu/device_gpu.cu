@@ -1,4 +1,6 @@
-/* device_gpu.cu: device discovery for the dispatch point in src/device.c. */
+/* device_gpu.cu: device discovery for the dispatch point in src/device.c.
+ * These are questions whose failure is an answer (no device, no memory
+ * figure), so their statuses are returned rather than recorded. */
 #include <cuda_runtime.h>
 #include <stdio.h>
 
@@ -10,6 +12,7 @@ extern "C" int dtcl_gpu_device_count(char *name, size_t size)
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
+        cudaGetLastError(); /* no device is an answer here, not a failure to report at the next check */
         if (name)
             snprintf(name, size, "%s", cudaGetErrorString(e));
         return 0;
@@ -17,8 +20,7 @@ extern "C" int dtcl_gpu_device_count(char *name, size_t size)
     if (name && n > 0) {
         cudaDeviceProp p;
         if (cudaGetDeviceProperties(&p, 0) == cudaSuccess)
-            snprintf(name, size, "%s (sm_%d%d, %.0f GiB)", p.name, p.major, p.minor,
-                     p.totalGlobalMem / 1073741824.0);
+            snprintf(name, size, "%s (sm_%d%d, %.0f GiB)", p.name, p.major, p.minor, p.totalGlobalMem / 1073741824.0);
     }
     return n;
 }

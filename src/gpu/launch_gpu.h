@@ -1,9 +1,29 @@
 /* launch_gpu.h: the launch shape the twins share (CUDA sources only): one
- * thread per element in a grid-stride loop, 256 threads per block. */
+ * thread per element in a grid-stride loop, 256 threads per block; and the
+ * one way they launch a kernel. */
 #ifndef DTCL_LAUNCH_GPU_H
 #define DTCL_LAUNCH_GPU_H
 
 #include <stddef.h>
+
+#include "check_gpu.h"
+
+/* kernel<<<grid, block>>>(args), then the launch's status (check_gpu.h).
+ * Under the CUDA emulation (tests/cuda-emu) the kernel runs as every thread
+ * of every block on the host. */
+#ifdef DTCL_CUDA_EMULATION
+#define DTCL_LAUNCH(kernel, grid, block, ...)                                                                          \
+    do {                                                                                                               \
+        dtcl_emu_launch(dim3(grid), dim3(block), [=] { kernel(__VA_ARGS__); });                                        \
+        dtcl_gpu_status_cuda(cudaGetLastError(), "launch of " #kernel, __FILE__, __LINE__);                            \
+    } while (0)
+#else
+#define DTCL_LAUNCH(kernel, grid, block, ...)                                                                          \
+    do {                                                                                                               \
+        kernel<<<(grid), (block)>>>(__VA_ARGS__);                                                                      \
+        dtcl_gpu_status_cuda(cudaGetLastError(), "launch of " #kernel, __FILE__, __LINE__);                            \
+    } while (0)
+#endif
 
 #define DTCL_GPU_THREADS 256
 
@@ -14,7 +34,7 @@ static inline unsigned dtcl_gpu_blocks(size_t n)
 }
 
 /* for (size_t i = first; i < n; i += stride) over the whole grid */
-#define DTCL_GPU_LOOP(i, n)                                                                                    \
+#define DTCL_GPU_LOOP(i, n)                                                                                            \
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
 
 /* The sum of v over a block of DTCL_GPU_THREADS threads in a fixed tree (the

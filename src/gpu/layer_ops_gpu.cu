@@ -3,6 +3,7 @@
  * activation_gpu and linear_gpu. */
 #include <cuda_runtime.h>
 
+#include "check_gpu.h"
 #include "activation_gpu.h"
 #include "batchnorm_gpu.h"
 #include "conv_gpu.h"
@@ -12,7 +13,7 @@
 
 static void zero(float *a, size_t n)
 {
-    cudaMemset(a, 0, sizeof(float) * n);
+    DTCL_CUDA(cudaMemset(a, 0, sizeof(float) * n));
 }
 
 static DtclLayerOps make(void)

@@ -27,11 +27,12 @@ extern "C" void dtcl_linear_forward_gpu(float *y, const float *x, const float *w
 {
     float one = 1.0f, beta = 0.0f;
     if (bias) {
-        fill_bias<<<dtcl_gpu_blocks((size_t)B * nout), DTCL_GPU_THREADS>>>(y, bias, B, nout);
+        DTCL_LAUNCH(fill_bias, dtcl_gpu_blocks((size_t)B * nout), DTCL_GPU_THREADS, y, bias, B, nout);
         beta = 1.0f;
     }
     /* y^T (nout x B) = W (nout x nin) x^T (nin x B) */
-    cublasSgemm(dtcl_gpu_blas(), CUBLAS_OP_T, CUBLAS_OP_N, nout, B, nin, &one, weight, nin, x, nin, &beta, y, nout);
+    DTCL_CUBLAS(cublasSgemm(dtcl_gpu_blas(), CUBLAS_OP_T, CUBLAS_OP_N, nout, B, nin, &one, weight, nin, x, nin, &beta,
+                            y, nout));
 }
 
 extern "C" void dtcl_linear_backward_gpu(float *dx, float *dweight, float *dbias, const float *dy, const float *x,
@@ -40,11 +41,11 @@ extern "C" void dtcl_linear_backward_gpu(float *dx, float *dweight, float *dbias
     /* forward: y = x W^T + b */
     float one = 1.0f;
     if (dx) /* dx^T (nin x B) += W^T (nin x nout) dy^T (nout x B) */
-        cublasSgemm(dtcl_gpu_blas(), CUBLAS_OP_N, CUBLAS_OP_N, nin, B, nout, &one, weight, nin, dy, nout, &one, dx,
-                    nin);
+        DTCL_CUBLAS(cublasSgemm(dtcl_gpu_blas(), CUBLAS_OP_N, CUBLAS_OP_N, nin, B, nout, &one, weight, nin, dy, nout,
+                                &one, dx, nin));
     if (dweight) /* dW^T (nin x nout) += x^T (nin x B) dy (B x nout) */
-        cublasSgemm(dtcl_gpu_blas(), CUBLAS_OP_N, CUBLAS_OP_T, nin, nout, B, &one, x, nin, dy, nout, &one, dweight,
-                    nin);
+        DTCL_CUBLAS(cublasSgemm(dtcl_gpu_blas(), CUBLAS_OP_N, CUBLAS_OP_T, nin, nout, B, &one, x, nin, dy, nout, &one,
+                                dweight, nin));
     if (dbias)
-        bias_grad<<<dtcl_gpu_blocks((size_t)nout), DTCL_GPU_THREADS>>>(dbias, dy, B, nout);
+        DTCL_LAUNCH(bias_grad, dtcl_gpu_blocks((size_t)nout), DTCL_GPU_THREADS, dbias, dy, B, nout);
 }

@@ -1,53 +1,50 @@
-/* memory_gpu.cu: device memory and error checks (see memory_gpu.h). */
-#include <cuda_runtime.h>
-
+/* memory_gpu.cu: device memory (see memory_gpu.h). Every runtime call's
+ * status is recorded by check_gpu.h's DTCL_CUDA as well as returned through
+ * err, so that a caller passing no err still stops at the next check. */
+#include "check_gpu.h"
 #include "memory_gpu.h"
 
-static int fail(DtclError *err, const char *what, cudaError_t e)
+/* Without err the failure stays recorded for the caller's next check. */
+static int fail(DtclError *err, const char *what)
 {
-    return dtcl_fail(err, "cuda: %s: %s", what, cudaGetErrorString(e));
+    char buf[512];
+    if (!err)
+        return -1;
+    return dtcl_fail(err, "cuda: %s: %s", what, dtcl_gpu_take_failure(buf, sizeof buf) ? buf : "failed");
 }
 
 extern "C" int dtcl_gpu_alloc(void **dev, size_t bytes, DtclError *err)
 {
-    cudaError_t e = cudaMalloc(dev, bytes ? bytes : 16);
-    if (e != cudaSuccess) {
-        *dev = NULL;
-        return dtcl_fail(err, "cuda: cannot allocate %zu bytes of device memory: %s", bytes, cudaGetErrorString(e));
-    }
-    return 0;
+    if (DTCL_CUDA(cudaMalloc(dev, bytes ? bytes : 16)) == 0)
+        return 0;
+    *dev = NULL;
+    return fail(err, "cannot allocate device memory");
 }
 
 extern "C" void dtcl_gpu_free(void *dev)
 {
     if (dev)
-        cudaFree(dev);
+        DTCL_CUDA(cudaFree(dev));
 }
 
 extern "C" int dtcl_gpu_upload(void *dev, const void *host, size_t bytes, DtclError *err)
 {
-    cudaError_t e = cudaMemcpy(dev, host, bytes, cudaMemcpyHostToDevice);
-    return e == cudaSuccess ? 0 : fail(err, "copy to the device", e);
+    return DTCL_CUDA(cudaMemcpy(dev, host, bytes, cudaMemcpyHostToDevice)) == 0 ? 0 : fail(err, "copy to the device");
 }
 
 extern "C" int dtcl_gpu_download(void *host, const void *dev, size_t bytes, DtclError *err)
 {
-    cudaError_t e = cudaMemcpy(host, dev, bytes, cudaMemcpyDeviceToHost);
-    return e == cudaSuccess ? 0 : fail(err, "copy from the device", e);
+    return DTCL_CUDA(cudaMemcpy(host, dev, bytes, cudaMemcpyDeviceToHost)) == 0 ? 0 : fail(err, "copy from the device");
+}
+
+extern "C" int dtcl_gpu_copy(void *dst, const void *src, size_t bytes, DtclError *err)
+{
+    return DTCL_CUDA(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice)) == 0 ? 0 : fail(err, "copy on the device");
 }
 
 extern "C" int dtcl_gpu_zero(void *dev, size_t bytes, DtclError *err)
 {
-    cudaError_t e = cudaMemset(dev, 0, bytes);
-    return e == cudaSuccess ? 0 : fail(err, "clearing device memory", e);
-}
-
-extern "C" int dtcl_gpu_check(const char *what, DtclError *err)
-{
-    cudaError_t e = cudaGetLastError();
-    if (e == cudaSuccess)
-        e = cudaDeviceSynchronize();
-    return e == cudaSuccess ? 0 : fail(err, what, e);
+    return DTCL_CUDA(cudaMemset(dev, 0, bytes)) == 0 ? 0 : fail(err, "clearing device memory");
 }
 
 extern "C" int dtcl_gpu_arena_alloc(DtclArena *a, DtclError *err)

@@ -150,18 +150,18 @@ extern "C" double dtcl_nce_forward_backward_gpu(const DtclNce *c, float *dzm, fl
     free(excl);
     /* anchors an: zm (paper) or the 2B views; candidates bn: z (paper) or the views again */
     if (views) {
-        normalise<<<dtcl_gpu_blocks(V), DTCL_GPU_THREADS>>>(k.an, k.na, zm, z, V, B, D, cosine);
-        normalise<<<dtcl_gpu_blocks(V), DTCL_GPU_THREADS>>>(k.bn, k.nb, zm, z, V, B, D, cosine);
+        DTCL_LAUNCH(normalise, dtcl_gpu_blocks(V), DTCL_GPU_THREADS, k.an, k.na, zm, z, V, B, D, cosine);
+        DTCL_LAUNCH(normalise, dtcl_gpu_blocks(V), DTCL_GPU_THREADS, k.bn, k.nb, zm, z, V, B, D, cosine);
     } else {
-        normalise<<<dtcl_gpu_blocks(B), DTCL_GPU_THREADS>>>(k.an, k.na, zm, zm, B, B, D, cosine);
-        normalise<<<dtcl_gpu_blocks(B), DTCL_GPU_THREADS>>>(k.bn, k.nb, z, z, B, B, D, cosine);
+        DTCL_LAUNCH(normalise, dtcl_gpu_blocks(B), DTCL_GPU_THREADS, k.an, k.na, zm, zm, B, B, D, cosine);
+        DTCL_LAUNCH(normalise, dtcl_gpu_blocks(B), DTCL_GPU_THREADS, k.bn, k.nb, z, z, B, B, D, cosine);
     }
-    rows_kernel<<<dtcl_gpu_blocks(R), DTCL_GPU_THREADS>>>(k, R, D, c->tau);
+    DTCL_LAUNCH(rows_kernel, dtcl_gpu_blocks(R), DTCL_GPU_THREADS, k, R, D, c->tau);
     if (dzm) {
-        grads_kernel<<<dtcl_gpu_blocks(2 * (size_t)R), DTCL_GPU_THREADS>>>(k, R, D, cosine);
-        add_grads<<<dtcl_gpu_blocks((size_t)B * D), DTCL_GPU_THREADS>>>(dzm, dz, k, B, D, views);
+        DTCL_LAUNCH(grads_kernel, dtcl_gpu_blocks(2 * (size_t)R), DTCL_GPU_THREADS, k, R, D, cosine);
+        DTCL_LAUNCH(add_grads, dtcl_gpu_blocks((size_t)B * D), DTCL_GPU_THREADS, dzm, dz, k, B, D, views);
     }
-    total<<<1, 1>>>(k, R);
+    DTCL_LAUNCH(total, 1, 1, k, R);
     double loss = NAN;
     dtcl_gpu_download(&loss, k.loss, sizeof loss, NULL);
     return loss;

@@ -34,8 +34,7 @@ __global__ static void maxpool2_forward(float *y, int32_t *argmax, const float *
     }
 }
 
-__global__ static void maxpool2_backward(float *dx, const float *dy, const int32_t *argmax, int B, int C, int H,
-                                         int W)
+__global__ static void maxpool2_backward(float *dx, const float *dy, const int32_t *argmax, int B, int C, int H, int W)
 {
     /* forward: y = x[argmax]; the 2x2 windows do not overlap */
     int Ho = H / 2, Wo = W / 2;
@@ -149,51 +148,51 @@ static size_t dense(size_t ys, int C, int Ho, int Wo)
 
 extern "C" void dtcl_maxpool2_forward_gpu(float *y, int32_t *argmax, const float *x, int B, int C, int H, int W)
 {
-    maxpool2_forward<<<dtcl_gpu_blocks((size_t)B * C * (H / 2) * (W / 2)), DTCL_GPU_THREADS>>>(y, argmax, x, B, C, H,
-                                                                                                W);
+    DTCL_LAUNCH(maxpool2_forward, dtcl_gpu_blocks((size_t)B * C * (H / 2) * (W / 2)), DTCL_GPU_THREADS, y, argmax, x, B,
+                C, H, W);
 }
 
 extern "C" void dtcl_maxpool2_backward_gpu(float *dx, const float *dy, const int32_t *argmax, int B, int C, int H,
                                            int W)
 {
-    maxpool2_backward<<<dtcl_gpu_blocks((size_t)B * C * (H / 2) * (W / 2)), DTCL_GPU_THREADS>>>(dx, dy, argmax, B, C,
-                                                                                                 H, W);
+    DTCL_LAUNCH(maxpool2_backward, dtcl_gpu_blocks((size_t)B * C * (H / 2) * (W / 2)), DTCL_GPU_THREADS, dx, dy, argmax,
+                B, C, H, W);
 }
 
 extern "C" void dtcl_maxpool3s2_forward_gpu(float *y, size_t ystride, int32_t *argmax, const float *x, int B, int C,
                                             int H, int W)
 {
     int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
-    maxpool3s2_forward<<<dtcl_gpu_blocks((size_t)B * C * Ho * Wo), DTCL_GPU_THREADS>>>(
-        y, dense(ystride, C, Ho, Wo), argmax, x, B, C, H, W);
+    DTCL_LAUNCH(maxpool3s2_forward, dtcl_gpu_blocks((size_t)B * C * Ho * Wo), DTCL_GPU_THREADS, y,
+                dense(ystride, C, Ho, Wo), argmax, x, B, C, H, W);
 }
 
 extern "C" void dtcl_maxpool3s2_backward_gpu(float *dx, const float *dy, size_t ystride, const int32_t *argmax, int B,
                                              int C, int H, int W)
 {
     int Ho = (H - 1) / 2 + 1, Wo = (W - 1) / 2 + 1;
-    maxpool3s2_backward<<<dtcl_gpu_blocks((size_t)B * C * H * W), DTCL_GPU_THREADS>>>(
-        dx, dy, dense(ystride, C, Ho, Wo), argmax, B, C, H, W);
+    DTCL_LAUNCH(maxpool3s2_backward, dtcl_gpu_blocks((size_t)B * C * H * W), DTCL_GPU_THREADS, dx, dy,
+                dense(ystride, C, Ho, Wo), argmax, B, C, H, W);
 }
 
 extern "C" void dtcl_avgpool2_forward_gpu(float *y, size_t ystride, const float *x, int B, int C, int H, int W)
 {
-    avgpool2_forward<<<dtcl_gpu_blocks((size_t)B * C * (H / 2) * (W / 2)), DTCL_GPU_THREADS>>>(
-        y, dense(ystride, C, H / 2, W / 2), x, B, C, H, W);
+    DTCL_LAUNCH(avgpool2_forward, dtcl_gpu_blocks((size_t)B * C * (H / 2) * (W / 2)), DTCL_GPU_THREADS, y,
+                dense(ystride, C, H / 2, W / 2), x, B, C, H, W);
 }
 
 extern "C" void dtcl_avgpool2_backward_gpu(float *dx, const float *dy, size_t ystride, int B, int C, int H, int W)
 {
-    avgpool2_backward<<<dtcl_gpu_blocks((size_t)B * C * H * W), DTCL_GPU_THREADS>>>(
-        dx, dy, dense(ystride, C, H / 2, W / 2), B, C, H, W);
+    DTCL_LAUNCH(avgpool2_backward, dtcl_gpu_blocks((size_t)B * C * H * W), DTCL_GPU_THREADS, dx, dy,
+                dense(ystride, C, H / 2, W / 2), B, C, H, W);
 }
 
 extern "C" void dtcl_avgpool_forward_gpu(float *y, const float *x, int B, int C, int HW)
 {
-    avgpool_forward<<<dtcl_gpu_blocks((size_t)B * C), DTCL_GPU_THREADS>>>(y, x, B, C, HW);
+    DTCL_LAUNCH(avgpool_forward, dtcl_gpu_blocks((size_t)B * C), DTCL_GPU_THREADS, y, x, B, C, HW);
 }
 
 extern "C" void dtcl_avgpool_backward_gpu(float *dx, const float *dy, int B, int C, int HW)
 {
-    avgpool_backward<<<dtcl_gpu_blocks((size_t)B * C * HW), DTCL_GPU_THREADS>>>(dx, dy, B, C, HW);
+    DTCL_LAUNCH(avgpool_backward, dtcl_gpu_blocks((size_t)B * C * HW), DTCL_GPU_THREADS, dx, dy, B, C, HW);
 }

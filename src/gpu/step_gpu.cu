@@ -134,7 +134,7 @@ extern "C" void dtcl_step_transform_gpu(DtclStepGpu *s, const float *x, const fl
     if (crop_on && s->ntr > 1) { /* every image through both; each keeps its own (same noise field) */
         dtcl_transform_forward_gpu(&s->tg[1], s->xtmp, NULL, s->x, s->lambda, noise, B);
         dtcl_gpu_upload(s->crop_on, crop_on, (size_t)B, NULL);
-        choose<<<dtcl_gpu_blocks((size_t)B * SS), DTCL_GPU_THREADS>>>(s->p.xm, s->xtmp, s->crop_on, SS, B);
+        DTCL_LAUNCH(choose, dtcl_gpu_blocks((size_t)B * SS), DTCL_GPU_THREADS, s->p.xm, s->xtmp, s->crop_on, SS, B);
     }
 }
 
@@ -150,11 +150,11 @@ static void forward_views(DtclStepGpu *s, const DtclStepConfig *c, const int8_t 
         encoder_forward_train(s, v, in[v]);
         dtcl_projection_forward(p->z[v], p->v[v], p->view[v].h, &md->g, B);
         dtcl_classifier_forward(p->logit[v], p->view[v].h, &md->p, B);
-        cudaMemset(p->dzn[v], 0, sizeof(float) * B * Z);
-        cudaMemset(p->dbce[v], 0, sizeof(float) * B);
+        DTCL_CUDA(cudaMemset(p->dzn[v], 0, sizeof(float) * B * Z));
+        DTCL_CUDA(cudaMemset(p->dbce[v], 0, sizeof(float) * B));
     }
-    out->nce = dtcl_nce_forward_backward_gpu(&c->nce, p->dzn[1], p->dzn[0], p->z[1], p->z[0], labels, B, Z,
-                                             s->nce_work);
+    out->nce =
+        dtcl_nce_forward_backward_gpu(&c->nce, p->dzn[1], p->dzn[0], p->z[1], p->z[0], labels, B, Z, s->nce_work);
     out->bce_m = dtcl_bce_forward_backward_gpu(p->dbce[1], p->logit[1], labels, NULL, B, s->bce_work);
     out->bce = dtcl_bce_forward_backward_gpu(p->dbce[0], p->logit[0], labels, NULL, B, s->bce_work);
     const double *a = c->alpha;
@@ -174,9 +174,9 @@ static void heads_backward(DtclStepGpu *s, int v, double a_nce, double a_bce, in
     DtclStepPlan *p = &s->p;
     DtclModel *md = &s->mg.dev;
     int B = p->B, Z = md->g.zdim, d = dtcl_encoder_dim(&md->f);
-    scale<<<dtcl_gpu_blocks((size_t)B * Z), DTCL_GPU_THREADS>>>(p->dz[v], p->dzn[v], a_nce, (size_t)B * Z);
-    scale<<<dtcl_gpu_blocks(B), DTCL_GPU_THREADS>>>(p->dlogit[v], p->dbce[v], a_bce, (size_t)B);
-    cudaMemset(p->dh[v], 0, sizeof(float) * B * d);
+    DTCL_LAUNCH(scale, dtcl_gpu_blocks((size_t)B * Z), DTCL_GPU_THREADS, p->dz[v], p->dzn[v], a_nce, (size_t)B * Z);
+    DTCL_LAUNCH(scale, dtcl_gpu_blocks(B), DTCL_GPU_THREADS, p->dlogit[v], p->dbce[v], a_bce, (size_t)B);
+    DTCL_CUDA(cudaMemset(p->dh[v], 0, sizeof(float) * B * d));
     dtcl_projection_backward(p->dh[v], param_grads, p->dz[v], p->view[v].h, p->v[v], &md->g, B, p->scratch);
     dtcl_classifier_backward(p->dh[v], param_grads, p->dlogit[v], p->view[v].h, &md->p, B);
 }
@@ -191,7 +191,7 @@ static void encoder_backward_and_update(DtclStepGpu *s, const DtclStepConfig *c)
 {
     DtclModel *md = &s->mg.dev;
     const double *a = c->alpha;
-    cudaMemset(md->table.grad + md->enc_begin, 0, sizeof(float) * (md->enc_end - md->enc_begin));
+    DTCL_CUDA(cudaMemset(md->table.grad + md->enc_begin, 0, sizeof(float) * (md->enc_end - md->enc_begin)));
     heads_backward(s, 0, a[2], a[4], 1);
     heads_backward(s, 1, a[2], a[3], 1);
     for (int v = 0; v < 2; v++)
@@ -209,8 +209,8 @@ extern "C" void dtcl_step_encoder_gpu(DtclStepGpu *s, const DtclStepConfig *c, c
     encoder_backward_and_update(s, c);
 }
 
-extern "C" void dtcl_step_supervised_gpu(DtclStepGpu *s, const DtclStepConfig *c, const float *xm,
-                                         const int8_t *labels, DtclStepLosses *out)
+extern "C" void dtcl_step_supervised_gpu(DtclStepGpu *s, const DtclStepConfig *c, const float *xm, const int8_t *labels,
+                                         DtclStepLosses *out)
 {
     DtclStepPlan *p = &s->p;
     DtclModel *md = &s->mg.dev;
@@ -219,10 +219,10 @@ extern "C" void dtcl_step_supervised_gpu(DtclStepGpu *s, const DtclStepConfig *c
     memset(out, 0, sizeof *out);
     encoder_forward_train(s, 1, p->xm);
     dtcl_classifier_forward(p->logit[1], p->view[1].h, &md->p, B);
-    cudaMemset(p->dlogit[1], 0, sizeof(float) * B);
+    DTCL_CUDA(cudaMemset(p->dlogit[1], 0, sizeof(float) * B));
     out->bce_m = out->loss_e = dtcl_bce_forward_backward_gpu(p->dlogit[1], p->logit[1], labels, NULL, B, s->bce_work);
-    cudaMemset(md->table.grad + md->enc_begin, 0, sizeof(float) * (md->enc_end - md->enc_begin));
-    cudaMemset(p->dh[1], 0, sizeof(float) * B * d);
+    DTCL_CUDA(cudaMemset(md->table.grad + md->enc_begin, 0, sizeof(float) * (md->enc_end - md->enc_begin)));
+    DTCL_CUDA(cudaMemset(p->dh[1], 0, sizeof(float) * B * d));
     dtcl_classifier_backward(p->dh[1], 1, p->dlogit[1], p->view[1].h, &md->p, B);
     encoder_backward(s, NULL, 1, 1);
     md->step_e++; /* g's gradient is zero: Adam leaves it where it is */
@@ -244,11 +244,11 @@ extern "C" void dtcl_step_proposed_gpu(DtclStepGpu *s, const DtclStepConfig *c, 
     /* the M step: dL_M/dX_M through p, g and f (no weight gradients), then
      * through T to Lambda and M's weights */
     heads_backward(s, 1, -c->alpha[0], c->alpha[1], 0);
-    cudaMemset(p->dxm, 0, sizeof(float) * NS);
+    DTCL_CUDA(cudaMemset(p->dxm, 0, sizeof(float) * NS));
     encoder_backward(s, p->dxm, 0, 1);
-    cudaMemset(p->dlambda, 0, sizeof(float) * B * DTCL_NLAMBDA);
+    DTCL_CUDA(cudaMemset(p->dlambda, 0, sizeof(float) * B * DTCL_NLAMBDA));
     dtcl_transform_backward_gpu(&s->tg[0], NULL, p->dlambda, p->dxm, s->x, p->mp.lambda, p->tsaved, B);
-    cudaMemset(md->table.grad + md->m_begin, 0, sizeof(float) * (md->m_end - md->m_begin));
+    DTCL_CUDA(cudaMemset(md->table.grad + md->m_begin, 0, sizeof(float) * (md->m_end - md->m_begin)));
     dtcl_mnet_backward(p->dlambda, &md->m, &p->mp);
     md->step_m++;
     adam(&c->adam_m, md, md->m_begin, md->m_end, md->step_m);

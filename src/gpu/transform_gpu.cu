@@ -37,8 +37,8 @@ __global__ static void noise_field(float *z, size_t zs, uint64_t seed, uint32_t 
     {
         size_t i = e / nb;
         uint32_t b = (uint32_t)(e % nb);
-        philox4x32_ctr_t c = {{b, item ? item[i] : (uint32_t)i, step,
-                               ((uint32_t)DTCL_RNG_NOISE << 24) | (epoch & 0xffffffu)}};
+        philox4x32_ctr_t c = {
+            {b, item ? item[i] : (uint32_t)i, step, ((uint32_t)DTCL_RNG_NOISE << 24) | (epoch & 0xffffffu)}};
         philox4x32_key_t k = {{(uint32_t)seed, (uint32_t)(seed >> 32)}};
         philox4x32_ctr_t r = philox4x32(c, k);
         for (int w = 0; w < 4 && (size_t)b * 4 + w < SS; w++)
@@ -165,8 +165,7 @@ __device__ static void angle(const float *lambda, float *st, float *ct)
     *ct = (float)cd;
 }
 
-__global__ static void rotate_forward(float *y, size_t ys, const float *x, size_t xs, const float *lambda, int n,
-                                      int S)
+__global__ static void rotate_forward(float *y, size_t ys, const float *x, size_t xs, const float *lambda, int n, int S)
 {
     size_t SS = (size_t)S * S;
     float c = 0.5f * (float)(S - 1);
@@ -287,8 +286,8 @@ __global__ static void blur_filter(float *out, const float *a, const double *G, 
 }
 
 /* y (=, or += when accumulate) the cropped slice, or x itself where sigma = 0 */
-__global__ static void blur_out(float *y, size_t ys, const float *real, const float *x, size_t xs,
-                                const float *lambda, float smax, int n, int S, int L, int accumulate)
+__global__ static void blur_out(float *y, size_t ys, const float *real, const float *x, size_t xs, const float *lambda,
+                                float smax, int n, int S, int L, int accumulate)
 {
     size_t SS = (size_t)S * S;
     DTCL_GPU_LOOP(e, (size_t)n * SS)
@@ -331,12 +330,12 @@ static void blur_forward(DtclTransformGpu *g, float *y, size_t ys, const float *
 {
     int S = g->t->size, L = g->L, nc = L / 2 + 1;
     float smax = g->t->p.sigma_max;
-    blur_spectrum<<<dtcl_gpu_blocks((size_t)n * L), THREADS>>>(g->G, g->dG, lambda, smax, g->R, L, n);
-    blur_pad<<<dtcl_gpu_blocks((size_t)n * L * L), THREADS>>>(g->real, x, xs, n, S, L);
-    cufftExecR2C(g->fft_fwd, g->real, (cufftComplex *)g->spec_a);
-    blur_filter<<<dtcl_gpu_blocks((size_t)n * L * nc), THREADS>>>(g->spec_b, g->spec_a, g->G, L, nc, n);
-    cufftExecC2R(g->fft_inv, (cufftComplex *)g->spec_b, g->real);
-    blur_out<<<dtcl_gpu_blocks((size_t)n * S * S), THREADS>>>(y, ys, g->real, x, xs, lambda, smax, n, S, L, 0);
+    DTCL_LAUNCH(blur_spectrum, dtcl_gpu_blocks((size_t)n * L), THREADS, g->G, g->dG, lambda, smax, g->R, L, n);
+    DTCL_LAUNCH(blur_pad, dtcl_gpu_blocks((size_t)n * L * L), THREADS, g->real, x, xs, n, S, L);
+    DTCL_CUFFT(cufftExecR2C(g->fft[DTCL_FFT_FWD], g->real, (cufftComplex *)g->spec_a));
+    DTCL_LAUNCH(blur_filter, dtcl_gpu_blocks((size_t)n * L * nc), THREADS, g->spec_b, g->spec_a, g->G, L, nc, n);
+    DTCL_CUFFT(cufftExecC2R(g->fft[DTCL_FFT_INV], (cufftComplex *)g->spec_b, g->real));
+    DTCL_LAUNCH(blur_out, dtcl_gpu_blocks((size_t)n * S * S), THREADS, y, ys, g->real, x, xs, lambda, smax, n, S, L, 0);
 }
 
 static void blur_backward(DtclTransformGpu *g, float *dx, double *dl, const float *dy, const float *x, size_t xs,
@@ -345,21 +344,22 @@ static void blur_backward(DtclTransformGpu *g, float *dx, double *dl, const floa
     int S = g->t->size, L = g->L, nc = L / 2 + 1;
     size_t SS = (size_t)S * S, LL = (size_t)L * L, per = (size_t)L * nc;
     float smax = g->t->p.sigma_max;
-    blur_spectrum<<<dtcl_gpu_blocks((size_t)n * L), THREADS>>>(g->G, g->dG, lambda, smax, g->R, L, n);
+    DTCL_LAUNCH(blur_spectrum, dtcl_gpu_blocks((size_t)n * L), THREADS, g->G, g->dG, lambda, smax, g->R, L, n);
     /* slices 0.. hold dy; slices nmax.. hold x when dsigma is wanted */
-    blur_pad<<<dtcl_gpu_blocks((size_t)n * LL), THREADS>>>(g->real, dy, SS, n, S, L);
+    DTCL_LAUNCH(blur_pad, dtcl_gpu_blocks((size_t)n * LL), THREADS, g->real, dy, SS, n, S, L);
     if (dl) {
-        blur_pad<<<dtcl_gpu_blocks((size_t)n * LL), THREADS>>>(g->real + (size_t)g->nmax * LL, x, xs, n, S, L);
-        cufftExecR2C(g->fft_two, g->real, (cufftComplex *)g->spec_a);
-        blur_dsigma<<<n, THREADS>>>(dl, g->spec_a, g->spec_a + 2 * (size_t)g->nmax * per, g->G, g->dG, lambda, smax,
-                                    L, nc);
+        DTCL_LAUNCH(blur_pad, dtcl_gpu_blocks((size_t)n * LL), THREADS, g->real + (size_t)g->nmax * LL, x, xs, n, S, L);
+        DTCL_CUFFT(cufftExecR2C(g->fft[DTCL_FFT_TWO], g->real, (cufftComplex *)g->spec_a));
+        DTCL_LAUNCH(blur_dsigma, n, THREADS, dl, g->spec_a, g->spec_a + 2 * (size_t)g->nmax * per, g->G, g->dG, lambda,
+                    smax, L, nc);
     } else {
-        cufftExecR2C(g->fft_fwd, g->real, (cufftComplex *)g->spec_a);
+        DTCL_CUFFT(cufftExecR2C(g->fft[DTCL_FFT_FWD], g->real, (cufftComplex *)g->spec_a));
     }
     if (dx) { /* dx += B_sigma^T dy = B_sigma dy */
-        blur_filter<<<dtcl_gpu_blocks((size_t)n * per), THREADS>>>(g->spec_b, g->spec_a, g->G, L, nc, n);
-        cufftExecC2R(g->fft_inv, (cufftComplex *)g->spec_b, g->real);
-        blur_out<<<dtcl_gpu_blocks((size_t)n * SS), THREADS>>>(dx, SS, g->real, dy, SS, lambda, smax, n, S, L, 1);
+        DTCL_LAUNCH(blur_filter, dtcl_gpu_blocks((size_t)n * per), THREADS, g->spec_b, g->spec_a, g->G, L, nc, n);
+        DTCL_CUFFT(cufftExecC2R(g->fft[DTCL_FFT_INV], (cufftComplex *)g->spec_b, g->real));
+        DTCL_LAUNCH(blur_out, dtcl_gpu_blocks((size_t)n * SS), THREADS, dx, SS, g->real, dy, SS, lambda, smax, n, S, L,
+                    1);
     }
 }
 
@@ -397,24 +397,16 @@ extern "C" int dtcl_transform_gpu_init(DtclTransformGpu *g, const DtclTransform 
             dtcl_gpu_alloc((void **)&g->G, (size_t)nmax * L * sizeof(double), err) != 0 ||
             dtcl_gpu_alloc((void **)&g->dG, (size_t)nmax * L * sizeof(double), err) != 0)
             goto fail;
-        int dims[2] = {L, L};
-        cufftHandle p[3];
-        cufftResult r0 = cufftPlanMany(&p[0], 2, dims, NULL, 1, 0, NULL, 1, 0, CUFFT_R2C, nmax);
-        cufftResult r1 = r0 == CUFFT_SUCCESS ? cufftPlanMany(&p[1], 2, dims, NULL, 1, 0, NULL, 1, 0, CUFFT_R2C, 2 * nmax)
-                                             : r0;
-        cufftResult r2 = r1 == CUFFT_SUCCESS ? cufftPlanMany(&p[2], 2, dims, NULL, 1, 0, NULL, 1, 0, CUFFT_C2R, nmax)
-                                             : r1;
-        if (r2 != CUFFT_SUCCESS) {
-            if (r0 == CUFFT_SUCCESS)
-                cufftDestroy(p[0]);
-            if (r1 == CUFFT_SUCCESS)
-                cufftDestroy(p[1]);
-            dtcl_fail(err, "cuFFT could not plan %d transforms of %dx%d (cufftResult %d)", 2 * nmax, L, L, (int)r2);
-            goto fail;
-        }
-        g->fft_fwd = p[0];
-        g->fft_two = p[1];
-        g->fft_inv = p[2];
+        int dims[2] = {L, L}, batch[DTCL_FFT_PLANS] = {nmax, 2 * nmax, nmax};
+        cufftType type[DTCL_FFT_PLANS] = {CUFFT_R2C, CUFFT_R2C, CUFFT_C2R};
+        for (; g->nfft < DTCL_FFT_PLANS; g->nfft++)
+            if (DTCL_CUFFT(cufftPlanMany(&g->fft[g->nfft], 2, dims, NULL, 1, 0, NULL, 1, 0, type[g->nfft],
+                                         batch[g->nfft])) != 0) {
+                char buf[512];
+                dtcl_fail(err, "cuFFT could not plan %d transforms of %dx%d: %s", batch[g->nfft], L, L,
+                          dtcl_gpu_take_failure(buf, sizeof buf));
+                goto fail;
+            }
         g->L = L;
         g->R = R;
     }
@@ -426,11 +418,8 @@ fail:
 
 extern "C" void dtcl_transform_gpu_free(DtclTransformGpu *g)
 {
-    if (g->L) {
-        cufftDestroy(g->fft_fwd);
-        cufftDestroy(g->fft_two);
-        cufftDestroy(g->fft_inv);
-    }
+    for (int k = 0; k < g->nfft; k++)
+        DTCL_CUFFT(cufftDestroy(g->fft[k]));
     float *f[] = {g->val[0], g->val[1], g->grad[0], g->grad[1], g->z, g->real, g->spec_a, g->spec_b};
     for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
         dtcl_gpu_free(f[k]);
@@ -451,38 +440,39 @@ static void step_forward(DtclTransformGpu *g, DtclStepKind k, float *y, size_t y
     switch (k) {
     case DTCL_STEP_BLUR: blur_forward(g, y, ys, x, xs, lambda, n); break;
     case DTCL_STEP_NOISE:
-        noise_forward<<<blocks, THREADS>>>(y, ys, x, xs, z, zs, lambda, t->p.noise_scale, n, SS);
+        DTCL_LAUNCH(noise_forward, blocks, THREADS, y, ys, x, xs, z, zs, lambda, t->p.noise_scale, n, SS);
         break;
     case DTCL_STEP_CROP:
-        crop_forward<<<blocks, THREADS>>>(y, ys, x, xs, lambda, t->p.crop_half_width, t->p.crop_sharpness, n, S);
+        DTCL_LAUNCH(crop_forward, blocks, THREADS, y, ys, x, xs, lambda, t->p.crop_half_width, t->p.crop_sharpness, n,
+                    S);
         break;
-    case DTCL_STEP_HFLIP: flip_forward<<<blocks, THREADS>>>(y, ys, x, xs, lambda, n, S, 1); break;
-    case DTCL_STEP_VFLIP: flip_forward<<<blocks, THREADS>>>(y, ys, x, xs, lambda, n, S, 0); break;
-    case DTCL_STEP_ROTATE: rotate_forward<<<blocks, THREADS>>>(y, ys, x, xs, lambda, n, S); break;
+    case DTCL_STEP_HFLIP: DTCL_LAUNCH(flip_forward, blocks, THREADS, y, ys, x, xs, lambda, n, S, 1); break;
+    case DTCL_STEP_VFLIP: DTCL_LAUNCH(flip_forward, blocks, THREADS, y, ys, x, xs, lambda, n, S, 0); break;
+    case DTCL_STEP_ROTATE: DTCL_LAUNCH(rotate_forward, blocks, THREADS, y, ys, x, xs, lambda, n, S); break;
     default: break;
     }
 }
 
 /* dx (n,S,S) may be NULL, dl (n,7) may be NULL; dy (n,S,S); x the step's input */
-static void step_backward(DtclTransformGpu *g, DtclStepKind k, float *dx, double *dl, const float *dy,
-                          const float *x, size_t xs, const float *z, size_t zs, const float *lambda, int n)
+static void step_backward(DtclTransformGpu *g, DtclStepKind k, float *dx, double *dl, const float *dy, const float *x,
+                          size_t xs, const float *z, size_t zs, const float *lambda, int n)
 {
     const DtclTransform *t = g->t;
     int S = t->size;
     size_t SS = (size_t)S * S;
     switch (k) {
     case DTCL_STEP_BLUR: blur_backward(g, dx, dl, dy, x, xs, lambda, n); break;
-    case DTCL_STEP_NOISE: noise_backward<<<n, THREADS>>>(dx, dl, dy, z, zs, t->p.noise_scale, SS); break;
+    case DTCL_STEP_NOISE: DTCL_LAUNCH(noise_backward, n, THREADS, dx, dl, dy, z, zs, t->p.noise_scale, SS); break;
     case DTCL_STEP_CROP:
-        crop_backward<<<n, THREADS>>>(dx, dl, dy, x, xs, lambda, t->p.crop_half_width, t->p.crop_sharpness, S);
+        DTCL_LAUNCH(crop_backward, n, THREADS, dx, dl, dy, x, xs, lambda, t->p.crop_half_width, t->p.crop_sharpness, S);
         break;
-    case DTCL_STEP_HFLIP: flip_backward<<<n, THREADS>>>(dx, dl, dy, x, xs, lambda, S, 1); break;
-    case DTCL_STEP_VFLIP: flip_backward<<<n, THREADS>>>(dx, dl, dy, x, xs, lambda, S, 0); break;
+    case DTCL_STEP_HFLIP: DTCL_LAUNCH(flip_backward, n, THREADS, dx, dl, dy, x, xs, lambda, S, 1); break;
+    case DTCL_STEP_VFLIP: DTCL_LAUNCH(flip_backward, n, THREADS, dx, dl, dy, x, xs, lambda, S, 0); break;
     case DTCL_STEP_ROTATE:
         if (dl)
-            rotate_dlambda<<<n, THREADS>>>(dl, dy, x, xs, lambda, S);
+            DTCL_LAUNCH(rotate_dlambda, n, THREADS, dl, dy, x, xs, lambda, S);
         if (dx)
-            rotate_dx<<<dtcl_gpu_blocks((size_t)n * SS), THREADS>>>(dx, dy, lambda, n, S);
+            DTCL_LAUNCH(rotate_dx, dtcl_gpu_blocks((size_t)n * SS), THREADS, dx, dy, lambda, n, S);
         break;
     default: break;
     }
@@ -503,8 +493,8 @@ extern "C" void dtcl_transform_forward_gpu(DtclTransformGpu *g, float *y, float 
             dtcl_gpu_upload(g->item, ns->item, sizeof(uint32_t) * n, NULL);
             item = g->item;
         }
-        noise_field<<<dtcl_gpu_blocks((size_t)n * ((SS + 3) / 4)), THREADS>>>(
-            zb, zs, ns ? ns->seed : 0, ns ? ns->epoch : 0, ns ? ns->step : 0, item, n, SS);
+        DTCL_LAUNCH(noise_field, dtcl_gpu_blocks((size_t)n * ((SS + 3) / 4)), THREADS, zb, zs, ns ? ns->seed : 0,
+                    ns ? ns->epoch : 0, ns ? ns->step : 0, item, n, SS);
         z = zb;
     }
     const float *cur = x;
@@ -539,19 +529,19 @@ extern "C" void dtcl_transform_backward_gpu(DtclTransformGpu *g, float *dx, floa
     const float *z = has_noise(t) ? saved + (size_t)(t->nsteps - 1) * SS : NULL;
     double *dl = dlambda ? g->dl : NULL;
     if (dl)
-        cudaMemset(dl, 0, sizeof(double) * n * NL);
+        DTCL_CUDA(cudaMemset(dl, 0, sizeof(double) * n * NL));
     float *gc = g->grad[0], *gn = g->grad[1];
-    cudaMemcpy(gc, dy, sizeof(float) * n * SS, cudaMemcpyDeviceToDevice);
+    DTCL_CUDA(cudaMemcpy(gc, dy, sizeof(float) * n * SS, cudaMemcpyDeviceToDevice));
     for (int s = t->nsteps - 1; s >= 0; s--) {
         const float *in = s == 0 ? x : saved + (size_t)(s - 1) * SS;
         float *target = s == 0 ? dx : gn;
         if (s > 0)
-            cudaMemset(gn, 0, sizeof(float) * n * SS);
+            DTCL_CUDA(cudaMemset(gn, 0, sizeof(float) * n * SS));
         step_backward(g, t->order[s], target, dl, gc, in, s == 0 ? SS : SV, z, SV, lambda, n);
         float *tmp = gc;
         gc = gn;
         gn = tmp;
     }
     if (dl)
-        add_dlambda<<<dtcl_gpu_blocks((size_t)n * NL), THREADS>>>(dlambda, dl, (size_t)n * NL);
+        DTCL_LAUNCH(add_dlambda, dtcl_gpu_blocks((size_t)n * NL), THREADS, dlambda, dl, (size_t)n * NL);
 }

@@ -27,11 +27,15 @@
 extern "C" {
 #endif
 
+/* the cuFFT plans: r2c of nmax images, r2c of 2 nmax (dy and x at once), c2r of nmax */
+enum { DTCL_FFT_FWD, DTCL_FFT_TWO, DTCL_FFT_INV, DTCL_FFT_PLANS };
+
 typedef struct {
     const DtclTransform *t; /* the host transformation: order and parameters */
     int nmax;               /* the most images one call takes */
     int L, R;               /* blur: padded side and kernel radius; 0 without a blur step */
-    int fft_fwd, fft_two, fft_inv; /* cuFFT plans (cufftHandle): r2c of nmax and 2 nmax, c2r of nmax */
+    int fft[DTCL_FFT_PLANS];       /* cuFFT plans (cufftHandle) */
+    int nfft;                      /* how many of them are made */
     float *real, *spec_a, *spec_b; /* (2 nmax, L, L), (2 nmax, L, L/2+1) complex, (nmax, L, L/2+1) complex */
     double *G, *dG;                /* (nmax, L): the kernel's spectrum per image */
     float *val[2], *grad[2], *z;   /* (nmax, S, S) each */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rng.h"
+#include "base/rng.h"
 
 #ifndef FUZZ_NAME
 #error "FUZZ_NAME must name the target"

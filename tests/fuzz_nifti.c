@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "nifti.h"
+#include "io/nifti.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

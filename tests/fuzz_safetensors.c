@@ -1,7 +1,7 @@
 /* fuzz_safetensors.c: fuzz target for the safetensors reader (libFuzzer entry point). */
 #include <stdint.h>
 
-#include "safetensors.h"
+#include "io/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,14 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "activation.h"
-#include "adam.h"
-#include "batchnorm.h"
-#include "bce.h"
-#include "conv.h"
-#include "linear.h"
-#include "nce.h"
-#include "device.h"
+#include "nn/activation.h"
+#include "nn/adam.h"
+#include "nn/batchnorm.h"
+#include "nn/bce.h"
+#include "nn/conv.h"
+#include "nn/linear.h"
+#include "nn/nce.h"
+#include "backend/device.h"
 #include "gpu/activation_gpu.h"
 #include "gpu/adam_gpu.h"
 #include "gpu/batchnorm_gpu.h"
@@ -33,8 +33,8 @@
 #include "gpu/nce_gpu.h"
 #include "gpu/memory_gpu.h"
 #include "gpu/pool_gpu.h"
-#include "pool.h"
-#include "rng.h"
+#include "nn/pool.h"
+#include "base/rng.h"
 #include "testutil.h"
 #include "testutil_gpu.h"
 

@@ -16,17 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device.h"
-#include "fcn.h"
+#include "backend/device.h"
+#include "nets/fcn.h"
 #include "gpu/layer_ops_gpu.h"
 #include "gpu/memory_gpu.h"
 #include "gpu/model_gpu.h"
-#include "mnet.h"
-#include "model.h"
-#include "rng.h"
+#include "nets/mnet.h"
+#include "nets/model.h"
+#include "base/rng.h"
 #include "testutil.h"
 #include "testutil_gpu.h"
-#include "transform.h"
+#include "transform/transform.h"
 
 enum { B = 6, S = 16 };
 

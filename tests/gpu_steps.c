@@ -23,10 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device.h"
-#include "dispatch.h"
-#include "model.h"
-#include "rng.h"
+#include "backend/device.h"
+#include "train/dispatch.h"
+#include "nets/model.h"
+#include "base/rng.h"
 #include "testutil.h"
 #include "testutil_gpu.h"
 

@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device.h"
+#include "backend/device.h"
 #include "gpu/memory_gpu.h"
 #include "gpu/transform_gpu.h"
-#include "rng.h"
+#include "base/rng.h"
 #include "testutil.h"
 #include "testutil_gpu.h"
-#include "transform.h"
+#include "transform/transform.h"
 
 #define FWD_TOL 1e-5
 #define GRAD_TOL 1e-4

@@ -6,10 +6,10 @@
 #include <omp.h>
 #include <stdio.h>
 
-#include "checkpoint.h"
-#include "npy.h"
-#include "rng.h"
-#include "step.h"
+#include "nets/checkpoint.h"
+#include "io/npy.h"
+#include "base/rng.h"
+#include "train/step.h"
 
 int main(int argc, char **argv)
 {

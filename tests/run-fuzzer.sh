@@ -11,11 +11,11 @@ srcdir=${3:-.}
 cc=${CLANG:-clang}
 inc="-I. -I$srcdir -I$srcdir/src"
 case $target in
-npy)   src="src/npy.c src/error.c src/atomicfile.c"; libs="" ;;
-png)   src="src/pngio.c src/error.c src/atomicfile.c"; libs="$(pkg-config --libs libpng zlib)" ;;
-csv)   src="src/csv.c src/error.c"; libs="" ;;
-nifti) src="src/nifti.c src/error.c"; libs="-lnifti2 -lz -lm" ;;
-safetensors) src="src/safetensors.c src/error.c src/atomicfile.c"; libs="-lcjson" ;;
+npy)   src="src/io/npy.c src/base/error.c src/io/atomicfile.c"; libs="" ;;
+png)   src="src/io/pngio.c src/base/error.c src/io/atomicfile.c"; libs="$(pkg-config --libs libpng zlib)" ;;
+csv)   src="src/io/csv.c src/base/error.c"; libs="" ;;
+nifti) src="src/io/nifti.c src/base/error.c"; libs="-lnifti2 -lz -lm" ;;
+safetensors) src="src/io/safetensors.c src/base/error.c src/io/atomicfile.c"; libs="-lcjson" ;;
 *) echo "run-fuzzer.sh: unknown target '$target' (npy, png, csv, nifti, safetensors)" >&2; exit 2 ;;
 esac
 paths=""

@@ -15,9 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
-#include "dataset.h"
-#include "npy.h"
+#include "nets/checkpoint.h"
+#include "data/dataset.h"
+#include "io/npy.h"
 #include "testutil.h"
 
 static char dir[256];

@@ -20,9 +20,9 @@
 
 #include "config.h"
 
-#include "dataset.h"
-#include "device.h"
-#include "npy.h"
+#include "data/dataset.h"
+#include "backend/device.h"
+#include "io/npy.h"
 #include "testutil.h"
 
 static char dir[256];

@@ -12,10 +12,10 @@
 
 #include <cblas.h>
 
-#include "conv.h"
-#include "error.h"
-#include "npy.h"
-#include "rng.h"
+#include "nn/conv.h"
+#include "base/error.h"
+#include "io/npy.h"
+#include "base/rng.h"
 #include "testutil.h"
 
 static char dir[4096];

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "csv.h"
+#include "io/csv.h"
 #include "testutil.h"
 
 static DtclCsv parse_ok(const char *s)

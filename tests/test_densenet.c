@@ -19,9 +19,9 @@
 
 #include <cblas.h>
 
-#include "checkpoint.h"
-#include "npy.h"
-#include "step.h"
+#include "nets/checkpoint.h"
+#include "io/npy.h"
+#include "train/step.h"
 #include "testutil.h"
 
 static char dir[4096];

@@ -21,8 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "csv.h"
-#include "pngio.h"
+#include "io/csv.h"
+#include "io/pngio.h"
 #include "testutil.h"
 
 static char dir[256];

@@ -21,10 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "csv.h"
-#include "dataset.h"
-#include "import.h"
-#include "pngio.h"
+#include "io/csv.h"
+#include "data/dataset.h"
+#include "data/import.h"
+#include "io/pngio.h"
 #include "testutil.h"
 
 static char tmp[256];

@@ -16,12 +16,12 @@
 #include <cblas.h>
 #include <omp.h>
 
-#include "activation.h"
-#include "batchnorm.h"
-#include "gradcheck.h"
-#include "linear.h"
-#include "npy.h"
-#include "pool.h"
+#include "nn/activation.h"
+#include "nn/batchnorm.h"
+#include "check/gradcheck.h"
+#include "nn/linear.h"
+#include "io/npy.h"
+#include "nn/pool.h"
 #include "testutil.h"
 
 static char dir[4096];

@@ -12,11 +12,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "adam.h"
-#include "bce.h"
-#include "gradcheck.h"
-#include "nce.h"
-#include "npy.h"
+#include "nn/adam.h"
+#include "nn/bce.h"
+#include "check/gradcheck.h"
+#include "nn/nce.h"
+#include "io/npy.h"
 #include "testutil.h"
 
 static char dir[4096];

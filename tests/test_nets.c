@@ -17,11 +17,11 @@
 #include <cblas.h>
 #include <omp.h>
 
-#include "checkpoint.h"
-#include "gradcheck.h"
-#include "npy.h"
-#include "rng.h"
-#include "step.h"
+#include "nets/checkpoint.h"
+#include "check/gradcheck.h"
+#include "io/npy.h"
+#include "base/rng.h"
+#include "train/step.h"
 #include "testutil.h"
 
 static char dir[4096];

@@ -8,7 +8,7 @@
 
 #include <unistd.h>
 
-#include "npy.h"
+#include "io/npy.h"
 #include "testutil.h"
 
 /* A .npy file in memory: preamble v1.0, the dict padded to 64, then data. */

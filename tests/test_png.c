@@ -9,7 +9,7 @@
 #include <png.h>
 #include <unistd.h>
 
-#include "pngio.h"
+#include "io/pngio.h"
 #include "testutil.h"
 
 static void temp_path(char *path)

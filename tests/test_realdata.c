@@ -11,9 +11,9 @@
 
 #include <sys/stat.h>
 
-#include "gradcheck.h"
-#include "pngio.h"
-#include "transform.h"
+#include "check/gradcheck.h"
+#include "io/pngio.h"
+#include "transform/transform.h"
 #include "testutil.h"
 
 static char root[4096];

@@ -10,9 +10,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "npy.h"
-#include "transform.h"
-#include "transform_naive.h"
+#include "io/npy.h"
+#include "transform/transform.h"
+#include "transform/transform_naive.h"
 #include "testutil.h"
 
 static char golden_dir[4096];

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "rng.h"
+#include "base/rng.h"
 #include "testutil.h"
 
 #include <Random123/philox.h>

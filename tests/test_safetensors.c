@@ -12,7 +12,7 @@
 
 #include <unistd.h>
 
-#include "safetensors.h"
+#include "io/safetensors.h"
 #include "testutil.h"
 
 static char path[64];

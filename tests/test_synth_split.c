@@ -15,11 +15,11 @@
 
 #include <unistd.h>
 
-#include "dataset.h"
-#include "logreg.h"
-#include "rng.h"
-#include "split.h"
-#include "synth.h"
+#include "data/dataset.h"
+#include "eval/logreg.h"
+#include "base/rng.h"
+#include "data/split.h"
+#include "data/synth.h"
 #include "testutil.h"
 
 static char tmp[256];

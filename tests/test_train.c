@@ -19,10 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
-#include "dataset.h"
-#include "eval.h"
-#include "npy.h"
+#include "nets/checkpoint.h"
+#include "data/dataset.h"
+#include "eval/eval.h"
+#include "io/npy.h"
 #include "testutil.h"
 
 static char dir[256];

@@ -9,10 +9,10 @@
 
 #include <omp.h>
 
-#include "gradcheck.h"
-#include "rng.h"
-#include "transform.h"
-#include "transform_naive.h"
+#include "check/gradcheck.h"
+#include "base/rng.h"
+#include "transform/transform.h"
+#include "transform/transform_naive.h"
 #include "testutil.h"
 
 static DtclTransform make(int S, const char *order) { return test_make_transform(S, order); }

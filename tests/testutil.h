@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rng.h"
+#include "base/rng.h"
 
 /* n floats (a new array, free()) uniform in [lo, hi) from the test stream
  * (seed, item): each test file picks its own seed. */

@@ -4,7 +4,7 @@
 #ifndef DTCL_TESTUTIL_GPU_H
 #define DTCL_TESTUTIL_GPU_H
 
-#include "device.h"
+#include "backend/device.h"
 #include "gpu/memory_gpu.h"
 
 /* In main: exit 77 (automake's skip) on a machine without a CUDA device. */

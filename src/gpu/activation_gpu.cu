@@ -1,7 +1,7 @@
 /* activation_gpu.cu: ReLU and the logistic function on the GPU, the twins of
  * activation.c (see activation_gpu.h). */
-#include "activation_gpu.h"
-#include "launch_gpu.h"
+#include "gpu/activation_gpu.h"
+#include "gpu/launch_gpu.h"
 
 __global__ static void relu_forward(float *y, const float *x, size_t n)
 {

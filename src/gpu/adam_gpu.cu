@@ -1,8 +1,8 @@
 /* adam_gpu.cu: one Adam step on the GPU (see adam_gpu.h; adam.c is its twin). */
 #include <math.h>
 
-#include "adam_gpu.h"
-#include "launch_gpu.h"
+#include "gpu/adam_gpu.h"
+#include "gpu/launch_gpu.h"
 
 __global__ static void adam(float *param, float *m, float *v, const float *grad, size_t n, float b1, float b2, float c1,
                             float c2, float eps, float step, float rbc2)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "adam.h"
+#include "nn/adam.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,8 +3,8 @@
  * of a channel is (b, q) = (e / HW, e % HW), thread t takes e = t, t + THREADS, ... */
 #include <math.h>
 
-#include "batchnorm_gpu.h"
-#include "launch_gpu.h"
+#include "gpu/batchnorm_gpu.h"
+#include "gpu/launch_gpu.h"
 
 #define THREADS DTCL_GPU_THREADS
 

@@ -4,9 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "bce_gpu.h"
-#include "launch_gpu.h"
-#include "memory_gpu.h"
+#include "gpu/bce_gpu.h"
+#include "gpu/launch_gpu.h"
+#include "gpu/memory_gpu.h"
 
 extern "C" size_t dtcl_bce_work_size_gpu(int B)
 {

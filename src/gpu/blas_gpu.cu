@@ -1,6 +1,6 @@
 /* blas_gpu.cu: the cuBLAS handle (see blas_gpu.h). */
-#include "blas_gpu.h"
-#include "check_gpu.h"
+#include "gpu/blas_gpu.h"
+#include "gpu/check_gpu.h"
 
 static cublasHandle_t handle;
 static int tf32;

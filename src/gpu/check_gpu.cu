@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "check_gpu.h"
-#include "memory_gpu.h"
+#include "gpu/check_gpu.h"
+#include "gpu/memory_gpu.h"
 
 static char first[512]; /* empty: nothing failed since the last report */
 

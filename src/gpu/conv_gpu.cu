@@ -1,9 +1,9 @@
 /* conv_gpu.cu: convolution on the GPU by batched im2col and cuBLAS, the twin
  * of conv.c (see conv_gpu.h). Row-major matrices are handed to cuBLAS as
  * their column-major transposes: Y_b = W col_b becomes Y_b^T = col_b^T W^T. */
-#include "blas_gpu.h"
-#include "conv_gpu.h"
-#include "launch_gpu.h"
+#include "gpu/blas_gpu.h"
+#include "gpu/conv_gpu.h"
+#include "gpu/launch_gpu.h"
 
 #define THREADS DTCL_GPU_THREADS
 

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "conv.h"
+#include "nn/conv.h"
 
 #ifdef __cplusplus
 extern "C" {

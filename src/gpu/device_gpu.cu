@@ -4,8 +4,8 @@
 #include <cuda_runtime.h>
 #include <stdio.h>
 
-#include "blas_gpu.h"
-#include "device_gpu.h"
+#include "gpu/blas_gpu.h"
+#include "gpu/device_gpu.h"
 
 extern "C" int dtcl_gpu_device_count(char *name, size_t size)
 {

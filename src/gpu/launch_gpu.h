@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "check_gpu.h"
+#include "gpu/check_gpu.h"
 
 /* kernel<<<grid, block>>>(args), then the launch's status (check_gpu.h).
  * Under the CUDA emulation (tests/cuda-emu) the kernel runs as every thread

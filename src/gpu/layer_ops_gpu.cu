@@ -3,13 +3,13 @@
  * activation_gpu and linear_gpu. */
 #include <cuda_runtime.h>
 
-#include "check_gpu.h"
-#include "activation_gpu.h"
-#include "batchnorm_gpu.h"
-#include "conv_gpu.h"
-#include "layer_ops_gpu.h"
-#include "linear_gpu.h"
-#include "pool_gpu.h"
+#include "gpu/check_gpu.h"
+#include "gpu/activation_gpu.h"
+#include "gpu/batchnorm_gpu.h"
+#include "gpu/conv_gpu.h"
+#include "gpu/layer_ops_gpu.h"
+#include "gpu/linear_gpu.h"
+#include "gpu/pool_gpu.h"
 
 static void zero(float *a, size_t n)
 {

@@ -2,7 +2,7 @@
 #ifndef DTCL_LAYER_OPS_GPU_H
 #define DTCL_LAYER_OPS_GPU_H
 
-#include "layer_ops.h"
+#include "backend/layer_ops.h"
 
 #ifdef __cplusplus
 extern "C" {

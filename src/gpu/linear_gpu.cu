@@ -1,9 +1,9 @@
 /* linear_gpu.cu: nn.Linear on the GPU, the twin of linear.c (see
  * linear_gpu.h). Row-major matrices go to cuBLAS as their column-major
  * transposes: y = x W^T + b is y^T = W x^T. */
-#include "blas_gpu.h"
-#include "launch_gpu.h"
-#include "linear_gpu.h"
+#include "gpu/blas_gpu.h"
+#include "gpu/launch_gpu.h"
+#include "gpu/linear_gpu.h"
 
 __global__ static void fill_bias(float *y, const float *bias, int B, int nout)
 {

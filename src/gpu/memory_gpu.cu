@@ -1,8 +1,8 @@
 /* memory_gpu.cu: device memory (see memory_gpu.h). Every runtime call's
  * status is recorded by check_gpu.h's DTCL_CUDA as well as returned through
  * err, so that a caller passing no err still stops at the next check. */
-#include "check_gpu.h"
-#include "memory_gpu.h"
+#include "gpu/check_gpu.h"
+#include "gpu/memory_gpu.h"
 
 /* Without err the failure stays recorded for the caller's next check. */
 static int fail(DtclError *err, const char *what)

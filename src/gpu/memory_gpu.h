@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "tensors.h"
+#include "base/error.h"
+#include "nn/tensors.h"
 
 #ifdef __cplusplus
 extern "C" {

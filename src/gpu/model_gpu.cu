@@ -1,9 +1,9 @@
 /* model_gpu.cu: the model's device mirror (see model_gpu.h). */
 #include <string.h>
 
-#include "layer_ops_gpu.h"
-#include "memory_gpu.h"
-#include "model_gpu.h"
+#include "gpu/layer_ops_gpu.h"
+#include "gpu/memory_gpu.h"
+#include "gpu/model_gpu.h"
 
 static size_t nparam(const DtclTable *t)
 {

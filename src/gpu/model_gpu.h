@@ -10,8 +10,8 @@
 #ifndef DTCL_MODEL_GPU_H
 #define DTCL_MODEL_GPU_H
 
-#include "error.h"
-#include "model.h"
+#include "base/error.h"
+#include "nets/model.h"
 
 #ifdef __cplusplus
 extern "C" {

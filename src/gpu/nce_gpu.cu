@@ -5,9 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "launch_gpu.h"
-#include "memory_gpu.h"
-#include "nce_gpu.h"
+#include "gpu/launch_gpu.h"
+#include "gpu/memory_gpu.h"
+#include "gpu/nce_gpu.h"
 
 struct Work {
     double *an, *bn, *na, *nb, *G, *ga, *gb, *rowloss, *loss, *target;

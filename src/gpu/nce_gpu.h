@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nce.h"
+#include "nn/nce.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,8 +1,8 @@
 /* pool_gpu.cu: max-pooling and average pooling on the GPU, the twins of
  * pool.c (see pool_gpu.h). One thread per output element forward, one per
  * input element backward. */
-#include "launch_gpu.h"
-#include "pool_gpu.h"
+#include "gpu/launch_gpu.h"
+#include "gpu/pool_gpu.h"
 
 /* The offset of image-channel bc's plane in a tensor whose images lie ys apart. */
 __device__ static size_t plane(size_t bc, int C, size_t ys, size_t hw)

@@ -3,13 +3,13 @@
 #include <cuda_runtime.h>
 #include <string.h>
 
-#include "adam_gpu.h"
-#include "bce_gpu.h"
-#include "layer_ops_gpu.h"
-#include "launch_gpu.h"
-#include "memory_gpu.h"
-#include "nce_gpu.h"
-#include "step_gpu.h"
+#include "gpu/adam_gpu.h"
+#include "gpu/bce_gpu.h"
+#include "gpu/layer_ops_gpu.h"
+#include "gpu/launch_gpu.h"
+#include "gpu/memory_gpu.h"
+#include "gpu/nce_gpu.h"
+#include "gpu/step_gpu.h"
 
 /* step.c's layout with the GPU plans' workspace sizes, on the device arena */
 static void step_layout(DtclStepGpu *s, int with_m)

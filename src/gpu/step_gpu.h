@@ -20,8 +20,8 @@
 
 #include <stdint.h>
 
-#include "error.h"
-#include "step.h"
+#include "base/error.h"
+#include "train/step.h"
 #include "gpu/model_gpu.h"
 #include "gpu/transform_gpu.h"
 

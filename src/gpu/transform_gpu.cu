@@ -13,13 +13,13 @@
 #include <Random123/philox.h>
 #include <Random123/u01fixedpt.h>
 
-#include "launch_gpu.h"
-#include "memory_gpu.h"
-#include "rng.h"
-#include "rng_quantile.h"
-#include "transform_gpu.h"
-#include "transform_pixel.h"
-#include "transform_steps.h"
+#include "gpu/launch_gpu.h"
+#include "gpu/memory_gpu.h"
+#include "base/rng.h"
+#include "base/rng_quantile.h"
+#include "gpu/transform_gpu.h"
+#include "transform/transform_pixel.h"
+#include "transform/transform_steps.h"
 
 #define THREADS DTCL_GPU_THREADS
 #define NL DTCL_NLAMBDA

@@ -20,8 +20,8 @@
 
 #include <stdint.h>
 
-#include "error.h"
-#include "transform.h"
+#include "base/error.h"
+#include "transform/transform.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,0 +1,69 @@
+/* encoder.h: the encoder f, one of SPEC section 3's two: `fcn` for the MRI
+ * slices (fcn.h) or `densenet121` for the chest X-rays (densenet.h). The one
+ * place that chooses between them: the steps, the evaluation and embed call
+ * these, with the same meaning as the fcn functions of the same names.
+ *
+ * Letters: B images, S the side, d the representation. */
+#ifndef DTCL_ENCODER_H
+#define DTCL_ENCODER_H
+
+#include <stdint.h>
+
+#include "nets/densenet.h"
+#include "nets/fcn.h"
+#include "nn/tensors.h"
+
+#ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
+extern "C" {
+#endif
+
+typedef enum { DTCL_ENCODER_FCN, DTCL_ENCODER_DENSENET121 } DtclEncoderKind;
+
+typedef struct {
+    DtclEncoderKind kind;
+    DtclFcn fcn;      /* kind fcn */
+    DtclDensenet dn;  /* kind densenet121 */
+} DtclEncoder;
+
+typedef struct { /* the encoder's kind decides which one is used */
+    DtclFcnPlan fcn;
+    DtclDensenetPlan dn;
+} DtclEncoderPlan;
+
+typedef struct {
+    DtclFcnSaved fcn;
+    DtclDensenetSaved dn;
+    float *h; /* (B,d) the representation, in one of the two */
+} DtclEncoderSaved;
+
+/* "fcn" or "densenet121" */
+const char *dtcl_encoder_name(DtclEncoderKind k);
+/* 0 and the kind, or -1 for an unknown name. */
+int dtcl_encoder_parse(const char *s, DtclEncoderKind *k);
+
+/* The batch SPEC section 4 gives each encoder's data: 32 (MRI), 16 (chest). */
+int dtcl_encoder_default_batch(DtclEncoderKind k);
+
+void dtcl_encoder_layout(DtclEncoder *f, DtclTable *t);
+int dtcl_encoder_dim(const DtclEncoder *f);
+
+void dtcl_encoder_plan(DtclEncoderPlan *p, const DtclEncoder *f, int B, int S, int threads, DtclArena *a);
+void dtcl_encoder_saved(DtclEncoderSaved *s, const DtclEncoderPlan *p, const DtclEncoder *f, DtclArena *a);
+
+void dtcl_encoder_forward_train(DtclEncoderSaved *s, const DtclEncoder *f, const float *x /* (B,1,S,S) */,
+                                int update_stats, DtclEncoderPlan *p);
+/* h (n,d) = f(x) with the running statistics, n <= B. DenseNet works in the
+ * buffers of `scratch`, a view planned with p whose contents it overwrites
+ * (training lends its first view; the fcn needs none: NULL is fine). */
+void dtcl_encoder_forward_eval(float *h, const DtclEncoder *f, const float *x, int n, DtclEncoderPlan *p,
+                               DtclEncoderSaved *scratch);
+/* h (n,d) for any n, `batch` images at a time. */
+void dtcl_encoder_embed(float *h, const DtclEncoder *f, const float *x, int64_t n, int S, int batch, int threads);
+void dtcl_encoder_backward(float *dx, int param_grads, const float *dh, const DtclEncoder *f,
+                           const DtclEncoderSaved *s, DtclEncoderPlan *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,190 @@
+/* model.c: the networks' tensor table and initialisation (see model.h). */
+#include "nets/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rng.h"
+
+void dtcl_model_config_default(DtclModelConfig *c)
+{
+    static const int widths[4] = {32, 64, 128, 256};
+    memset(c, 0, sizeof *c);
+    c->encoder = DTCL_ENCODER_FCN;
+    c->nblocks = 4;
+    memcpy(c->widths, widths, sizeof widths);
+    dtcl_densenet_config_121(&c->dn);
+    c->mwidths[0] = 16;
+    c->mwidths[1] = 32;
+    c->hidden = 256;
+    c->zdim = 128;
+}
+
+int dtcl_model_parse_widths(const char *s, DtclModelConfig *c, DtclError *err)
+{
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long w = strtol(p, &end, 10);
+        if (end == p || w < 1 || w > 4096 || (*end && *end != ','))
+            return dtcl_fail(err, "widths '%s': expected 1 to %d comma-separated integers in 1..4096", s,
+                             DTCL_FCN_MAX_BLOCKS);
+        if (n == DTCL_FCN_MAX_BLOCKS)
+            return dtcl_fail(err, "widths '%s': at most %d blocks", s, DTCL_FCN_MAX_BLOCKS);
+        c->widths[n++] = (int)w;
+        p = *end ? end + 1 : end;
+        if (*end && !*p)
+            return dtcl_fail(err, "widths '%s': trailing comma", s);
+    }
+    if (n == 0)
+        return dtcl_fail(err, "widths '%s': expected at least one width", s);
+    c->nblocks = n;
+    return 0;
+}
+
+int dtcl_model_dim(const DtclModelConfig *c)
+{
+    return c->encoder == DTCL_ENCODER_DENSENET121 ? dtcl_densenet_dim(&c->dn) : c->widths[c->nblocks - 1];
+}
+
+const char *dtcl_model_describe(const DtclModelConfig *c, char *buf, size_t size)
+{
+    if (c->encoder == DTCL_ENCODER_DENSENET121) {
+        const DtclDensenetConfig *d = &c->dn;
+        snprintf(buf, size, "densenet121 encoder (stem %d, growth %d, bottleneck %d, layers %d-%d-%d-%d)", d->init,
+                 d->growth, d->bn_size * d->growth, d->layers[0], d->layers[1], d->layers[2], d->layers[3]);
+        return buf;
+    }
+    int n = snprintf(buf, size, "fcn encoder, %d blocks, widths", c->nblocks);
+    for (int b = 0; b < c->nblocks && n > 0 && (size_t)n < size; b++)
+        n += snprintf(buf + n, size - (size_t)n, "%s%d", b ? "," : " ", c->widths[b]);
+    return buf;
+}
+
+int dtcl_model_min_size(const DtclModelConfig *c)
+{
+    if (c->encoder == DTCL_ENCODER_DENSENET121)
+        return dtcl_densenet_min_size();
+    int m = 1 << c->nblocks;
+    return m < 4 ? 4 : m; /* M pools twice */
+}
+
+static void model_layout(DtclModel *md)
+{
+    DtclTable *t = &md->table;
+    dtcl_encoder_layout(&md->f, t);
+    dtcl_projection_layout(&md->g, t);
+    dtcl_classifier_layout(&md->p, t);
+    if (!t->bound) /* the ranges come from the counting walk */
+        md->enc_end = t->size[DTCL_FAMILY_PARAM];
+    dtcl_mnet_layout(&md->m, t);
+    if (!t->bound)
+        md->m_end = t->size[DTCL_FAMILY_PARAM];
+}
+
+void dtcl_model_init(DtclModel *md, const DtclModelConfig *c)
+{
+    memset(md, 0, sizeof *md);
+    md->cfg = *c;
+    md->f.kind = c->encoder;
+    md->f.fcn.nblocks = c->nblocks;
+    memcpy(md->f.fcn.widths, c->widths, sizeof c->widths);
+    md->f.dn.cfg = c->dn;
+    md->g.d = md->p.d = dtcl_model_dim(c);
+    md->g.hidden = c->hidden;
+    md->g.zdim = c->zdim;
+    md->m.widths[0] = c->mwidths[0];
+    md->m.widths[1] = c->mwidths[1];
+    model_layout(md);
+    dtcl_table_alloc(&md->table);
+    model_layout(md);
+    md->enc_begin = 0;
+    md->m_begin = md->enc_end;
+}
+
+void dtcl_model_bind(DtclModel *md)
+{
+    md->table.cursor = 0;
+    model_layout(md);
+}
+
+void dtcl_model_free(DtclModel *md)
+{
+    dtcl_table_free(&md->table);
+    memset(md, 0, sizeof *md);
+}
+
+/* PyTorch's fan_in: weight shape[1] times the kernel, or the bias's weight's. */
+static size_t fan_in(const DtclTable *t, int i)
+{
+    const DtclTensorInfo *e = &t->t[i];
+    if (e->rank == 1) /* a bias follows its weight */
+        e = &t->t[i - 1];
+    size_t f = (size_t)e->shape[1];
+    for (int d = 2; d < e->rank; d++)
+        f *= (size_t)e->shape[d];
+    return f;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int dtcl_model_is_batchnorm(const DtclTable *t, int i)
+{
+    const DtclTensorInfo *e = &t->t[i];
+    const char *dot = strrchr(e->name, '.');
+    if (e->family != DTCL_FAMILY_PARAM || !dot)
+        return 0;
+    char name[DTCL_NAME_MAX + 16];
+    snprintf(name, sizeof name, "%.*s.running_mean", (int)(dot - e->name), e->name);
+    return dtcl_table_find(t, name) != NULL;
+}
+
+void dtcl_model_reset(DtclModel *md, uint64_t seed)
+{
+    DtclTable *t = &md->table;
+    for (int i = 0; i < t->n; i++) {
+        const DtclTensorInfo *e = &t->t[i];
+        if (e->family == DTCL_FAMILY_COUNT) {
+            t->counter[e->offset] = 0;
+            continue;
+        }
+        if (e->family == DTCL_FAMILY_STAT) {
+            float v = ends_with(e->name, "running_var") ? 1.0f : 0.0f;
+            for (size_t k = 0; k < e->count; k++)
+                t->stat[e->offset + k] = v;
+            continue;
+        }
+        float *w = t->param + e->offset;
+        if (dtcl_model_is_batchnorm(t, i)) { /* BatchNorm weight 1, bias 0 */
+            float v = ends_with(e->name, ".weight") ? 1.0f : 0.0f;
+            for (size_t k = 0; k < e->count; k++)
+                w[k] = v;
+            continue;
+        }
+        /* kaiming_uniform(a = sqrt 5): bound sqrt(6 / ((1 + 5) fan_in)) = 1/sqrt(fan_in); bias the same */
+        double bound = 1.0 / sqrt((double)fan_in(t, i));
+        DtclStream s = {seed, DTCL_RNG_INIT, 0, 0, (uint32_t)i};
+        double *u = DTCL_MALLOC(sizeof(double) * e->count);
+        dtcl_rng_uniform(&s, u, e->count);
+        for (size_t k = 0; k < e->count; k++)
+            w[k] = (float)(bound * (2.0 * u[k] - 1.0));
+        free(u);
+    }
+    size_t np = t->size[DTCL_FAMILY_PARAM];
+    memset(t->grad, 0, sizeof(float) * np);
+    memset(t->adam_m, 0, sizeof(float) * np);
+    memset(t->adam_v, 0, sizeof(float) * np);
+    md->step_e = md->step_m = 0;
+}
+
+void dtcl_model_zero_grad(DtclModel *md)
+{
+    memset(md->table.grad, 0, sizeof(float) * md->table.size[DTCL_FAMILY_PARAM]);
+}

@@ -10,6 +10,7 @@
 #include <fftw3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <setjmp.h>
 #include <string.h>
 #include <ucontext.h>
 
@@ -162,26 +163,38 @@ cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
 
 /* ------------------------------------------------------------ launches */
 
-/* A block's threads are fibers (ucontext) on stacks made once and reused.
- * Thread 0 runs first: if it ends without a barrier, the block has none (a
- * barrier must be reached by all of a block's threads or by none), and the
- * other threads are plain calls; otherwise every thread runs to the barrier,
- * then every thread to the next one, and so on. */
+/* Thread 0 of a block runs on the caller's stack as a plain call. If it ends
+ * without reaching a barrier, the block has none (a barrier must be reached by
+ * all of a block's threads or by none), and threads 1.. are plain calls too:
+ * no context switch at all. If thread 0 reaches a barrier, it hands over to a
+ * scheduler fiber, which runs threads 1.. (fibers) to the same barrier and
+ * hands back; and so on until thread 0 ends, when the scheduler runs the
+ * others to their end.
+ *
+ * The fibers and the scheduler are made once (ucontext: makecontext, and
+ * swapcontext to enter each the first time) and then switch by _setjmp and
+ * _longjmp, which do not save the signal mask: no system call per switch
+ * (swapcontext makes two, which took most of the run time). A fiber loops:
+ * run the kernel as its thread, report the end, wait for the next block. */
+#undef _FORTIFY_SOURCE /* __longjmp_chk refuses jumps between stacks */
 enum { FIBER_STACK = 256 << 10, MAX_THREADS = 1024 };
 enum { RUNNING, AT_BARRIER, DONE };
+enum { PROBE, PLAIN, BARRIERS }; /* thread 0 running, no barrier yet; plain calls; fibers live */
 
 struct Fiber {
-    ucontext_t ctx;
+    jmp_buf jb;
+    ucontext_t uc; /* to enter it the first time */
     char *stack;
-    int state;
+    int made, state;
 };
 
-static ucontext_t host;
-static Fiber fiber[MAX_THREADS];
+static Fiber fiber[MAX_THREADS]; /* fiber[0].jb: thread 0, suspended on the caller's stack */
+static Fiber sched;
+static int mode;
+static unsigned nthreads;
 static void (*launch_fn)(void *);
 static void *launch_arg;
 static unsigned current; /* the thread running now */
-static int direct;       /* threads are plain calls: a barrier is an error */
 static unsigned long long launch_block_index;
 
 static dim3 thread_index(unsigned t)
@@ -190,78 +203,110 @@ static dim3 thread_index(unsigned t)
     return dim3(t % k.x, t / k.x % k.y, t / (k.x * k.y));
 }
 
+static void set_current(unsigned t)
+{
+    current = t;
+    threadIdx = thread_index(t);
+}
+
 [[noreturn]] static void misuse(const char *what)
 {
     fprintf(stderr, "cuda emulation: block %llu, thread %u: %s\n", launch_block_index, current, what);
     abort();
 }
 
-static void fiber_main(void)
+/* saves `from` and continues `to` (made and entered before) */
+static void switch_to(Fiber *from, Fiber *to)
 {
-    launch_fn(launch_arg);
-    fiber[current].state = DONE; /* uc_link returns to the host */
+    if (_setjmp(from->jb) == 0)
+        _longjmp(to->jb, 1);
 }
 
-static void start(unsigned t)
+/* the first entry of a fiber: its entry function starts on its own stack */
+static void enter(Fiber *from, Fiber *f, void (*entry)(void))
 {
-    Fiber *f = &fiber[t];
     if (!f->stack && !(f->stack = (char *)malloc(FIBER_STACK)))
         misuse("out of host memory for a thread's stack");
-    getcontext(&f->ctx);
-    f->ctx.uc_stack.ss_sp = f->stack;
-    f->ctx.uc_stack.ss_size = FIBER_STACK;
-    f->ctx.uc_link = &host;
-    makecontext(&f->ctx, fiber_main, 0);
-    f->state = RUNNING;
+    getcontext(&f->uc);
+    f->uc.uc_stack.ss_sp = f->stack;
+    f->uc.uc_stack.ss_size = FIBER_STACK;
+    f->uc.uc_link = NULL; /* entries never return */
+    makecontext(&f->uc, entry, 0);
+    f->made = 1;
+    if (_setjmp(from->jb) == 0)
+        setcontext(&f->uc); /* f comes back by _longjmp to from->jb */
 }
 
-static void resume(unsigned t)
+/* a thread's fiber: the kernel as thread `current`, for one block after another */
+static void fiber_main(void)
 {
-    current = t;
-    threadIdx = thread_index(t);
-    fiber[t].state = RUNNING;
-    swapcontext(&host, &fiber[t].ctx);
+    for (;;) {
+        launch_fn(launch_arg);
+        fiber[current].state = DONE;
+        switch_to(&fiber[current], &sched);
+    }
+}
+
+/* The scheduler, one round per barrier: threads 1.. until they wait at the
+ * barrier thread 0 waits at (or end, when thread 0 has ended), then thread 0. */
+static void sched_main(void)
+{
+    for (;;) {
+        unsigned done = 0;
+        for (unsigned t = 1; t < nthreads; t++) {
+            if (fiber[t].state != DONE) {
+                set_current(t);
+                fiber[t].state = RUNNING;
+                if (!fiber[t].made)
+                    enter(&sched, &fiber[t], fiber_main);
+                else
+                    switch_to(&sched, &fiber[t]);
+            }
+            done += fiber[t].state == DONE;
+        }
+        if (done != (fiber[0].state == DONE ? nthreads - 1 : 0))
+            misuse("some threads of the block ended while others wait at __syncthreads");
+        set_current(0);
+        if (fiber[0].state != DONE)
+            fiber[0].state = RUNNING;
+        switch_to(&sched, &fiber[0]);
+    }
 }
 
 void dtcl_emu_syncthreads(void)
 {
-    if (direct)
+    if (mode == PLAIN)
         misuse("__syncthreads reached by this thread but not by thread 0 of its block");
-    fiber[current].state = AT_BARRIER;
-    swapcontext(&fiber[current].ctx, &host);
+    Fiber *f = &fiber[current];
+    f->state = AT_BARRIER;
+    if (current == 0 && mode == PROBE) { /* the block's first barrier: its threads 1.. start */
+        mode = BARRIERS;
+        for (unsigned t = 1; t < nthreads; t++)
+            fiber[t].state = RUNNING; /* each starts the block from the top */
+    }
+    if (!sched.made)
+        enter(f, &sched, sched_main);
+    else
+        switch_to(f, &sched);
 }
 
 static void run_block(unsigned nt)
 {
-    start(0);
-    resume(0);
-    if (fiber[0].state == DONE) { /* no barrier in this block */
-        direct = 1;
+    nthreads = nt;
+    mode = PROBE;
+    fiber[0].state = RUNNING;
+    set_current(0);
+    launch_fn(launch_arg);
+    fiber[0].state = DONE;
+    if (mode == PROBE) { /* no barrier in this block */
+        mode = PLAIN;
         for (unsigned t = 1; t < nt; t++) {
-            current = t;
-            threadIdx = thread_index(t);
+            set_current(t);
             launch_fn(launch_arg);
         }
-        direct = 0;
         return;
     }
-    for (unsigned t = 1; t < nt; t++) {
-        start(t);
-        resume(t);
-    }
-    for (;;) {
-        unsigned done = 0;
-        for (unsigned t = 0; t < nt; t++)
-            done += fiber[t].state == DONE;
-        if (done == nt)
-            return;
-        if (done != 0) {
-            current = 0;
-            misuse("some threads of the block ended while others wait at __syncthreads");
-        }
-        for (unsigned t = 0; t < nt; t++)
-            resume(t);
-    }
+    switch_to(&fiber[0], &sched); /* the others to their end; back here */
 }
 
 void dtcl_emu_run(dim3 grid, dim3 block, void (*fn)(void *), void *arg)

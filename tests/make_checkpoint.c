@@ -47,7 +47,7 @@ int main(int argc, char **argv)
     for (int s = 0; s < 2; s++) {
         DtclNoiseSource ns = {7, 0, (uint32_t)s, NULL};
         DtclStepLosses l;
-        dtcl_step_proposed(&md, &p, &sc, &ns, x, labels, &l);
+        dtcl_step_proposed(&p, &sc, &ns, x, labels, &l, NULL, NULL);
     }
     const char *k[1] = {"note"}, *v[1] = {"tests/make_checkpoint.c: two proposed steps from seed 7"};
     int64_t shape[3] = {B, S, S};

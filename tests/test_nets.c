@@ -140,7 +140,7 @@ static void run_proposed(DtclModel *md, DtclStepPlan *p, const float *x, const i
     for (int s = 0; s < steps; s++) {
         DtclNoiseSource ns = {5, 0, (uint32_t)s, NULL};
         DtclStepLosses l;
-        dtcl_step_proposed(md, p, &c, &ns, x, labels, &l);
+        dtcl_step_proposed(p, &c, &ns, x, labels, &l, NULL, NULL);
         if (losses) {
             losses[s][0] = l.loss_m;
             losses[s][1] = l.loss_e;
@@ -212,7 +212,7 @@ static void ten_steps(DtclModel *md, int threads)
     for (int s = 0; s < 10; s++) {
         DtclNoiseSource ns = {3, 0, (uint32_t)s, NULL};
         DtclStepLosses l;
-        dtcl_step_proposed(md, &p, &sc, &ns, x, labels, &l);
+        dtcl_step_proposed(&p, &sc, &ns, x, labels, &l, NULL, NULL);
     }
     dtcl_step_plan_free(&p);
     dtcl_transform_free(&tr);

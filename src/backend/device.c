@@ -8,12 +8,24 @@
 #include <string.h>
 
 #ifdef DTCL_HAVE_CUDA
+#include "gpu/backend_gpu.h"
 #include "gpu/device_gpu.h"
 #endif
 
 const char *dtcl_device_name(DtclDevice d)
 {
     return d == DTCL_DEVICE_CUDA ? "cuda" : "cpu";
+}
+
+const DtclBackend *dtcl_device_backend(DtclDevice d)
+{
+    if (d == DTCL_DEVICE_CPU)
+        return &dtcl_backend_cpu;
+#ifdef DTCL_HAVE_CUDA
+    return dtcl_backend_gpu();
+#else
+    return NULL;
+#endif
 }
 
 int dtcl_device_parse(const char *s, DtclDevice *d, DtclError *err)

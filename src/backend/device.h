@@ -6,12 +6,16 @@
 
 #include <stddef.h>
 
+#include "backend/backend.h"
 #include "base/error.h"
 
 typedef enum { DTCL_DEVICE_CPU, DTCL_DEVICE_CUDA } DtclDevice;
 
 /* "cpu" or "cuda" */
 const char *dtcl_device_name(DtclDevice d);
+/* The device's table of primitives (backend.h): the CPU's, or the GPU's in a
+ * CUDA build (NULL without one). The one place that chooses a table. */
+const DtclBackend *dtcl_device_backend(DtclDevice d);
 /* "cpu" or "cuda"; cuda only when the build has CUDA and a GPU is present:
  * -1 with err naming what is missing otherwise. */
 int dtcl_device_parse(const char *s, DtclDevice *d, DtclError *err);

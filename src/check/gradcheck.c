@@ -44,10 +44,10 @@ int dtcl_check_failures(const DtclCheckTable *tab)
 
 void dtcl_check_print(const DtclCheckTable *tab, FILE *f)
 {
-    fprintf(f, "%-22s %-34s %12s %10s  %s\n", "component", "check", "worst_rel", "tolerance", "ok");
+    fprintf(f, "%-38s %-34s %12s %10s  %s\n", "component", "check", "worst_rel", "tolerance", "ok");
     for (int i = 0; i < tab->n; i++) {
         const DtclCheckRow *r = &tab->rows[i];
-        fprintf(f, "%-22s %-34s %12.3e %10.1e  %s\n", r->component, r->check, r->err, r->tol,
+        fprintf(f, "%-38s %-34s %12.3e %10.1e  %s\n", r->component, r->check, r->err, r->tol,
                 r->ok ? "ok" : "FAIL");
     }
 }
@@ -334,7 +334,7 @@ int dtcl_gradcheck_losses(DtclCheckTable *tab, const DtclGradcheckConfig *cfg, D
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
         memset(gzm, 0, sizeof gzm);
         memset(gz, 0, sizeof gz);
-        dtcl_nce_forward_backward(&kinds[k].c, gzm, gz, zm, z, labels, B, D);
+        dtcl_nce_forward_backward(&kinds[k].c, gzm, gz, zm, z, labels, B, D, NULL);
         for (size_t q = 0; q < n; q++)
             a[q] = zm[q], b[q] = z[q];
         for (size_t q = 0; q < n; q++) { /* every coordinate of both views */

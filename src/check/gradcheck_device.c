@@ -1,9 +1,9 @@
-/* gradcheck_device.c: the derivatives computed on another device (the GPU)
- * against the CPU's, which the other checks of gradcheck.h hold against
- * finite differences: the transformation's vector-Jacobian products (each
- * step alone and the two orders) and every gradient of a whole `proposed`
- * step (M step and encoder step), at SPEC section 9's tolerances: values
- * 1e-5, gradients 1e-4, relative L2. */
+/* gradcheck_device.c: what another device (the GPU) computes against the
+ * CPU's, which the other checks of gradcheck.h hold against finite
+ * differences: every primitive of its backend table (check/backend_check.h:
+ * layers, losses, Adam, the transformation's steps and orders) and every
+ * gradient of a whole `proposed` step (M step and encoder step), at SPEC
+ * section 9's tolerances: values 1e-5, gradients 1e-4. */
 #include "check/gradcheck.h"
 
 #include <math.h>
@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/dispatch.h"
+#include "backend/device.h"
+#include "check/backend_check.h"
+#include "train/step.h"
 #include "base/rng.h"
 
 #define FWD_TOL 1e-5
@@ -32,42 +34,6 @@ static double rel_l2(const float *a, const float *b, size_t n)
         den += (double)b[i] * b[i];
     }
     return den > 0 ? sqrt(num / den) : sqrt(num);
-}
-
-static int check_transform(DtclCheckTable *tab, DtclDevice dev, const char *component, const DtclStepKind *order,
-                           int nsteps, const DtclGradcheckConfig *cfg, DtclError *err)
-{
-    DtclTransform t;
-    if (dtcl_transform_init(&t, cfg->size, order, nsteps, &cfg->params, err) != 0)
-        return -1;
-    int n = cfg->batch;
-    size_t NS = (size_t)n * cfg->size * cfg->size, NL = (size_t)n * DTCL_NLAMBDA;
-    float *buf = DTCL_MALLOC(sizeof(float) * (6 * NS + 3 * NL)); /* x, dy, y[2], dx[2]; lambda, dl[2] */
-    float *x = buf, *dy = x + NS, *y[2] = {dy + NS, dy + 2 * NS}, *dx[2] = {dy + 3 * NS, dy + 4 * NS};
-    float *lambda = dy + 5 * NS, *dl[2] = {lambda + NL, lambda + 2 * NL};
-    uniform(x, NS, cfg->seed, 900, 0, 1);
-    uniform(dy, NS, cfg->seed, 901, -1, 1);
-    uniform(lambda, NL, cfg->seed, 902, 0, 1);
-    DtclNoiseSource ns = {cfg->seed, 0, 0, NULL};
-    DtclDevice devs[2] = {DTCL_DEVICE_CPU, dev};
-    int rc = 0;
-    for (int k = 0; k < 2 && rc == 0; k++) {
-        DtclTransformRun *r = dtcl_transform_run_create(devs[k], &t, x, lambda, dy, n, err);
-        rc = r ? dtcl_transform_run_vjp(r, &ns, err) : -1;
-        if (rc == 0)
-            rc = dtcl_transform_run_results(r, y[k], dx[k], dl[k], err);
-        dtcl_transform_run_free(r);
-    }
-    if (rc == 0) {
-        char c[40];
-        snprintf(c, sizeof c, "%.4s %.32s", dtcl_device_name(dev), component);
-        dtcl_check_add(tab, c, "T(x) vs the CPU's", rel_l2(y[1], y[0], NS), FWD_TOL);
-        dtcl_check_add(tab, c, "J_x^T dy vs the CPU's", rel_l2(dx[1], dx[0], NS), GRAD_TOL);
-        dtcl_check_add(tab, c, "J_lambda^T dy vs the CPU's", rel_l2(dl[1], dl[0], NL), GRAD_TOL);
-    }
-    free(buf);
-    dtcl_transform_free(&t);
-    return rc;
 }
 
 /* One `proposed` step from the same model and batch on the CPU and on dev:
@@ -100,13 +66,14 @@ static int check_step(DtclCheckTable *tab, DtclDevice dev, const DtclGradcheckCo
         dtcl_model_init(&md[k], &mc);
         dtcl_model_reset(&md[k], cfg->seed);
         made = k + 1;
-        DtclStepper st;
-        rc = dtcl_stepper_init(&st, devs[k], &md[k], &tr, NULL, 1, B, S, 1, err);
+        DtclStepPlan st;
+        rc = dtcl_step_plan_init(&st, devs[k], &md[k], &tr, NULL, 1, B, S, 1, err);
         if (rc != 0)
             break;
-        dtcl_stepper_proposed(&st, &sc, &ns, x, labels, &l[k], lambda[k]);
-        rc = dtcl_stepper_sync(&st, err);
-        dtcl_stepper_free(&st);
+        rc = dtcl_step_proposed(&st, &sc, &ns, x, labels, &l[k], lambda[k], err);
+        if (rc == 0)
+            rc = dtcl_step_sync(&st, err);
+        dtcl_step_plan_free(&st);
     }
     if (rc == 0) {
         char c[40];
@@ -135,10 +102,7 @@ static int check_step(DtclCheckTable *tab, DtclDevice dev, const DtclGradcheckCo
 
 int dtcl_gradcheck_device(DtclCheckTable *tab, DtclDevice dev, const DtclGradcheckConfig *cfg, DtclError *err)
 {
-    DtclTransformCase cases[DTCL_GRADCHECK_CASES];
-    dtcl_gradcheck_cases(cases);
-    for (int k = 0; k < DTCL_GRADCHECK_CASES; k++)
-        if (check_transform(tab, dev, cases[k].name, cases[k].order, cases[k].nsteps, cfg, err) != 0)
-            return -1;
+    if (dtcl_backend_check(tab, dtcl_device_backend(dev), cfg->seed, err) != 0)
+        return -1;
     return check_step(tab, dev, cfg, err);
 }

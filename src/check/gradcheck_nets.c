@@ -132,8 +132,8 @@ static double loss_heads(NetCase *c, const double *P, const double *x)
 static void grad_mstep(NetCase *c)
 {
     DtclStepLosses l;
-    dtcl_step_forward_proposed(c->md, c->plan, c->sc, c->noise, c->x, c->labels, &l);
-    dtcl_step_m_backward(c->md, c->plan, c->sc, c->x);
+    dtcl_step_forward_proposed(c->plan, c->sc, c->noise, c->x, c->labels, &l);
+    dtcl_step_m_backward(c->plan, c->sc, c->x);
 }
 
 static double loss_mstep(NetCase *c, const double *P, const double *x)

@@ -22,7 +22,7 @@
 #include "nn/conv.h"
 #include "base/error.h"
 #include "base/rng.h"
-#include "train/dispatch.h"
+#include "train/step.h"
 #include "train/step.h"
 
 static void fill_uniform(float *x, size_t n, uint32_t item)
@@ -164,8 +164,7 @@ static void reset_peak(void)
     }
 }
 
-/* The encoder step and the proposed step on dev, through the dispatch point
- * (dispatch.h): min and median of `repeats` after a warm-up; each timed step
+/* The encoder step and the proposed step on dev (step.h): min and median of `repeats` after a warm-up; each timed step
  * waits for the device. peak_mib: the memory added (host: VmHWM, or the
  * GPU's memory in use for the model and both steps' buffers). */
 static int time_steps(DtclDevice dev, DtclEncoderKind encoder, int S, int batch, int repeats, int threads,
@@ -188,8 +187,8 @@ static int time_steps(DtclDevice dev, DtclEncoderKind encoder, int S, int batch,
     dtcl_transform_params_default(&tp);
     DtclTransform tr;
     dtcl_transform_init(&tr, S, order, nsteps, &tp, NULL);
-    DtclStepper st;
-    if (dtcl_stepper_init(&st, dev, &md, &tr, NULL, 1, batch, S, threads, err) != 0) {
+    DtclStepPlan st;
+    if (dtcl_step_plan_init(&st, dev, &md, &tr, NULL, 1, batch, S, threads, err) != 0) {
         dtcl_transform_free(&tr);
         dtcl_model_free(&md);
         return -1;
@@ -216,10 +215,11 @@ static int time_steps(DtclDevice dev, DtclEncoderKind encoder, int S, int batch,
             const float *bx = dev == DTCL_DEVICE_CPU || first ? x : NULL;
             double t0 = dtcl_now_ms();
             if (which == 0)
-                dtcl_stepper_encoder(&st, &sc, bx, dev == DTCL_DEVICE_CPU || first ? xm : NULL, labels, &l);
+                rc = dtcl_step_encoder(&st, &sc, bx, dev == DTCL_DEVICE_CPU || first ? xm : NULL, labels, &l, err);
             else
-                dtcl_stepper_proposed(&st, &sc, &ns, bx, labels, &l, NULL);
-            rc = dtcl_stepper_wait(&st, err);
+                rc = dtcl_step_proposed(&st, &sc, &ns, bx, labels, &l, NULL, err);
+            if (rc == 0)
+                rc = dtcl_step_wait(&st, err);
             if (r >= 0)
                 ms[which * repeats + r] = dtcl_now_ms() - t0;
         }
@@ -237,7 +237,7 @@ static int time_steps(DtclDevice dev, DtclEncoderKind encoder, int S, int batch,
     free(labels);
     free(x);
     free(xm);
-    dtcl_stepper_free(&st);
+    dtcl_step_plan_free(&st);
     dtcl_transform_free(&tr);
     dtcl_model_free(&md);
     return rc;

@@ -25,7 +25,7 @@
 #include "cli/commands.h"
 #include "data/dataset.h"
 #include "backend/device.h"
-#include "train/dispatch.h"
+#include "backend/device.h"
 #include "data/import.h"
 #include "base/rng.h"
 #include "transform/transform.h"
@@ -194,7 +194,7 @@ static int time_transform(DtclDevice dev, const DtclTransform *t, int batch, int
     transform_inputs(x, lam, dy, batch, S);
     size_t used0 = 0, used1 = 0, total;
     dtcl_device_memory(dev, &used0, &total);
-    DtclTransformRun *run = dtcl_transform_run_create(dev, t, x, lam, dy, batch, err);
+    DtclTransformRun *run = dtcl_transform_run_create(dtcl_device_backend(dev), t, x, lam, dy, batch, err);
     float *jac = dev == DTCL_DEVICE_CPU ? DTCL_ALIGNED(NS * 7 * 4) : NULL;
     double *ms = DTCL_MALLOC(sizeof(double) * repeats);
     int rc = run ? 0 : -1;

@@ -16,7 +16,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "data/dataset.h"
-#include "train/dispatch.h"
+#include "train/step.h"
 #include "io/npy.h"
 
 static const char *embed_help =
@@ -142,7 +142,8 @@ int dtcl_cmd_embed(int argc, char **argv)
     }
     int d = dtcl_encoder_dim(&md.f);
     float *h = DTCL_MALLOC(sizeof(float) * (size_t)n * d);
-    int rc = dtcl_dispatch_embed(device, h, &md, x, n, S, (int)(batch < n ? batch : n), omp_get_max_threads(), &err);
+    int rc =
+        dtcl_step_embed_all(device, h, &md, x, n, S, (int)(batch < n ? batch : n), omp_get_max_threads(), &err);
     int64_t shape[2] = {n, d};
     if (rc == 0)
         rc = dtcl_npy_save(out, h, 2, shape, &err);

@@ -9,7 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "train/dispatch.h"
+#include "backend/device.h"
 #include "io/npy.h"
 #include "transform/transform.h"
 
@@ -191,7 +191,7 @@ int dtcl_cmd_transform(int argc, char **argv)
         dtcl_transform_jacobian(&t, jac, device == DTCL_DEVICE_CPU ? y : NULL, x, lambda, &noise, n);
     }
     if ((!jac_path || device != DTCL_DEVICE_CPU) &&
-        dtcl_dispatch_transform(device, &t, y, x, lambda, &noise, n, &err) != 0) {
+        dtcl_backend_transform(dtcl_device_backend(device), &t, y, x, lambda, &noise, n, &err) != 0) {
         fprintf(stderr, "dtcl %s: %s\n", cmd, err.msg);
         status = DTCL_EXIT_FAIL;
         goto done;

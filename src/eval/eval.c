@@ -16,7 +16,7 @@
 #include "nets/checkpoint.h"
 #include "io/csv.h"
 #include "data/dataset.h"
-#include "train/dispatch.h"
+#include "train/step.h"
 #include "eval/logreg.h"
 #include "io/npy.h"
 #include "train/train.h"
@@ -122,7 +122,7 @@ static int features(const char *run, int epoch, DtclDevice device, const DtclDat
         dtcl_dataset_load(ds, *x, idx, (int)n);
     }
     *h = DTCL_MALLOC(sizeof(float) * (size_t)n * *d + 1);
-    int rc = dtcl_dispatch_embed(device, *h, &md, *x, n, ds->size, 64, omp_get_max_threads(), err);
+    int rc = dtcl_step_embed_all(device, *h, &md, *x, n, ds->size, 64, omp_get_max_threads(), err);
     dtcl_model_free(&md);
     if (rc != 0) {
         free(*h);

@@ -31,7 +31,7 @@ typedef struct {
  * epochs (all when nepochs is 0) on `data` (the run's dataset when NULL),
  * prints a table on `out` and writes RUN/eval.csv atomically. Features are
  * cached in RUN/features/. rows (nepochs or all) may be NULL. The
- * representations are computed on `device` (dispatch.h). */
+ * representations are computed on `device` (train/step.h, dtcl_step_embed_all). */
 int dtcl_eval_run(const char *run, const char *data, DtclDevice device, const int *epochs, int nepochs, FILE *out,
                   DtclEvalRow *rows, int maxrows, int *nrows, DtclError *err);
 

@@ -1,14 +1,15 @@
-/* layer_ops_gpu.h: the CUDA twins' table of layer primitives (layer_ops.h). */
-#ifndef DTCL_LAYER_OPS_GPU_H
-#define DTCL_LAYER_OPS_GPU_H
+/* backend_gpu.h: the GPU's table of primitives (backend/backend.h), the
+ * CUDA twins of backend_cpu.c's. */
+#ifndef DTCL_BACKEND_GPU_H
+#define DTCL_BACKEND_GPU_H
 
-#include "backend/layer_ops.h"
+#include "backend/backend.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-const DtclLayerOps *dtcl_layer_ops_gpu(void);
+const DtclBackend *dtcl_backend_gpu(void);
 
 #ifdef __cplusplus
 }

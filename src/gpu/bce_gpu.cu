@@ -1,6 +1,5 @@
 /* bce_gpu.cu: BCE with logits over the labelled images on the GPU, the twin
- * of bce.c (see bce_gpu.h). work: the loss (1 double), then y (B bytes: the
- * label, or -1 for an image the loss leaves out). */
+ * of bce.c (see bce_gpu.h). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -8,9 +7,35 @@
 #include "gpu/launch_gpu.h"
 #include "gpu/memory_gpu.h"
 
-extern "C" size_t dtcl_bce_work_size_gpu(int B)
+/* the loss (1 double) and y (B bytes: the label, or -1 for an image the loss
+ * leaves out) on the device; y also on the host, where it is made */
+struct BceWork {
+    double *loss;
+    int8_t *y;
+    int8_t *host_y;
+};
+
+extern "C" void *dtcl_bce_work_create_gpu(int B, DtclError *err)
 {
-    return sizeof(double) + (size_t)B;
+    BceWork *w = (BceWork *)DTCL_CALLOC(1, sizeof *w);
+    if (dtcl_gpu_alloc((void **)&w->loss, sizeof(double), err) != 0 ||
+        dtcl_gpu_alloc((void **)&w->y, (size_t)B + 1, err) != 0) {
+        dtcl_bce_work_free_gpu(w);
+        return NULL;
+    }
+    w->host_y = (int8_t *)DTCL_MALLOC((size_t)B + 1);
+    return w;
+}
+
+extern "C" void dtcl_bce_work_free_gpu(void *work)
+{
+    BceWork *w = (BceWork *)work;
+    if (!w)
+        return;
+    dtcl_gpu_free(w->loss);
+    dtcl_gpu_free(w->y);
+    free(w->host_y);
+    free(w);
 }
 
 __global__ static void bce(double *loss, float *dx, const float *x, const int8_t *y, int B, int n)
@@ -32,20 +57,18 @@ __global__ static void bce(double *loss, float *dx, const float *x, const int8_t
 extern "C" double dtcl_bce_forward_backward_gpu(float *dx, const float *x, const int8_t *labels, const int8_t *mask,
                                                 int B, void *work)
 {
-    int8_t *y = (int8_t *)malloc((size_t)B + 1);
+    BceWork *w = (BceWork *)work;
     int n = 0;
     for (int i = 0; i < B; i++) {
-        y[i] = labels[i] >= 0 && (!mask || mask[i]) ? labels[i] : -1;
-        n += y[i] >= 0;
+        w->host_y[i] = labels[i] >= 0 && (!mask || mask[i]) ? labels[i] : -1;
+        n += w->host_y[i] >= 0;
     }
-    double loss = 0.0;
-    if (n > 0) {
-        double *dl = (double *)work;
-        int8_t *dy = (int8_t *)(dl + 1);
-        dtcl_gpu_upload(dy, y, (size_t)B, NULL);
-        DTCL_LAUNCH(bce, 1, 1, dl, dx, x, dy, B, n);
-        dtcl_gpu_download(&loss, dl, sizeof loss, NULL);
+    if (n == 0)
+        return 0.0;
+    double loss = NAN; /* stays NaN when a copy fails (recorded for the step's check) */
+    if (dtcl_gpu_upload(w->y, w->host_y, (size_t)B, NULL) == 0) {
+        DTCL_LAUNCH(bce, 1, 1, w->loss, dx, x, w->y, B, n);
+        dtcl_gpu_download(&loss, w->loss, sizeof loss, NULL);
     }
-    free(y);
     return loss;
 }

@@ -1,4 +1,5 @@
-/* device_gpu.cu: device discovery for the dispatch point in src/device.c.
+/* device_gpu.cu: device discovery for the one place that chooses a device
+ * (src/backend/device.c).
  * These are questions whose failure is an answer (no device, no memory
  * figure), so their statuses are returned rather than recorded. */
 #include <cuda_runtime.h>

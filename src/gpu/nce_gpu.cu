@@ -33,10 +33,41 @@ static Work carve(void *w, int B, int D)
     return k;
 }
 
-extern "C" size_t dtcl_nce_work_size_gpu(int B, int D)
+static size_t work_bytes(int B, int D)
 {
     size_t V = 2 * (size_t)B, VD = V * D;
     return sizeof(double) * (4 * VD + 3 * V + 2 * V * V + 1) + sizeof(int) * V;
+}
+
+/* the device's work, and the host's rows and targets (dtcl_nce_rows) */
+struct NceWork {
+    void *dev;
+    double *target; /* (2B,2B) */
+    int *excl;      /* (2B) */
+};
+
+extern "C" void *dtcl_nce_work_create_gpu(int B, int D, DtclError *err)
+{
+    NceWork *w = (NceWork *)DTCL_CALLOC(1, sizeof *w);
+    size_t V = 2 * (size_t)B;
+    if (dtcl_gpu_alloc(&w->dev, work_bytes(B, D), err) != 0) {
+        free(w);
+        return NULL;
+    }
+    w->target = (double *)DTCL_MALLOC(sizeof(double) * V * V);
+    w->excl = (int *)DTCL_MALLOC(sizeof(int) * V);
+    return w;
+}
+
+extern "C" void dtcl_nce_work_free_gpu(void *work)
+{
+    NceWork *w = (NceWork *)work;
+    if (!w)
+        return;
+    dtcl_gpu_free(w->dev);
+    free(w->target);
+    free(w->excl);
+    free(w);
 }
 
 /* rows of x (the first half zm, the second z when `views`) to double, normalised for cosine */
@@ -140,14 +171,11 @@ extern "C" double dtcl_nce_forward_backward_gpu(const DtclNce *c, float *dzm, fl
                                                 const float *z, const int8_t *labels, int B, int D, void *work)
 {
     int V = 2 * B, cosine = c->sim == DTCL_SIM_COSINE, views = c->kind != DTCL_NCE_PAPER;
-    double *target = (double *)malloc(sizeof(double) * (size_t)V * V);
-    int *excl = (int *)malloc(sizeof(int) * (size_t)V);
-    int R = dtcl_nce_rows(c, labels, B, target, excl);
-    Work k = carve(work, B, D);
-    dtcl_gpu_upload(k.target, target, sizeof(double) * (size_t)R * R, NULL);
-    dtcl_gpu_upload(k.excl, excl, sizeof(int) * (size_t)R, NULL);
-    free(target);
-    free(excl);
+    NceWork *w = (NceWork *)work;
+    int R = dtcl_nce_rows(c, labels, B, w->target, w->excl);
+    Work k = carve(w->dev, B, D);
+    dtcl_gpu_upload(k.target, w->target, sizeof(double) * (size_t)R * R, NULL);
+    dtcl_gpu_upload(k.excl, w->excl, sizeof(int) * (size_t)R, NULL);
     /* anchors an: zm (paper) or the 2B views; candidates bn: z (paper) or the views again */
     if (views) {
         DTCL_LAUNCH(normalise, dtcl_gpu_blocks(V), DTCL_GPU_THREADS, k.an, k.na, zm, z, V, B, D, cosine);
@@ -162,7 +190,7 @@ extern "C" double dtcl_nce_forward_backward_gpu(const DtclNce *c, float *dzm, fl
         DTCL_LAUNCH(add_grads, dtcl_gpu_blocks((size_t)B * D), DTCL_GPU_THREADS, dzm, dz, k, B, D, views);
     }
     DTCL_LAUNCH(total, 1, 1, k, R);
-    double loss = NAN;
+    double loss = NAN; /* stays NaN when the copy fails (recorded for the step's check) */
     dtcl_gpu_download(&loss, k.loss, sizeof loss, NULL);
     return loss;
 }

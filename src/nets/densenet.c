@@ -111,15 +111,15 @@ static DtclConvShape shape(int B, int C, int O, int H, int k, int threads)
 
 void dtcl_densenet_plan(DtclDensenetPlan *p, const DtclDensenet *f, int B, int S, int threads, DtclArena *a)
 {
-    dtcl_densenet_plan_ops(p, f, B, S, threads, &dtcl_layer_ops_cpu, a);
+    dtcl_densenet_plan_on(p, f, B, S, threads, &dtcl_backend_cpu, a);
 }
 
-void dtcl_densenet_plan_ops(DtclDensenetPlan *p, const DtclDensenet *f, int B, int S, int threads,
-                            const DtclLayerOps *ops, DtclArena *a)
+void dtcl_densenet_plan_on(DtclDensenetPlan *p, const DtclDensenet *f, int B, int S, int threads,
+                            const DtclBackend *be, DtclArena *a)
 {
     const DtclDensenetConfig *c = &f->cfg;
     int bG = c->bn_size * c->growth, l = 0;
-    p->ops = ops;
+    p->be = be;
     p->B = B;
     p->S = S;
     p->threads = threads;
@@ -127,7 +127,7 @@ void dtcl_densenet_plan_ops(DtclDensenetPlan *p, const DtclDensenet *f, int B, i
     p->conv0 = shape(B, 1, c->init, S, 7, threads);
     p->conv0.stride = 2;
     p->H0 = dtcl_conv2d_out(&p->conv0, S);
-    size_t work = ops->conv_work_size(&p->conv0);
+    size_t work = be->conv_work_size(&p->conv0);
     size_t r = (size_t)c->init * p->H0 * p->H0, bott = 0, t = 0, blk = 0;
     for (int k = 0; k < DTCL_DN_BLOCKS; k++) {
         int H = k ? p->H[k - 1] / 2 : (p->H0 - 1) / 2 + 1;
@@ -138,7 +138,7 @@ void dtcl_densenet_plan_ops(DtclDensenetPlan *p, const DtclDensenet *f, int B, i
             p->conv1[l] = shape(B, Cj, bG, H, 1, threads);
             p->conv2[l] = shape(B, bG, c->growth, H, 3, threads);
             p->conv2[l].ystride = (size_t)p->cout[k] * HW; /* into the block tensor */
-            work = max_size(work, max_size(ops->conv_work_size(&p->conv1[l]), ops->conv_work_size(&p->conv2[l])));
+            work = max_size(work, max_size(be->conv_work_size(&p->conv1[l]), be->conv_work_size(&p->conv2[l])));
             r = max_size(r, (size_t)Cj * HW);
         }
         bott = max_size(bott, (size_t)bG * HW);
@@ -146,7 +146,7 @@ void dtcl_densenet_plan_ops(DtclDensenetPlan *p, const DtclDensenet *f, int B, i
         blk = max_size(blk, (size_t)p->cout[k] * HW);
         if (k < DTCL_DN_BLOCKS - 1) {
             p->tconv[k] = shape(B, p->cout[k], p->cout[k] / 2, H, 1, threads);
-            work = max_size(work, ops->conv_work_size(&p->tconv[k]));
+            work = max_size(work, be->conv_work_size(&p->tconv[k]));
             t = max_size(t, (size_t)(p->cout[k] / 2) * HW);
         }
     }
@@ -198,19 +198,19 @@ enum { STATS_BATCH, STATS_BATCH_UPDATE, STATS_RUNNING };
 
 /* r = relu(norm(x)) over C channels of x (images xstride apart), with the
  * statistics of `mode` kept in mean, invstd. */
-static void norm_relu(const DtclLayerOps *ops, float *r, const float *x, size_t xstride, const DtclDnNorm *n,
+static void norm_relu(const DtclBackend *be, float *r, const float *x, size_t xstride, const DtclDnNorm *n,
                       float *mean, float *invstd, int B, int C, int HW, int mode)
 {
     if (mode == STATS_RUNNING) {
-        ops->bn_stats_eval(mean, invstd, n->mean, n->var, C, DTCL_BN_EPS);
+        be->bn_stats_eval(mean, invstd, n->mean, n->var, C, DTCL_BN_EPS);
     } else {
         int up = mode == STATS_BATCH_UPDATE;
-        ops->bn_stats(mean, invstd, up ? n->mean : NULL, up ? n->var : NULL, x, xstride, B, C, HW, DTCL_BN_MOMENTUM,
+        be->bn_stats(mean, invstd, up ? n->mean : NULL, up ? n->var : NULL, x, xstride, B, C, HW, DTCL_BN_MOMENTUM,
                       DTCL_BN_EPS);
         if (up)
             (*n->tracked)++; /* a host counter on either device */
     }
-    ops->bn_relu_apply(r, x, xstride, mean, invstd, n->gamma, n->beta, B, C, HW);
+    be->bn_relu_apply(r, x, xstride, mean, invstd, n->gamma, n->beta, B, C, HW);
 }
 
 static DtclConvShape with_batch(DtclConvShape s, int n)
@@ -223,15 +223,15 @@ static void forward(DtclDensenetSaved *s, const DtclDensenet *f, const float *x,
                     DtclDensenetPlan *p)
 {
     const DtclDensenetConfig *c = &f->cfg;
-    const DtclLayerOps *ops = p->ops;
+    const DtclBackend *be = p->be;
     int I = c->init, bG = c->bn_size * c->growth, l = 0;
     s->x = x;
     /* stem: conv0 -> norm0 -> ReLU -> max-pool into the first channels of block 1 */
     DtclConvShape cs = with_batch(p->conv0, B);
-    ops->conv_forward(s->y0, x, f->conv0, NULL, &cs, p->work);
+    be->conv_forward(s->y0, x, f->conv0, NULL, &cs, p->work);
     int HW0 = p->H0 * p->H0;
-    norm_relu(ops, p->r, s->y0, (size_t)I * HW0, &f->norm0, s->mean0, s->invstd0, B, I, HW0, mode);
-    ops->maxpool3s2_forward(s->block[0], (size_t)p->cout[0] * p->H[0] * p->H[0], s->argmax0, p->r, B, I, p->H0,
+    norm_relu(be, p->r, s->y0, (size_t)I * HW0, &f->norm0, s->mean0, s->invstd0, B, I, HW0, mode);
+    be->maxpool3s2_forward(s->block[0], (size_t)p->cout[0] * p->H[0] * p->H[0], s->argmax0, p->r, B, I, p->H0,
                             p->H0);
     for (int k = 0; k < DTCL_DN_BLOCKS; k++) {
         int H = p->H[k], HW = H * H;
@@ -240,25 +240,25 @@ static void forward(DtclDensenetSaved *s, const DtclDensenet *f, const float *x,
             const DtclDnLayer *y = &f->layer[l];
             int Cj = p->cin[k] + j * c->growth;
             /* norm1 -> ReLU over the C_j channels so far -> conv1 -> norm2 -> ReLU -> conv2 into [C_j, C_j + G) */
-            norm_relu(ops, p->r, s->block[k], bs, &y->norm1, s->mean1[l], s->invstd1[l], B, Cj, HW, mode);
+            norm_relu(be, p->r, s->block[k], bs, &y->norm1, s->mean1[l], s->invstd1[l], B, Cj, HW, mode);
             cs = with_batch(p->conv1[l], B);
-            ops->conv_forward(s->y1[l], p->r, y->conv1, NULL, &cs, p->work);
-            norm_relu(ops, p->r2, s->y1[l], (size_t)bG * HW, &y->norm2, s->mean2[l], s->invstd2[l], B, bG, HW, mode);
+            be->conv_forward(s->y1[l], p->r, y->conv1, NULL, &cs, p->work);
+            norm_relu(be, p->r2, s->y1[l], (size_t)bG * HW, &y->norm2, s->mean2[l], s->invstd2[l], B, bG, HW, mode);
             cs = with_batch(p->conv2[l], B);
-            ops->conv_forward(s->block[k] + (size_t)Cj * HW, p->r2, y->conv2, NULL, &cs, p->work);
+            be->conv_forward(s->block[k] + (size_t)Cj * HW, p->r2, y->conv2, NULL, &cs, p->work);
         }
         if (k == DTCL_DN_BLOCKS - 1)
             break;
         /* transition: norm -> ReLU -> conv 1x1 -> avg-pool into the first channels of the next block */
-        norm_relu(ops, p->r, s->block[k], bs, &f->tnorm[k], s->tmean[k], s->tinvstd[k], B, p->cout[k], HW, mode);
+        norm_relu(be, p->r, s->block[k], bs, &f->tnorm[k], s->tmean[k], s->tinvstd[k], B, p->cout[k], HW, mode);
         cs = with_batch(p->tconv[k], B);
-        ops->conv_forward(p->t, p->r, f->tconv[k], NULL, &cs, p->work);
-        ops->avgpool2_forward(s->block[k + 1], (size_t)p->cout[k + 1] * p->H[k + 1] * p->H[k + 1], p->t, B,
+        be->conv_forward(p->t, p->r, f->tconv[k], NULL, &cs, p->work);
+        be->avgpool2_forward(s->block[k + 1], (size_t)p->cout[k + 1] * p->H[k + 1] * p->H[k + 1], p->t, B,
                               p->cout[k] / 2, H, H);
     }
     int last = DTCL_DN_BLOCKS - 1, d = p->cout[last], HW = p->H[last] * p->H[last];
-    norm_relu(ops, p->r, s->block[last], (size_t)d * HW, &f->norm5, s->mean5, s->invstd5, B, d, HW, mode);
-    ops->avgpool_forward(s->h, p->r, B, d, HW);
+    norm_relu(be, p->r, s->block[last], (size_t)d * HW, &f->norm5, s->mean5, s->invstd5, B, d, HW, mode);
+    be->avgpool_forward(s->h, p->r, B, d, HW);
 }
 
 void dtcl_densenet_forward_train(DtclDensenetSaved *s, const DtclDensenet *f, const float *x, int update_stats,
@@ -274,22 +274,22 @@ void dtcl_densenet_forward_eval(DtclDensenetSaved *s, const DtclDensenet *f, con
 }
 
 /* dw when param_grads, dx when not NULL; conv's dy, x as forward. */
-static void conv_backward(const DtclLayerOps *ops, float *dx, float *dw, int param_grads, const float *dy,
+static void conv_backward(const DtclBackend *be, float *dx, float *dw, int param_grads, const float *dy,
                           const float *x, const float *w, const DtclConvShape *cs, float *work)
 {
     if (param_grads)
-        ops->conv_backward(dx, dw, NULL, dy, x, w, cs, work);
+        be->conv_backward(dx, dw, NULL, dy, x, w, cs, work);
     else if (dx)
-        ops->conv_backward_data(dx, dy, w, cs, work);
+        be->conv_backward_data(dx, dy, w, cs, work);
 }
 
 /* dx (xstride) += the gradient of r = relu(norm(x)) for dr, with the kept
  * statistics; dgamma, dbeta += when param_grads. */
-static void norm_relu_backward(const DtclLayerOps *ops, float *dx, int param_grads, const float *dr, const float *x,
+static void norm_relu_backward(const DtclBackend *be, float *dx, int param_grads, const float *dr, const float *x,
                                size_t xstride, const DtclDnNorm *n, const float *mean, const float *invstd, int B,
                                int C, int HW)
 {
-    ops->bn_relu_backward_stats(dx, param_grads ? n->dgamma : NULL, param_grads ? n->dbeta : NULL, dr, x,
+    be->bn_relu_backward_stats(dx, param_grads ? n->dgamma : NULL, param_grads ? n->dbeta : NULL, dr, x,
                                        xstride, mean, invstd, n->gamma, n->beta, B, C, HW);
 }
 
@@ -297,7 +297,7 @@ void dtcl_densenet_backward(float *dx, int param_grads, const float *dh, const D
                             const DtclDensenetSaved *s, DtclDensenetPlan *p)
 {
     const DtclDensenetConfig *c = &f->cfg;
-    const DtclLayerOps *ops = p->ops;
+    const DtclBackend *be = p->be;
     int B = p->B, I = c->init, bG = c->bn_size * c->growth, last = DTCL_DN_BLOCKS - 1;
     int l = 0;
     for (int k = 0; k < DTCL_DN_BLOCKS; k++)
@@ -306,10 +306,10 @@ void dtcl_densenet_backward(float *dx, int param_grads, const float *dh, const D
     /* forward: h = mean_HW relu(norm5(block_last)) */
     {
         int d = p->cout[last], HW = p->H[last] * p->H[last];
-        ops->zero(p->dr, (size_t)B * d * HW);
-        ops->avgpool_backward(p->dr, dh, B, d, HW);
-        ops->zero(D, (size_t)B * d * HW);
-        norm_relu_backward(ops, D, param_grads, p->dr, s->block[last], (size_t)d * HW, &f->norm5, s->mean5, s->invstd5,
+        be->zero(p->dr, (size_t)B * d * HW);
+        be->avgpool_backward(p->dr, dh, B, d, HW);
+        be->zero(D, (size_t)B * d * HW);
+        norm_relu_backward(be, D, param_grads, p->dr, s->block[last], (size_t)d * HW, &f->norm5, s->mean5, s->invstd5,
                            B, d, HW);
     }
     for (int k = last; k >= 0; k--) {
@@ -320,18 +320,18 @@ void dtcl_densenet_backward(float *dx, int param_grads, const float *dh, const D
             const DtclDnLayer *y = &f->layer[--l];
             int Cj = p->cin[k] + j * c->growth;
             /* forward: block[:, C_j:C_j+G] = conv2(relu(norm2(y1))), y1 = conv1(relu(norm1(block[:, :C_j]))) */
-            ops->bn_relu_apply(p->r2, s->y1[l], (size_t)bG * HW, s->mean2[l], s->invstd2[l], y->norm2.gamma,
+            be->bn_relu_apply(p->r2, s->y1[l], (size_t)bG * HW, s->mean2[l], s->invstd2[l], y->norm2.gamma,
                                       y->norm2.beta, B, bG, HW);
-            ops->zero(p->dr2, (size_t)B * bG * HW);
-            conv_backward(ops, p->dr2, y->dconv2, param_grads, D + (size_t)Cj * HW, p->r2, y->conv2, &p->conv2[l], p->work);
-            ops->zero(p->dy1, (size_t)B * bG * HW);
-            norm_relu_backward(ops, p->dy1, param_grads, p->dr2, s->y1[l], (size_t)bG * HW, &y->norm2, s->mean2[l],
+            be->zero(p->dr2, (size_t)B * bG * HW);
+            conv_backward(be, p->dr2, y->dconv2, param_grads, D + (size_t)Cj * HW, p->r2, y->conv2, &p->conv2[l], p->work);
+            be->zero(p->dy1, (size_t)B * bG * HW);
+            norm_relu_backward(be, p->dy1, param_grads, p->dr2, s->y1[l], (size_t)bG * HW, &y->norm2, s->mean2[l],
                                s->invstd2[l], B, bG, HW);
-            ops->bn_relu_apply(p->r, s->block[k], bs, s->mean1[l], s->invstd1[l], y->norm1.gamma,
+            be->bn_relu_apply(p->r, s->block[k], bs, s->mean1[l], s->invstd1[l], y->norm1.gamma,
                                       y->norm1.beta, B, Cj, HW);
-            ops->zero(p->dr, (size_t)B * Cj * HW);
-            conv_backward(ops, p->dr, y->dconv1, param_grads, p->dy1, p->r, y->conv1, &p->conv1[l], p->work);
-            norm_relu_backward(ops, D, param_grads, p->dr, s->block[k], bs, &y->norm1, s->mean1[l], s->invstd1[l], B, Cj,
+            be->zero(p->dr, (size_t)B * Cj * HW);
+            conv_backward(be, p->dr, y->dconv1, param_grads, p->dy1, p->r, y->conv1, &p->conv1[l], p->work);
+            norm_relu_backward(be, D, param_grads, p->dr, s->block[k], bs, &y->norm1, s->mean1[l], s->invstd1[l], B, Cj,
                                HW);
         }
         if (k == 0)
@@ -339,14 +339,14 @@ void dtcl_densenet_backward(float *dx, int param_grads, const float *dh, const D
         /* forward: block_k[:, :cin_k] = avgpool(conv(relu(norm(block_{k-1})))) */
         int Hp = p->H[k - 1], HWp = Hp * Hp, Cp = p->cout[k - 1];
         size_t bsp = (size_t)Cp * HWp;
-        ops->zero(p->t, (size_t)B * (Cp / 2) * HWp);
-        ops->avgpool2_backward(p->t, D, bs, B, Cp / 2, Hp, Hp);
-        ops->bn_relu_apply(p->r, s->block[k - 1], bsp, s->tmean[k - 1], s->tinvstd[k - 1], f->tnorm[k - 1].gamma,
+        be->zero(p->t, (size_t)B * (Cp / 2) * HWp);
+        be->avgpool2_backward(p->t, D, bs, B, Cp / 2, Hp, Hp);
+        be->bn_relu_apply(p->r, s->block[k - 1], bsp, s->tmean[k - 1], s->tinvstd[k - 1], f->tnorm[k - 1].gamma,
                                   f->tnorm[k - 1].beta, B, Cp, HWp);
-        ops->zero(p->dr, (size_t)B * Cp * HWp);
-        conv_backward(ops, p->dr, f->dtconv[k - 1], param_grads, p->t, p->r, f->tconv[k - 1], &p->tconv[k - 1], p->work);
-        ops->zero(Dn, (size_t)B * Cp * HWp);
-        norm_relu_backward(ops, Dn, param_grads, p->dr, s->block[k - 1], bsp, &f->tnorm[k - 1], s->tmean[k - 1],
+        be->zero(p->dr, (size_t)B * Cp * HWp);
+        conv_backward(be, p->dr, f->dtconv[k - 1], param_grads, p->t, p->r, f->tconv[k - 1], &p->tconv[k - 1], p->work);
+        be->zero(Dn, (size_t)B * Cp * HWp);
+        norm_relu_backward(be, Dn, param_grads, p->dr, s->block[k - 1], bsp, &f->tnorm[k - 1], s->tmean[k - 1],
                            s->tinvstd[k - 1], B, Cp, HWp);
         float *t = D;
         D = Dn;
@@ -354,12 +354,12 @@ void dtcl_densenet_backward(float *dx, int param_grads, const float *dh, const D
     }
     /* forward: block_1[:, :I] = maxpool(relu(norm0(y0))), y0 = conv0(x) */
     int HW0 = p->H0 * p->H0;
-    ops->zero(p->dr, (size_t)B * I * HW0);
-    ops->maxpool3s2_backward(p->dr, D, (size_t)p->cout[0] * p->H[0] * p->H[0], s->argmax0, B, I, p->H0, p->H0);
+    be->zero(p->dr, (size_t)B * I * HW0);
+    be->maxpool3s2_backward(p->dr, D, (size_t)p->cout[0] * p->H[0] * p->H[0], s->argmax0, B, I, p->H0, p->H0);
     if (!param_grads && !dx)
         return;
     float *dy0 = p->r; /* free now */
-    ops->zero(dy0, (size_t)B * I * HW0);
-    norm_relu_backward(ops, dy0, param_grads, p->dr, s->y0, (size_t)I * HW0, &f->norm0, s->mean0, s->invstd0, B, I, HW0);
-    conv_backward(ops, dx, f->dconv0, param_grads, dy0, s->x, f->conv0, &p->conv0, p->work);
+    be->zero(dy0, (size_t)B * I * HW0);
+    norm_relu_backward(be, dy0, param_grads, p->dr, s->y0, (size_t)I * HW0, &f->norm0, s->mean0, s->invstd0, B, I, HW0);
+    conv_backward(be, dx, f->dconv0, param_grads, dy0, s->x, f->conv0, &p->conv0, p->work);
 }

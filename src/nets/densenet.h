@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "nn/conv.h"
-#include "backend/layer_ops.h"
+#include "backend/backend.h"
 #include "nn/tensors.h"
 
 #ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
@@ -68,9 +68,9 @@ typedef struct {
 } DtclDensenet;
 
 /* The per-batch geometry, the scratch shared by the views, and the device
- * whose layer primitives run the sequence (layer_ops.h). */
+ * whose layer primitives run the sequence (backend/backend.h). */
 typedef struct {
-    const DtclLayerOps *ops;
+    const DtclBackend *be;
     int B, S, threads;
     int H0, H[DTCL_DN_BLOCKS];
     int cin[DTCL_DN_BLOCKS], cout[DTCL_DN_BLOCKS]; /* each block's input and output widths */
@@ -111,8 +111,8 @@ void dtcl_densenet_layout(DtclDensenet *f, DtclTable *t);
 void dtcl_densenet_plan(DtclDensenetPlan *p, const DtclDensenet *f, int B, int S, int threads, DtclArena *a);
 /* The same with another device's primitives (the GPU's: every buffer then
  * comes from a device arena, f is the device mirror's). */
-void dtcl_densenet_plan_ops(DtclDensenetPlan *p, const DtclDensenet *f, int B, int S, int threads,
-                            const DtclLayerOps *ops, DtclArena *a);
+void dtcl_densenet_plan_on(DtclDensenetPlan *p, const DtclDensenet *f, int B, int S, int threads,
+                            const DtclBackend *be, DtclArena *a);
 void dtcl_densenet_saved(DtclDensenetSaved *s, const DtclDensenetPlan *p, const DtclDensenet *f, int for_eval,
                          DtclArena *a);
 

@@ -39,11 +39,16 @@ int dtcl_encoder_dim(const DtclEncoder *f)
 
 void dtcl_encoder_plan(DtclEncoderPlan *p, const DtclEncoder *f, int B, int S, int threads, DtclArena *a)
 {
-    if (f->kind == DTCL_ENCODER_DENSENET121) {
-        dtcl_densenet_plan(&p->dn, &f->dn, B, S, threads, a);
-    } else {
-        dtcl_fcn_plan(&p->fcn, &f->fcn, B, S, threads, a);
-    }
+    dtcl_encoder_plan_on(p, f, B, S, threads, &dtcl_backend_cpu, a);
+}
+
+void dtcl_encoder_plan_on(DtclEncoderPlan *p, const DtclEncoder *f, int B, int S, int threads,
+                          const DtclBackend *be, DtclArena *a)
+{
+    if (f->kind == DTCL_ENCODER_DENSENET121)
+        dtcl_densenet_plan_on(&p->dn, &f->dn, B, S, threads, be, a);
+    else
+        dtcl_fcn_plan_on(&p->fcn, &f->fcn, B, S, threads, be, a);
 }
 
 void dtcl_encoder_saved(DtclEncoderSaved *s, const DtclEncoderPlan *p, const DtclEncoder *f, DtclArena *a)
@@ -72,32 +77,50 @@ void dtcl_encoder_forward_eval(float *h, const DtclEncoder *f, const float *x, i
 {
     if (f->kind == DTCL_ENCODER_DENSENET121) {
         dtcl_densenet_forward_eval(&scratch->dn, &f->dn, x, n, &p->dn);
-        memcpy(h, scratch->dn.h, sizeof(float) * (size_t)n * dtcl_encoder_dim(f));
+        p->dn.be->copy(h, scratch->dn.h, sizeof(float) * (size_t)n * dtcl_encoder_dim(f));
     } else {
         dtcl_fcn_forward_eval(h, &f->fcn, x, n, &p->fcn);
     }
 }
 
-void dtcl_encoder_embed(float *h, const DtclEncoder *f, const float *x, int64_t n, int S, int batch, int threads)
+int dtcl_encoder_embed_on(const DtclBackend *be, float *h, const DtclEncoder *f, const float *x, int64_t n, int S,
+                          int batch, int threads, DtclError *err)
 {
     DtclArena a = {0};
     DtclEncoderPlan p;
     DtclEncoderSaved s;
+    float *xd = NULL, *hd = NULL;
+    int d = dtcl_encoder_dim(f), rc = 0;
+    size_t SS = (size_t)S * S;
     for (int walk = 0; walk < 2; walk++) { /* counting, then binding */
-        if (walk)
-            dtcl_arena_alloc(&a);
-        dtcl_encoder_plan(&p, f, batch, S, threads, &a);
+        if (walk && dtcl_backend_arena_alloc(be, &a, err) != 0)
+            return -1;
+        dtcl_encoder_plan_on(&p, f, batch, S, threads, be, &a);
         if (f->kind == DTCL_ENCODER_DENSENET121) { /* one conv1 output shared by the layers */
             memset(&s, 0, sizeof s);
             dtcl_densenet_saved(&s.dn, &p.dn, &f->dn, 1, &a);
         }
+        if (!be->host_memory) { /* the batch and h on the device */
+            xd = dtcl_arena_take(&a, (size_t)batch * SS);
+            hd = dtcl_arena_take(&a, (size_t)batch * d);
+        }
     }
-    int d = dtcl_encoder_dim(f);
-    for (int64_t i = 0; i < n; i += batch) {
+    for (int64_t i = 0; i < n && rc == 0; i += batch) {
         int m = n - i < batch ? (int)(n - i) : batch;
-        dtcl_encoder_forward_eval(h + i * d, f, x + i * (int64_t)S * S, m, &p, &s);
+        if (be->host_memory) {
+            dtcl_encoder_forward_eval(h + i * d, f, x + i * (int64_t)SS, m, &p, &s);
+            continue;
+        }
+        rc = be->upload(xd, x + i * (int64_t)SS, sizeof(float) * m * SS, err);
+        if (rc == 0) {
+            dtcl_encoder_forward_eval(hd, f, xd, m, &p, &s);
+            rc = be->download(h + i * d, hd, sizeof(float) * (size_t)m * d, err);
+        }
     }
-    dtcl_arena_free(&a);
+    if (rc == 0)
+        rc = be->check("the encoder", err);
+    dtcl_backend_arena_free(be, &a);
+    return rc;
 }
 
 void dtcl_encoder_backward(float *dx, int param_grads, const float *dh, const DtclEncoder *f,

@@ -48,6 +48,10 @@ void dtcl_encoder_layout(DtclEncoder *f, DtclTable *t);
 int dtcl_encoder_dim(const DtclEncoder *f);
 
 void dtcl_encoder_plan(DtclEncoderPlan *p, const DtclEncoder *f, int B, int S, int threads, DtclArena *a);
+/* The same on another device's table (backend.h): f is then a model mirror's
+ * (model.h) and every buffer comes from an arena on that device. */
+void dtcl_encoder_plan_on(DtclEncoderPlan *p, const DtclEncoder *f, int B, int S, int threads,
+                          const DtclBackend *be, DtclArena *a);
 void dtcl_encoder_saved(DtclEncoderSaved *s, const DtclEncoderPlan *p, const DtclEncoder *f, DtclArena *a);
 
 void dtcl_encoder_forward_train(DtclEncoderSaved *s, const DtclEncoder *f, const float *x /* (B,1,S,S) */,
@@ -57,8 +61,10 @@ void dtcl_encoder_forward_train(DtclEncoderSaved *s, const DtclEncoder *f, const
  * (training lends its first view; the fcn needs none: NULL is fine). */
 void dtcl_encoder_forward_eval(float *h, const DtclEncoder *f, const float *x, int n, DtclEncoderPlan *p,
                                DtclEncoderSaved *scratch);
-/* h (n,d) for any n, `batch` images at a time. */
-void dtcl_encoder_embed(float *h, const DtclEncoder *f, const float *x, int64_t n, int S, int batch, int threads);
+/* h (n,d) for any n, `batch` images at a time, on be's device (f's tensors
+ * there); x (n,S,S) and h on the host. */
+int dtcl_encoder_embed_on(const DtclBackend *be, float *h, const DtclEncoder *f, const float *x, int64_t n, int S,
+                          int batch, int threads, DtclError *err);
 void dtcl_encoder_backward(float *dx, int param_grads, const float *dh, const DtclEncoder *f,
                            const DtclEncoderSaved *s, DtclEncoderPlan *p);
 

@@ -42,13 +42,13 @@ static int side(const DtclFcnPlan *p, int b)
 
 void dtcl_fcn_plan(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, DtclArena *a)
 {
-    dtcl_fcn_plan_ops(p, f, B, S, threads, &dtcl_layer_ops_cpu, a);
+    dtcl_fcn_plan_on(p, f, B, S, threads, &dtcl_backend_cpu, a);
 }
 
-void dtcl_fcn_plan_ops(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, const DtclLayerOps *ops,
+void dtcl_fcn_plan_on(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, const DtclBackend *be,
                        DtclArena *a)
 {
-    p->ops = ops;
+    p->be = be;
     p->B = B;
     p->S = S;
     p->threads = threads;
@@ -59,7 +59,7 @@ void dtcl_fcn_plan_ops(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threa
             DtclConvShape *s = &p->conv[b][c];
             *s = (DtclConvShape){.B = B, .C = c ? f->widths[b] : (b ? f->widths[b - 1] : 1), .O = f->widths[b],
                                  .H = H, .W = H, .k = 3, .threads = threads};
-            size_t w = ops->conv_work_size(s);
+            size_t w = be->conv_work_size(s);
             work = w > work ? w : work;
         }
         size_t n = (size_t)B * f->widths[b] * H * H;
@@ -91,7 +91,7 @@ void dtcl_fcn_saved(DtclFcnSaved *s, const DtclFcnPlan *p, const DtclFcn *f, Dtc
 
 void dtcl_fcn_forward_train(DtclFcnSaved *s, const DtclFcn *f, const float *x, int update_stats, DtclFcnPlan *p)
 {
-    const DtclLayerOps *ops = p->ops;
+    const DtclBackend *be = p->be;
     int B = p->B;
     const float *in = x;
     s->x = x;
@@ -99,8 +99,8 @@ void dtcl_fcn_forward_train(DtclFcnSaved *s, const DtclFcn *f, const float *x, i
         const DtclFcnBlock *k = &f->blk[b];
         int H = side(p, b), C = f->widths[b];
         for (int c = 0; c < 2; c++) {
-            ops->conv_forward(p->tmp, in, k->conv[c], NULL, &p->conv[b][c], p->work);
-            ops->bn_relu_forward_train(s->r[b][c], s->xhat[b][c], s->invstd[b][c],
+            be->conv_forward(p->tmp, in, k->conv[c], NULL, &p->conv[b][c], p->work);
+            be->bn_relu_forward_train(s->r[b][c], s->xhat[b][c], s->invstd[b][c],
                                               update_stats ? k->mean[c] : NULL, update_stats ? k->var[c] : NULL,
                                               p->tmp, k->gamma[c], k->beta[c], B, C, H * H, DTCL_BN_MOMENTUM,
                                               DTCL_BN_EPS);
@@ -108,16 +108,16 @@ void dtcl_fcn_forward_train(DtclFcnSaved *s, const DtclFcn *f, const float *x, i
                 (*k->tracked[c])++;
             in = s->r[b][c];
         }
-        ops->maxpool2_forward(s->pool[b], s->argmax[b], in, B, C, H, H);
+        be->maxpool2_forward(s->pool[b], s->argmax[b], in, B, C, H, H);
         in = s->pool[b];
     }
     int last = f->nblocks - 1, Hl = side(p, last) / 2;
-    ops->avgpool_forward(s->h, in, B, dtcl_fcn_dim(f), Hl * Hl);
+    be->avgpool_forward(s->h, in, B, dtcl_fcn_dim(f), Hl * Hl);
 }
 
 void dtcl_fcn_forward_eval(float *h, const DtclFcn *f, const float *x, int n, DtclFcnPlan *p)
 {
-    const DtclLayerOps *ops = p->ops;
+    const DtclBackend *be = p->be;
     const float *in = x;
     float *y = p->grad[0], *pooled = p->grad[1];
     for (int b = 0; b < f->nblocks; b++) {
@@ -126,39 +126,39 @@ void dtcl_fcn_forward_eval(float *h, const DtclFcn *f, const float *x, int n, Dt
         for (int c = 0; c < 2; c++) {
             DtclConvShape cs = p->conv[b][c];
             cs.B = n;
-            ops->conv_forward(p->tmp, in, k->conv[c], NULL, &cs, p->work);
-            ops->bn_forward_eval(y, p->tmp, k->gamma[c], k->beta[c], k->mean[c], k->var[c], n, C, H * H,
+            be->conv_forward(p->tmp, in, k->conv[c], NULL, &cs, p->work);
+            be->bn_forward_eval(y, p->tmp, k->gamma[c], k->beta[c], k->mean[c], k->var[c], n, C, H * H,
                                         DTCL_BN_EPS);
-            ops->relu_forward(y, y, (size_t)n * C * H * H);
+            be->relu_forward(y, y, (size_t)n * C * H * H);
             in = y;
         }
-        ops->maxpool2_forward(pooled, p->argmax, y, n, C, H, H);
+        be->maxpool2_forward(pooled, p->argmax, y, n, C, H, H);
         in = pooled;
     }
     int Hl = side(p, f->nblocks - 1) / 2;
-    ops->avgpool_forward(h, in, n, dtcl_fcn_dim(f), Hl * Hl);
+    be->avgpool_forward(h, in, n, dtcl_fcn_dim(f), Hl * Hl);
 }
 
 void dtcl_fcn_backward(float *dx, int param_grads, const float *dh, const DtclFcn *f, const DtclFcnSaved *s,
                        DtclFcnPlan *p)
 {
-    const DtclLayerOps *ops = p->ops;
+    const DtclBackend *be = p->be;
     int B = p->B, last = f->nblocks - 1, Hl = side(p, last) / 2;
     float *A = p->grad[0], *G1 = p->grad[1];
     /* forward: h = mean_{HW} pool_last */
-    ops->zero(A, (size_t)B * dtcl_fcn_dim(f) * Hl * Hl);
-    ops->avgpool_backward(A, dh, B, dtcl_fcn_dim(f), Hl * Hl);
+    be->zero(A, (size_t)B * dtcl_fcn_dim(f) * Hl * Hl);
+    be->avgpool_backward(A, dh, B, dtcl_fcn_dim(f), Hl * Hl);
     for (int b = last; b >= 0; b--) {
         const DtclFcnBlock *k = &f->blk[b];
         int H = side(p, b), C = f->widths[b];
         size_t n = (size_t)B * C * H * H;
         /* forward: pool_b = maxpool(r1) */
-        ops->zero(G1, n);
-        ops->maxpool2_backward(G1, A, s->argmax[b], B, C, H, H);
+        be->zero(G1, n);
+        be->maxpool2_backward(G1, A, s->argmax[b], B, C, H, H);
         for (int c = 1; c >= 0; c--) {
             /* forward: r_c = relu(gamma xhat_c + beta), xhat_c = batchnorm(conv_c(in)) */
-            ops->zero(A, n);
-            ops->bn_relu_backward(A, param_grads ? k->dgamma[c] : NULL, param_grads ? k->dbeta[c] : NULL, G1,
+            be->zero(A, n);
+            be->bn_relu_backward(A, param_grads ? k->dgamma[c] : NULL, param_grads ? k->dbeta[c] : NULL, G1,
                                          s->r[b][c], s->xhat[b][c], s->invstd[b][c], k->gamma[c], B, C, H * H);
             const float *in = c ? s->r[b][0] : (b ? s->pool[b - 1] : s->x);
             const DtclConvShape *cs = &p->conv[b][c];
@@ -166,11 +166,11 @@ void dtcl_fcn_backward(float *dx, int param_grads, const float *dh, const DtclFc
             if (c == 0 && b == 0)
                 din = dx;
             else
-                ops->zero(din, (size_t)B * cs->C * H * H);
+                be->zero(din, (size_t)B * cs->C * H * H);
             if (param_grads)
-                ops->conv_backward(din, k->dconv[c], NULL, A, in, k->conv[c], cs, p->work);
+                be->conv_backward(din, k->dconv[c], NULL, A, in, k->conv[c], cs, p->work);
             else if (din)
-                ops->conv_backward_data(din, A, k->conv[c], cs, p->work);
+                be->conv_backward_data(din, A, k->conv[c], cs, p->work);
         }
         /* G1 holds d pool_{b-1}: it becomes A, the incoming gradient of the block below */
         float *t = A;

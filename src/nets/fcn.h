@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "nn/conv.h"
-#include "backend/layer_ops.h"
+#include "backend/backend.h"
 #include "nn/tensors.h"
 
 #ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
@@ -39,7 +39,7 @@ typedef struct {
 
 /* The per-batch geometry and the scratch shared by every view. */
 typedef struct {
-    const DtclLayerOps *ops; /* the device whose layer primitives run the sequence (layer_ops.h) */
+    const DtclBackend *be; /* the device whose layer primitives run the sequence (backend/backend.h) */
     int B, S, threads;
     DtclConvShape conv[DTCL_FCN_MAX_BLOCKS][2];
     float *tmp;      /* (B, max C H W) a convolution's output */
@@ -67,7 +67,7 @@ void dtcl_fcn_plan(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, 
 /* The same with another device's primitives (the GPU's: every buffer then
  * comes from a device arena, f is the device mirror's, x and dh are device
  * pointers; the counters stay on the host). */
-void dtcl_fcn_plan_ops(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, const DtclLayerOps *ops,
+void dtcl_fcn_plan_on(DtclFcnPlan *p, const DtclFcn *f, int B, int S, int threads, const DtclBackend *be,
                        DtclArena *a);
 void dtcl_fcn_saved(DtclFcnSaved *s, const DtclFcnPlan *p, const DtclFcn *f, DtclArena *a);
 

@@ -7,24 +7,24 @@
 #ifndef DTCL_HEADS_H
 #define DTCL_HEADS_H
 
-#include "backend/layer_ops.h"
+#include "backend/backend.h"
 #include "nn/tensors.h"
 
 #ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
 extern "C" {
 #endif
 
-/* ops: the device of the tensors (layer_ops.h); the layout sets the CPU's,
- * the model's device mirror the GPU's (model_gpu.h). */
+/* be: the device of the tensors (backend/backend.h); the layout sets the
+ * CPU's, a model's device mirror its device's (model.h). */
 typedef struct {
-    const DtclLayerOps *ops;
+    const DtclBackend *be;
     int d, hidden, zdim;
     float *w0, *dw0, *b0, *db0; /* (hidden,d), (hidden) */
     float *w1, *dw1, *b1, *db1; /* (Z,hidden), (Z) */
 } DtclProjection;
 
 typedef struct {
-    const DtclLayerOps *ops;
+    const DtclBackend *be;
     int d;
     float *w, *dw, *b, *db; /* (1,d), (1) */
 } DtclClassifier;

@@ -23,14 +23,14 @@ void dtcl_mnet_layout(DtclMnet *m, DtclTable *t)
 
 void dtcl_mnet_plan(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads, DtclArena *a)
 {
-    dtcl_mnet_plan_ops(p, m, B, S, threads, &dtcl_layer_ops_cpu, a);
+    dtcl_mnet_plan_on(p, m, B, S, threads, &dtcl_backend_cpu, a);
 }
 
-void dtcl_mnet_plan_ops(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads, const DtclLayerOps *ops,
+void dtcl_mnet_plan_on(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads, const DtclBackend *be,
                         DtclArena *a)
 {
     int C0 = m->widths[0], C1 = m->widths[1], S2 = S / 2, S4 = S2 / 2;
-    p->ops = ops;
+    p->be = be;
     p->B = B;
     p->S = S;
     p->threads = threads;
@@ -40,7 +40,7 @@ void dtcl_mnet_plan_ops(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int th
     size_t work = 0;
     for (int l = 0; l < 3; l++) {
         p->conv[l] = shapes[l];
-        size_t w = ops->conv_work_size(&shapes[l]);
+        size_t w = be->conv_work_size(&shapes[l]);
         work = w > work ? w : work;
     }
     p->r0 = dtcl_arena_take(a, (size_t)B * C0 * S * S);
@@ -60,49 +60,49 @@ void dtcl_mnet_plan_ops(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int th
 
 void dtcl_mnet_forward(DtclMnetPlan *p, const DtclMnet *m, const float *x)
 {
-    const DtclLayerOps *ops = p->ops;
+    const DtclBackend *be = p->be;
     int B = p->B, C0 = m->widths[0], C1 = m->widths[1], S = p->S, S2 = S / 2, S4 = S2 / 2;
     p->x = x;
-    ops->conv_forward(p->r0, x, m->w[0], m->b[0], &p->conv[0], p->work);
-    ops->relu_forward(p->r0, p->r0, (size_t)B * C0 * S * S);
-    ops->maxpool2_forward(p->p0, p->a0, p->r0, B, C0, S, S);
-    ops->conv_forward(p->r1, p->p0, m->w[1], m->b[1], &p->conv[1], p->work);
-    ops->relu_forward(p->r1, p->r1, (size_t)B * C1 * S2 * S2);
-    ops->maxpool2_forward(p->p1, p->a1, p->r1, B, C1, S2, S2);
-    ops->conv_forward(p->head, p->p1, m->w[2], m->b[2], &p->conv[2], p->work);
-    ops->avgpool_forward(p->mean, p->head, B, DTCL_NLAMBDA, S4 * S4);
-    ops->logistic_forward(p->lambda, p->mean, (size_t)B * DTCL_NLAMBDA);
+    be->conv_forward(p->r0, x, m->w[0], m->b[0], &p->conv[0], p->work);
+    be->relu_forward(p->r0, p->r0, (size_t)B * C0 * S * S);
+    be->maxpool2_forward(p->p0, p->a0, p->r0, B, C0, S, S);
+    be->conv_forward(p->r1, p->p0, m->w[1], m->b[1], &p->conv[1], p->work);
+    be->relu_forward(p->r1, p->r1, (size_t)B * C1 * S2 * S2);
+    be->maxpool2_forward(p->p1, p->a1, p->r1, B, C1, S2, S2);
+    be->conv_forward(p->head, p->p1, m->w[2], m->b[2], &p->conv[2], p->work);
+    be->avgpool_forward(p->mean, p->head, B, DTCL_NLAMBDA, S4 * S4);
+    be->logistic_forward(p->lambda, p->mean, (size_t)B * DTCL_NLAMBDA);
 }
 
 void dtcl_mnet_backward(const float *dlambda, const DtclMnet *m, DtclMnetPlan *p)
 {
-    const DtclLayerOps *ops = p->ops;
+    const DtclBackend *be = p->be;
     int B = p->B, C0 = m->widths[0], C1 = m->widths[1], S = p->S, S2 = S / 2, S4 = S2 / 2;
     size_t n7 = (size_t)B * DTCL_NLAMBDA, nh = n7 * S4 * S4, np1 = (size_t)B * C1 * S4 * S4;
     size_t nr1 = (size_t)B * C1 * S2 * S2, np0 = (size_t)B * C0 * S2 * S2, nr0 = (size_t)B * C0 * S * S;
     float *g0 = p->g0, *g1 = p->g1;
     /* forward: lambda = logistic(mean) */
-    ops->zero(g0, n7);
-    ops->logistic_backward(g0, dlambda, p->lambda, n7);
+    be->zero(g0, n7);
+    be->logistic_backward(g0, dlambda, p->lambda, n7);
     /* forward: mean = avgpool(head) */
-    ops->zero(g1, nh);
-    ops->avgpool_backward(g1, g0, B, DTCL_NLAMBDA, S4 * S4);
+    be->zero(g1, nh);
+    be->avgpool_backward(g1, g0, B, DTCL_NLAMBDA, S4 * S4);
     /* forward: head = conv1x1(p1) + b */
-    ops->zero(g0, np1);
-    ops->conv_backward(g0, m->dw[2], m->db[2], g1, p->p1, m->w[2], &p->conv[2], p->work);
+    be->zero(g0, np1);
+    be->conv_backward(g0, m->dw[2], m->db[2], g1, p->p1, m->w[2], &p->conv[2], p->work);
     /* forward: p1 = maxpool(r1) */
-    ops->zero(g1, nr1);
-    ops->maxpool2_backward(g1, g0, p->a1, B, C1, S2, S2);
+    be->zero(g1, nr1);
+    be->maxpool2_backward(g1, g0, p->a1, B, C1, S2, S2);
     /* forward: r1 = relu(conv1(p0) + b) */
-    ops->zero(g0, nr1);
-    ops->relu_backward(g0, g1, p->r1, nr1);
-    ops->zero(g1, np0);
-    ops->conv_backward(g1, m->dw[1], m->db[1], g0, p->p0, m->w[1], &p->conv[1], p->work);
+    be->zero(g0, nr1);
+    be->relu_backward(g0, g1, p->r1, nr1);
+    be->zero(g1, np0);
+    be->conv_backward(g1, m->dw[1], m->db[1], g0, p->p0, m->w[1], &p->conv[1], p->work);
     /* forward: p0 = maxpool(r0) */
-    ops->zero(g0, nr0);
-    ops->maxpool2_backward(g0, g1, p->a0, B, C0, S, S);
+    be->zero(g0, nr0);
+    be->maxpool2_backward(g0, g1, p->a0, B, C0, S, S);
     /* forward: r0 = relu(conv0(x) + b) */
-    ops->zero(g1, nr0);
-    ops->relu_backward(g1, g0, p->r0, nr0);
-    ops->conv_backward(NULL, m->dw[0], m->db[0], g1, p->x, m->w[0], &p->conv[0], p->work);
+    be->zero(g1, nr0);
+    be->relu_backward(g1, g0, p->r0, nr0);
+    be->conv_backward(NULL, m->dw[0], m->db[0], g1, p->x, m->w[0], &p->conv[0], p->work);
 }

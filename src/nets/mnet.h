@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "nn/conv.h"
-#include "backend/layer_ops.h"
+#include "backend/backend.h"
 #include "nn/tensors.h"
 
 #ifdef __cplusplus /* the CUDA twins (src/gpu) include it */
@@ -24,7 +24,7 @@ typedef struct {
 
 /* Geometry, the forward's saved buffers and the backward's scratch. */
 typedef struct {
-    const DtclLayerOps *ops; /* the device whose layer primitives run M (layer_ops.h) */
+    const DtclBackend *be; /* the device whose layer primitives run M (backend/backend.h) */
     int B, S, threads;
     DtclConvShape conv[3];
     const float *x;        /* (B,1,S,S) the caller's */
@@ -45,7 +45,7 @@ void dtcl_mnet_layout(DtclMnet *m, DtclTable *t);
 void dtcl_mnet_plan(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads, DtclArena *a);
 /* The same with another device's primitives (the GPU's: buffers from a
  * device arena, m the device mirror's, x and dlambda device pointers). */
-void dtcl_mnet_plan_ops(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads, const DtclLayerOps *ops,
+void dtcl_mnet_plan_on(DtclMnetPlan *p, const DtclMnet *m, int B, int S, int threads, const DtclBackend *be,
                         DtclArena *a);
 
 /* p->lambda = M(x). */

@@ -117,6 +117,72 @@ void dtcl_model_free(DtclModel *md)
     memset(md, 0, sizeof *md);
 }
 
+/* The mirror's families: parameters, gradients, Adam m and v (one size),
+ * running statistics (another); at least one float each. */
+enum { FAM_PARAM, FAM_GRAD, FAM_M, FAM_V, FAM_STAT, NFAM };
+
+static float **family(DtclTable *t, int k)
+{
+    float **f[NFAM] = {&t->param, &t->grad, &t->adam_m, &t->adam_v, &t->stat};
+    return f[k];
+}
+
+static size_t family_bytes(const DtclTable *t, int k)
+{
+    size_t n = k == FAM_STAT ? t->size[DTCL_FAMILY_STAT] : t->size[DTCL_FAMILY_PARAM];
+    return sizeof(float) * (n ? n : 1);
+}
+
+int dtcl_model_mirror(DtclModel *dev, DtclModel *host, const DtclBackend *be, DtclError *err)
+{
+    *dev = *host; /* shares host's tensor descriptions and counters */
+    DtclTable *t = &dev->table;
+    for (int k = 0; k < NFAM; k++)
+        *family(t, k) = NULL;
+    for (int k = 0; k < NFAM; k++)
+        if (!(*family(t, k) = be->alloc(family_bytes(t, k), err))) {
+            dtcl_model_mirror_free(dev, be);
+            return -1;
+        }
+    dtcl_model_bind(dev);
+    dev->g.be = dev->p.be = be; /* the heads run where their tensors are */
+    if (dtcl_model_mirror_upload(dev, host, be, err) != 0) {
+        dtcl_model_mirror_free(dev, be);
+        return -1;
+    }
+    return 0;
+}
+
+int dtcl_model_mirror_upload(DtclModel *dev, const DtclModel *host, const DtclBackend *be, DtclError *err)
+{
+    for (int k = 0; k < NFAM; k++)
+        if (be->upload(*family(&dev->table, k), *family((DtclTable *)&host->table, k),
+                       family_bytes(&host->table, k), err) != 0)
+            return -1;
+    dev->step_e = host->step_e;
+    dev->step_m = host->step_m;
+    return 0;
+}
+
+int dtcl_model_mirror_download(DtclModel *host, const DtclModel *dev, const DtclBackend *be, DtclError *err)
+{
+    for (int k = 0; k < NFAM; k++)
+        if (be->download(*family(&host->table, k), *family((DtclTable *)&dev->table, k),
+                         family_bytes(&host->table, k), err) != 0)
+            return -1;
+    host->step_e = dev->step_e;
+    host->step_m = dev->step_m;
+    return 0;
+}
+
+void dtcl_model_mirror_free(DtclModel *dev, const DtclBackend *be)
+{
+    for (int k = 0; k < NFAM; k++)
+        if (*family(&dev->table, k))
+            be->free(*family(&dev->table, k));
+    memset(dev, 0, sizeof *dev); /* the tensor descriptions and counters are the host's */
+}
+
 /* PyTorch's fan_in: weight shape[1] times the kernel, or the bias's weight's. */
 static size_t fan_in(const DtclTable *t, int i)
 {

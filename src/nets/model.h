@@ -63,6 +63,18 @@ void dtcl_model_bind(DtclModel *md);
  * Tensor i of the table reads the stream (seed, DTCL_RNG_INIT, 0, 0, i). */
 void dtcl_model_reset(DtclModel *md, uint64_t seed);
 void dtcl_model_zero_grad(DtclModel *md);
+/* A model's mirror on another device (the GPU): a copy of host's description
+ * whose parameter, gradient, Adam and running-statistics families are each
+ * one allocation of be's device, its networks' views bound to them by the
+ * same layout walk (dtcl_model_bind), its heads running on be. The counters
+ * (num_batches_tracked) stay host's: they are counted on the host. Copies
+ * are explicit: upload after loading or initialising host, download before
+ * saving or reading it. */
+int dtcl_model_mirror(DtclModel *dev, DtclModel *host, const DtclBackend *be, DtclError *err);
+int dtcl_model_mirror_upload(DtclModel *dev, const DtclModel *host, const DtclBackend *be, DtclError *err);
+int dtcl_model_mirror_download(DtclModel *host, const DtclModel *dev, const DtclBackend *be, DtclError *err);
+void dtcl_model_mirror_free(DtclModel *dev, const DtclBackend *be);
+
 /* Whether tensor i of t is a BatchNorm's weight or bias: a parameter whose
  * module also holds a running_mean (derived from the layout, not the names
  * fcn and DenseNet give their BatchNorms). */

@@ -29,16 +29,57 @@ static void normalise_rows(double *out, double *norm, const double *x, int rows,
  * log sum_{c != excl} exp s_rc - sum_c target_rc s_rc. ga (R,D), gb (C,D) receive the gradients when not NULL (+=).
  * Cosine similarity normalises a and b first and takes the gradient back
  * through the normalisation. */
-static double core(const double *a, const double *b, int R, int C, int D, const double *target, const int *excl,
-                   DtclSimilarity sim, double tau, double *ga, double *gb)
+/* What one call needs for B images of D features, made once: the doubles of
+ * the views, their normalised copies and norms, a row of similarities, the
+ * gradients before and after the normalisation, the rows' targets. */
+struct DtclNceWork {
+    int B, D;
+    double *a, *b, *ga, *gb;         /* (2B,D) each: the views and their gradients */
+    double *an, *bn, *na, *nb, *srow; /* (2B,D), (2B,D), (2B), (2B), (2B) */
+    double *gan, *gbn;               /* (2B,D) each */
+    double *target;                  /* (2B,2B) */
+    int *excl;                       /* (2B) */
+};
+
+DtclNceWork *dtcl_nce_work_create(int B, int D)
 {
-    double *an = DTCL_MALLOC(sizeof(double) * (size_t)R * D), *bn = DTCL_MALLOC(sizeof(double) * (size_t)C * D);
-    double *na = DTCL_MALLOC(sizeof(double) * (size_t)R), *nb = DTCL_MALLOC(sizeof(double) * (size_t)C);
+    DtclNceWork *w = DTCL_CALLOC(1, sizeof *w);
+    size_t V = 2 * (size_t)B, VD = V * D;
+    w->B = B;
+    w->D = D;
+    double **vd[8] = {&w->a, &w->b, &w->ga, &w->gb, &w->an, &w->bn, &w->gan, &w->gbn};
+    for (int k = 0; k < 8; k++)
+        *vd[k] = DTCL_MALLOC(sizeof(double) * (VD ? VD : 1));
+    w->na = DTCL_MALLOC(sizeof(double) * V);
+    w->nb = DTCL_MALLOC(sizeof(double) * V);
+    w->srow = DTCL_MALLOC(sizeof(double) * V);
+    w->target = DTCL_MALLOC(sizeof(double) * V * V);
+    w->excl = DTCL_MALLOC(sizeof(int) * V);
+    return w;
+}
+
+void dtcl_nce_work_free(DtclNceWork *w)
+{
+    if (!w)
+        return;
+    double *f[13] = {w->a, w->b, w->ga, w->gb, w->an, w->bn, w->gan, w->gbn, w->na, w->nb, w->srow, w->target};
+    for (int k = 0; k < 12; k++)
+        free(f[k]);
+    free(w->excl);
+    free(w);
+}
+
+static double core(const double *a, const double *b, int R, int C, int D, const double *target, const int *excl,
+                   DtclSimilarity sim, double tau, double *ga, double *gb, DtclNceWork *w)
+{
+    double *an = w->an, *bn = w->bn, *na = w->na, *nb = w->nb, *srow = w->srow;
     normalise_rows(an, na, a, R, D, sim);
     normalise_rows(bn, nb, b, C, D, sim);
-    double *srow = DTCL_MALLOC(sizeof(double) * (size_t)C);
-    double *gan = ga ? DTCL_CALLOC((size_t)R * D, sizeof(double)) : NULL;
-    double *gbn = gb ? DTCL_CALLOC((size_t)C * D, sizeof(double)) : NULL;
+    double *gan = ga ? w->gan : NULL, *gbn = gb ? w->gbn : NULL;
+    if (gan)
+        memset(gan, 0, sizeof(double) * (size_t)R * D);
+    if (gbn)
+        memset(gbn, 0, sizeof(double) * (size_t)C * D);
     double loss = 0;
     for (int r = 0; r < R; r++) {
         double mx = -INFINITY;
@@ -88,7 +129,6 @@ static double core(const double *a, const double *b, int R, int C, int D, const 
                 out[(size_t)r * D + d] += (gn[(size_t)r * D + d] - dotp * xn[(size_t)r * D + d]) / nn[r];
         }
     }
-    free(an); free(bn); free(na); free(nb); free(srow); free(gan); free(gbn);
     return loss / R;
 }
 
@@ -130,57 +170,64 @@ int dtcl_nce_rows(const DtclNce *c, const int8_t *labels, int B, double *target,
     return V;
 }
 
-/* Builds the anchors, candidates and targets of each kind, and runs the core. */
-static double run(const DtclNce *c, const double *zm, const double *z, const int8_t *labels, int B, int D,
-                  double *gzm, double *gz)
+/* Builds the anchors, candidates and targets of each kind, and runs the core.
+ * zm, z (B,D) in w->a and w->b; gradients, when wanted, into w->ga, w->gb. */
+static double run(const DtclNce *c, const int8_t *labels, int B, int D, int grads, DtclNceWork *w)
 {
-    int *excl = DTCL_MALLOC(sizeof(int) * 2 * (size_t)B);
-    double *target = DTCL_MALLOC(sizeof(double) * 4 * (size_t)B * B);
-    int R = dtcl_nce_rows(c, labels, B, target, excl);
-    double loss;
+    int R = dtcl_nce_rows(c, labels, B, w->target, w->excl);
+    size_t n = (size_t)B * D;
     if (c->kind == DTCL_NCE_PAPER) {
-        loss = core(zm, z, B, B, D, target, excl, c->sim, c->tau, gzm, gz);
-    } else {
-        size_t n = (size_t)B * D;
-        double *v = DTCL_MALLOC(sizeof(double) * 2 * n);
-        memcpy(v, zm, sizeof(double) * n);
-        memcpy(v + n, z, sizeof(double) * n);
-        double *ga = gzm ? DTCL_CALLOC(2 * n, sizeof(double)) : NULL;
-        double *gb = gzm ? DTCL_CALLOC(2 * n, sizeof(double)) : NULL;
-        loss = core(v, v, R, R, D, target, excl, c->sim, c->tau, ga, gb);
-        if (ga)
-            for (size_t q = 0; q < n; q++) { /* each view is both an anchor and a candidate */
-                gzm[q] += ga[q] + gb[q];
-                gz[q] += ga[n + q] + gb[n + q];
-            }
-        free(v);
-        free(ga);
-        free(gb);
+        if (grads) {
+            memset(w->ga, 0, sizeof(double) * n);
+            memset(w->gb, 0, sizeof(double) * n);
+        }
+        return core(w->a, w->b, B, B, D, w->target, w->excl, c->sim, c->tau, grads ? w->ga : NULL,
+                    grads ? w->gb : NULL, w);
     }
-    free(excl);
-    free(target);
+    /* the 2B views v = (zm; z) against themselves: w->a holds v, w->b the
+     * views' gradient as candidates; each view is both an anchor and a
+     * candidate, so its gradient is the sum */
+    memcpy(w->a + n, w->b, sizeof(double) * n);
+    double *ga = w->ga, *gb = w->gb;
+    if (grads) {
+        memset(ga, 0, sizeof(double) * 2 * n);
+        memset(gb, 0, sizeof(double) * 2 * n);
+    }
+    double loss = core(w->a, w->a, R, R, D, w->target, w->excl, c->sim, c->tau, grads ? ga : NULL,
+                       grads ? gb : NULL, w);
+    if (grads)
+        for (size_t q = 0; q < 2 * n; q++)
+            ga[q] += gb[q]; /* ga: dL/dv, v = (zm; z) */
     return loss;
 }
 
 double dtcl_nce_loss_d(const DtclNce *c, const double *zm, const double *z, const int8_t *labels, int B, int D)
 {
-    return run(c, zm, z, labels, B, D, NULL, NULL);
+    DtclNceWork *w = dtcl_nce_work_create(B, D);
+    memcpy(w->a, zm, sizeof(double) * (size_t)B * D);
+    memcpy(w->b, z, sizeof(double) * (size_t)B * D);
+    double loss = run(c, labels, B, D, 0, w);
+    dtcl_nce_work_free(w);
+    return loss;
 }
 
 double dtcl_nce_forward_backward(const DtclNce *c, float *dzm, float *dz, const float *zm, const float *z,
-                                 const int8_t *labels, int B, int D)
+                                 const int8_t *labels, int B, int D, DtclNceWork *work)
 {
+    DtclNceWork *w = work ? work : dtcl_nce_work_create(B, D);
     size_t n = (size_t)B * D;
-    double *a = DTCL_MALLOC(sizeof(double) * n), *b = DTCL_MALLOC(sizeof(double) * n);
     for (size_t q = 0; q < n; q++)
-        a[q] = zm[q], b[q] = z[q];
-    double *ga = dzm ? DTCL_CALLOC(n, sizeof(double)) : NULL, *gb = dzm ? DTCL_CALLOC(n, sizeof(double)) : NULL;
-    double loss = run(c, a, b, labels, B, D, ga, gb);
-    if (dzm)
+        w->a[q] = zm[q], w->b[q] = z[q];
+    double loss = run(c, labels, B, D, dzm != NULL, w);
+    if (dzm) {
+        /* paper: ga, gb are dL/dzm, dL/dz; the view kinds: ga is dL/d(zm; z) */
+        const double *gzm = w->ga, *gz = c->kind == DTCL_NCE_PAPER ? w->gb : w->ga + n;
         for (size_t q = 0; q < n; q++) {
-            dzm[q] += (float)ga[q];
-            dz[q] += (float)gb[q];
+            dzm[q] += (float)gzm[q];
+            dz[q] += (float)gz[q];
         }
-    free(a); free(b); free(ga); free(gb);
+    }
+    if (!work)
+        dtcl_nce_work_free(w);
     return loss;
 }

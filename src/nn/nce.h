@@ -31,12 +31,19 @@ typedef struct {
     double tau;
 } DtclNce;
 
+/* The buffers one call needs for B images of D features, made once (a
+ * training step's plan holds one). */
+typedef struct DtclNceWork DtclNceWork;
+DtclNceWork *dtcl_nce_work_create(int B, int D);
+void dtcl_nce_work_free(DtclNceWork *w);
+
 /* Returns L; with dzm/dz not NULL, adds dL/dzm and dL/dz to them (+=).
- * labels (B) in {0, 1, -1} are read by supcon only (may be NULL). */
+ * labels (B) in {0, 1, -1} are read by supcon only (may be NULL). work: made
+ * for (B, D), or NULL to make one for this call. */
 double dtcl_nce_forward_backward(const DtclNce *c,
                                  float *dzm, float *dz,            /* (B,D) each, or NULL */
                                  const float *zm, const float *z,  /* (B,D) each */
-                                 const int8_t *labels, int B, int D);
+                                 const int8_t *labels, int B, int D, DtclNceWork *work);
 
 /* Each kind as a softmax cross-entropy over rows (nce.c's core, and its CUDA
  * twin): R anchors against R candidates (paper: zm against z, R = B; simclr

@@ -26,7 +26,6 @@
 #include "eval/logreg.h"
 #include "base/rng.h"
 #include "data/split.h"
-#include "train/dispatch.h"
 #include "train/step.h"
 
 #ifdef HAVE_OPENBLAS_GET_CORENAME
@@ -220,7 +219,7 @@ typedef struct {
     DtclModel md;
     DtclTransform tr, tr_nocrop; /* tr_nocrop: simclr's images whose crop is off */
     int has_nocrop;
-    DtclStepper st;        /* the steps, on the CPU or the GPU (dispatch.h) */
+    DtclStepPlan st;       /* the steps, on the CPU or the GPU (step.h) */
     DtclStepConfig sc;
     float *x, *lambda, *xtmp; /* (B,S,S), (B,7), (B,S,S) */
     int8_t *labels;
@@ -331,7 +330,7 @@ static int save_checkpoint(Run *r, int epoch, CkKind kind, int step, const doubl
     for (int k = 0; kind == CK_INTERRUPTED && k < ACC_N; k++)
         snprintf(accs + strlen(accs), sizeof accs - strlen(accs), "%s%.17g", k ? "," : "", acc[k]);
     strcat(accs, "]");
-    if (dtcl_stepper_sync(&r->st, err) != 0) /* the GPU's state into r->md */
+    if (dtcl_step_sync(&r->st, err) != 0) /* the GPU's state into r->md */
         return -1;
     cJSON *doc = config_doc(&r->cfg, r->threads);
     char *cfg = cJSON_Print(doc);
@@ -397,27 +396,25 @@ static int resume_point(const char *run, char *path, size_t size)
 }
 
 /* Validation: BCE and AUC of p(f(X)) in evaluation mode over the labelled
- * validation images. */
-static void validate(Run *r, double *bce, double *auc)
+ * validation images, f and p on the run's device. */
+static int validate(Run *r, double *bce, double *auc, DtclError *err)
 {
-    int d = dtcl_encoder_dim(&r->md.f);
     int64_t n = r->nval;
     *bce = NAN;
     *auc = NAN;
     if (n == 0)
-        return;
-    int B = r->cfg.batch;
-    float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * d), *logit = DTCL_MALLOC(sizeof(float) * (size_t)B);
+        return 0;
+    int B = r->cfg.batch, rc = 0;
+    float *logit = DTCL_MALLOC(sizeof(float) * (size_t)B);
     double *score = DTCL_MALLOC(sizeof(double) * (size_t)n);
     int8_t *y = DTCL_MALLOC((size_t)n);
     int64_t m = 0;
     double sum = 0;
-    for (int64_t i = 0; i < n; i += B) {
+    for (int64_t i = 0; i < n && rc == 0; i += B) {
         int nb = n - i < B ? (int)(n - i) : B;
         dtcl_dataset_load(&r->ds, r->xtmp, r->val + i, nb);
-        dtcl_stepper_eval(&r->st, h, r->xtmp, nb);
-        dtcl_classifier_forward(logit, h, &r->md.p, nb);
-        for (int b = 0; b < nb; b++) {
+        rc = dtcl_step_logits(&r->st, logit, r->xtmp, nb, err);
+        for (int b = 0; b < nb && rc == 0; b++) {
             int8_t lab = r->ds.label[r->val[i + b]];
             if (lab < 0)
                 continue;
@@ -427,14 +424,14 @@ static void validate(Run *r, double *bce, double *auc)
             y[m++] = lab;
         }
     }
-    if (m > 0) {
+    if (rc == 0 && m > 0) {
         *bce = sum / (double)m;
         *auc = dtcl_auc(score, y, m);
     }
-    free(h);
     free(logit);
     free(score);
     free(y);
+    return rc;
 }
 
 static void metrics_header(FILE *f)
@@ -582,8 +579,8 @@ static int setup(Run *r, const DtclTrainConfig *c, const char *run, DtclError *e
             return -1;
         r->has_nocrop = 1;
     }
-    if (dtcl_stepper_init(&r->st, c->device, &r->md, &r->tr, r->has_nocrop ? &r->tr_nocrop : NULL,
-                          dtcl_strategy_uses_m(c->strategy), c->batch, r->S, r->threads, err) != 0)
+    if (dtcl_step_plan_init(&r->st, c->device, &r->md, &r->tr, r->has_nocrop ? &r->tr_nocrop : NULL,
+                            dtcl_strategy_uses_m(c->strategy), c->batch, r->S, r->threads, err) != 0)
         return -1;
     dtcl_step_config_default(&r->sc);
     r->sc.nce = c->nce;
@@ -610,8 +607,7 @@ static void teardown(Run *r)
     free(r->labelled);
     free(r->train);
     free(r->val);
-    if (r->st.md)
-        dtcl_stepper_free(&r->st);
+    dtcl_step_plan_free(&r->st);
     if (r->tr.size)
         dtcl_transform_free(&r->tr);
     if (r->has_nocrop)
@@ -647,7 +643,7 @@ static int load_state(Run *r, const char *path, DtclError *err)
     dtcl_model_free(&src);
     if (!same)
         return dtcl_fail(err, "%s: its model does not match config.json's widths", path);
-    return dtcl_stepper_upload(&r->st, err); /* the device takes the loaded state */
+    return dtcl_step_upload(&r->st, err); /* the device takes the loaded state */
 }
 
 /* Whether checkpoints/interrupted.safetensors continues epoch `epoch`; if so
@@ -691,8 +687,9 @@ static int resume_state(Run *r, int *start, int *step, double *acc, DtclError *e
     return load_state(r, path, err);
 }
 
-/* One step of the run's strategy on the batch idx (B dataset indices). */
-static void train_step(Run *r, int epoch, int step, const int64_t *idx, DtclStepLosses *l)
+/* One step of the run's strategy on the batch idx (B dataset indices); -1
+ * with err when the device failed. */
+static int train_step(Run *r, int epoch, int step, const int64_t *idx, DtclStepLosses *l, DtclError *err)
 {
     int B = r->cfg.batch;
     dtcl_dataset_load(&r->ds, r->x, idx, B);
@@ -701,23 +698,18 @@ static void train_step(Run *r, int epoch, int step, const int64_t *idx, DtclStep
         r->items[b] = (uint32_t)idx[b];
     }
     DtclNoiseSource ns = {r->cfg.seed, (uint32_t)epoch, (uint32_t)step, r->items};
-    memset(l, 0, sizeof *l);
     switch (r->cfg.strategy) {
     case DTCL_STRATEGY_SSL:
-    case DTCL_STRATEGY_PROPOSED:
-        dtcl_stepper_proposed(&r->st, &r->sc, &ns, r->x, r->labels, l, r->lambda);
-        break;
+    case DTCL_STRATEGY_PROPOSED: return dtcl_step_proposed(&r->st, &r->sc, &ns, r->x, r->labels, l, r->lambda, err);
     case DTCL_STRATEGY_RANDOM:
     case DTCL_STRATEGY_RANDOM_SUP:
         draw_lambda(r, epoch, step, idx);
-        dtcl_stepper_augmented(&r->st, &r->sc, &ns, r->x, r->lambda, NULL, 0, r->labels, l);
-        break;
+        return dtcl_step_augmented(&r->st, &r->sc, &ns, r->x, r->lambda, NULL, 0, r->labels, l, err);
     default: { /* simclr, supervised */
         uint8_t crop_on[4096];
         draw_augmentation(r, epoch, step, idx, crop_on);
-        dtcl_stepper_augmented(&r->st, &r->sc, &ns, r->x, r->lambda, crop_on,
-                               r->cfg.strategy == DTCL_STRATEGY_SUPERVISED, r->labels, l);
-        break;
+        return dtcl_step_augmented(&r->st, &r->sc, &ns, r->x, r->lambda, crop_on,
+                                   r->cfg.strategy == DTCL_STRATEGY_SUPERVISED, r->labels, l, err);
     }
     }
 }
@@ -772,14 +764,15 @@ int dtcl_train_time(const DtclTrainConfig *c, int nsteps, DtclTrainTiming *t, Dt
     int64_t steps = r.ntrain / B, *order = DTCL_MALLOC(sizeof(int64_t) * (size_t)(r.ntrain + 1));
     epoch_order(&r, 1, order);
     DtclStepLosses l;
-    train_step(&r, 1, 0, order, &l); /* warm-up: first touches of the arena and the plans */
+    int rc = train_step(&r, 1, 0, order, &l, err); /* warm-up: first touches of the arena and the plans */
     double t0 = dtcl_now_s();
-    for (int s = 0; s < nsteps; s++)
-        train_step(&r, 1, (int)((1 + s) % steps), order + ((1 + s) % steps) * B, &l);
+    for (int s = 0; s < nsteps && rc == 0; s++)
+        rc = train_step(&r, 1, (int)((1 + s) % steps), order + ((1 + s) % steps) * B, &l, err);
     t->step_s = (dtcl_now_s() - t0) / nsteps;
     float *h = DTCL_MALLOC(sizeof(float) * (size_t)B * (size_t)dtcl_encoder_dim(&r.md.f));
     t0 = dtcl_now_s();
-    dtcl_stepper_eval(&r.st, h, r.x, B);
+    if (rc == 0)
+        rc = dtcl_step_embed(&r.st, h, r.x, B, err);
     t->embed_image_s = (dtcl_now_s() - t0) / B;
     t->steps_per_epoch = steps;
     t->ntrain = r.ntrain;
@@ -789,7 +782,7 @@ int dtcl_train_time(const DtclTrainConfig *c, int nsteps, DtclTrainTiming *t, Dt
     free(h);
     free(order);
     teardown(&r);
-    return 0;
+    return rc;
 }
 
 int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, const float *masks, float *x, float *xm,
@@ -834,17 +827,21 @@ int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, cons
             r.items[b] = (uint32_t)bi[b];
         DtclNoiseSource ns = {c.seed, (uint32_t)epoch, 0, r.items};
         uint8_t crop_on[16], *co = NULL;
-        if (dtcl_strategy_uses_m(c.strategy)) {
-            dtcl_mnet_forward(&r.st.plan.mp, &r.md.m, r.x); /* views run on the CPU */
-            memcpy(r.lambda, r.st.plan.mp.lambda, sizeof(float) * (size_t)B * DTCL_NLAMBDA);
+        if (dtcl_strategy_uses_m(c.strategy)) { /* M's Lambda, on the run's device */
+            const DtclBackend *be = r.st.be;
+            rc = be->upload(r.st.x, r.x, sizeof(float) * SS * (size_t)B, err);
+            if (rc == 0) {
+                dtcl_mnet_forward(&r.st.mp, &r.st.md->m, r.st.x);
+                rc = be->download(r.lambda, r.st.mp.lambda, sizeof(float) * (size_t)B * DTCL_NLAMBDA, err);
+            }
         } else if (c.strategy == DTCL_STRATEGY_RANDOM || c.strategy == DTCL_STRATEGY_RANDOM_SUP) {
             draw_lambda(&r, epoch, 0, bi);
         } else {
             draw_augmentation(&r, epoch, 0, bi, crop_on);
             co = crop_on;
         }
-        if (xm) /* Lambda alone (the histograms) needs no transformed images */
-            dtcl_stepper_transform(&r.st, &ns, r.x, r.lambda, co);
+        if (rc == 0 && xm) /* Lambda alone (the histograms) needs no transformed images */
+            rc = dtcl_step_transform(&r.st, &ns, r.x, r.lambda, co, r.xtmp, err);
         if (masks) {
             for (int b = 0; b < B; b++)
                 memcpy(mb + b * SS, masks + (size_t)(first + (b < m ? b : m - 1)) * SS, SS * sizeof(float));
@@ -858,7 +855,7 @@ int dtcl_train_views(const char *run, int epoch, const int64_t *idx, int n, cons
             if (x)
                 memcpy(x + o * SS, r.x + b * SS, SS * sizeof(float));
             if (xm)
-                memcpy(xm + o * SS, r.st.xm + b * SS, SS * sizeof(float));
+                memcpy(xm + o * SS, r.xtmp + b * SS, SS * sizeof(float));
             if (lambda)
                 memcpy(lambda + o * DTCL_NLAMBDA, r.lambda + b * DTCL_NLAMBDA, DTCL_NLAMBDA * sizeof(float));
             if (masks && xmask)
@@ -932,7 +929,14 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
         int64_t done = first;
         for (int64_t s = first; s < steps; s++) {
             DtclStepLosses l;
-            train_step(&r, epoch, (int)s, order + s * c->batch, &l);
+            if (train_step(&r, epoch, (int)s, order + s * c->batch, &l, err) != 0) {
+                char where[96];
+                snprintf(where, sizeof where, "epoch %d, step %lld (stopped; the last good checkpoint is kept)", epoch,
+                         (long long)s);
+                rc = -2;
+                dtcl_fail_prefix(err, where);
+                break;
+            }
             if (!isfinite(l.loss_e) || !isfinite(l.loss_m)) {
                 rc = -2;
                 dtcl_fail(err, "epoch %d, step %lld: the loss is not finite (L_E %g, L_M %g); stopped, the last "
@@ -965,12 +969,10 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
             break;
         }
         double vbce, vauc, secs = dtcl_now_s() - t0;
-        /* validation reads p on the host: the GPU's state first (nothing to do on the CPU) */
-        if ((rc = dtcl_stepper_sync(&r.st, err)) != 0) {
+        if (validate(&r, &vbce, &vauc, err) != 0) {
             rc = -2;
             break;
         }
-        validate(&r, &vbce, &vauc);
         char row[4096];
         metrics_row(row, sizeof row, epoch, acc, vbce, vauc, secs);
         if (epoch % c->save_every == 0 || epoch == c->epochs)

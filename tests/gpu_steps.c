@@ -63,13 +63,13 @@ static void fill(float *a, size_t n, uint32_t step, uint32_t item, float lo, flo
 
 static void make_transform(DtclTransform *t, int crop)
 {
-    DtclStepKind k[DTCL_NSTEP_KINDS], keep[DTCL_NSTEP_KINDS];
+    DtclStage k[DTCL_NSTAGES], keep[DTCL_NSTAGES];
     int ns, nk = 0;
     DtclTransformParams p;
     dtcl_transform_params_default(&p);
     dtcl_transform_parse_order(dtcl_default_order, k, &ns, NULL);
     for (int i = 0; i < ns; i++)
-        if (crop || k[i] != DTCL_STEP_CROP)
+        if (crop || k[i] != DTCL_STAGE_CROP)
             keep[nk++] = k[i];
     DtclError e;
     if (dtcl_transform_init(t, S, keep, nk, &p, &e) != 0)

@@ -27,7 +27,7 @@ int main(int argc, char **argv)
     dtcl_model_init(&md, &c);
     dtcl_model_reset(&md, 7);
     DtclTransformParams tp;
-    DtclStepKind o[DTCL_NSTEP_KINDS];
+    DtclStage o[DTCL_NSTAGES];
     int n;
     DtclTransform tr;
     dtcl_transform_params_default(&tp);

@@ -41,7 +41,7 @@ static void check_case(const cJSON *c)
     p.noise_scale = (float)cJSON_GetObjectItem(c, "noise_scale")->valuedouble;
     p.crop_half_width = (float)cJSON_GetObjectItem(c, "crop_half_width")->valuedouble;
     p.crop_sharpness = (float)cJSON_GetObjectItem(c, "crop_sharpness")->valuedouble;
-    DtclStepKind order[DTCL_NSTEP_KINDS];
+    DtclStage order[DTCL_NSTAGES];
     int nsteps;
     DtclError err;
     assert_int_equal(dtcl_transform_parse_order(cJSON_GetObjectItem(c, "order")->valuestring, order, &nsteps, &err), 0);

@@ -323,12 +323,12 @@ static void test_gradcheck_can_fail(void **state)
 static void test_order_parsing(void **state)
 {
     (void)state;
-    DtclStepKind o[DTCL_NSTEP_KINDS];
+    DtclStage o[DTCL_NSTAGES];
     int n;
     DtclError err;
     assert_int_equal(dtcl_transform_parse_order("rotate, blur", o, &n, &err), 0);
     assert_int_equal(n, 2);
-    assert_int_equal(o[0], DTCL_STEP_ROTATE);
+    assert_int_equal(o[0], DTCL_STAGE_ROTATE);
     assert_int_equal(dtcl_transform_parse_order("blur,zoom", o, &n, &err), -1);
     assert_non_null(strstr(err.msg, "unknown transformation 'zoom'"));
     assert_int_equal(dtcl_transform_parse_order("blur,blur", o, &n, &err), -1);

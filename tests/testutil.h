@@ -168,7 +168,7 @@ static inline DtclTransform test_make_transform(int S, const char *order)
 {
     DtclTransform t;
     DtclTransformParams p;
-    DtclStepKind o[DTCL_NSTEP_KINDS];
+    DtclStage o[DTCL_NSTAGES];
     int n;
     DtclError err;
     dtcl_transform_params_default(&p);

@@ -15,7 +15,7 @@
 
 #include "base/rng.h"
 #include "nn/pool.h"
-#include "transform/transform.h"
+#include "transform/stages.h"
 
 /* ------------------------------------------------------------ the table's entries */
 
@@ -72,7 +72,7 @@ struct Case {
     double f[2];        /* scalars, per kind */
     DtclConvShape conv; /* the convolutions' shape */
     DtclNce nce;
-    DtclStepKind order[DTCL_NSTEP_KINDS];
+    DtclStage order[DTCL_NSTAGES];
     int nsteps;
     double loss_rtol; /* > 0: the call returns a value to compare */
     /* derived inputs on the host (valid argmax, consistent saved buffers) */
@@ -833,8 +833,8 @@ static void make_cases(Cases *L)
     add_pools(L, 2, 3, 9, 7);
     add_losses(L);
     add_adam(L);
-    for (int k = 0; k < DTCL_NSTEP_KINDS; k++)
-        add_transform(L, dtcl_step_names[k], dtcl_step_names[k], 1);
+    for (int k = 0; k < DTCL_NSTAGES; k++)
+        add_transform(L, dtcl_stages[k].name, dtcl_stages[k].name, 1);
     add_transform(L, "default order", dtcl_default_order, 1);
     add_transform(L, "default order", dtcl_default_order, 0);
     add_transform(L, "reversed order", "rotate,vflip,hflip,crop,noise,blur", 1);

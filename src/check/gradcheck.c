@@ -1,5 +1,6 @@
 /* gradcheck.c: finite-difference and adjoint checks of T_Lambda (see gradcheck.h). */
 #include "check/gradcheck.h"
+#include "transform/stages.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -68,43 +69,14 @@ void dtcl_gradcheck_config_default(DtclGradcheckConfig *cfg)
     dtcl_transform_params_default(&cfg->params);
 }
 
-/* ---- kinks */
-
-static int cell_same(double a, double b) { return floor(a) == floor(b); }
-static double to_edge(double a) { return fmin(a - floor(a), ceil(a) - a); }
+/* ---- kinks: each stage knows its own (stages.h) */
 
 int dtcl_transform_kink_free(const DtclTransform *t, const double *lambda, double h)
 {
-    int S = t->size;
-    double c = 0.5 * (S - 1), margin = 1e-4;
     for (int s = 0; s < t->nsteps; s++) {
-        if (t->order[s] == DTCL_STEP_ROTATE) {
-            double sn[3], cs[3];
-            for (int k = 0; k < 3; k++)
-                dtcl_sincos_turns(lambda[6] + (k - 1) * h, &sn[k], &cs[k]);
-            for (int i = 0; i < S; i++)
-                for (int j = 0; j < S; j++) {
-                    double ux = j - c, uy = i - c, px[3], py[3];
-                    for (int k = 0; k < 3; k++) {
-                        px[k] = c + cs[k] * ux - sn[k] * uy;
-                        py[k] = c + sn[k] * ux + cs[k] * uy;
-                    }
-                    if (ux == 0 && uy == 0)
-                        continue; /* the centre does not move */
-                    if (!cell_same(px[0], px[1]) || !cell_same(px[2], px[1]) || !cell_same(py[0], py[1]) ||
-                        !cell_same(py[2], py[1]) || to_edge(px[1]) < margin || to_edge(py[1]) < margin)
-                        return 0;
-                }
-        }
-        if (t->order[s] == DTCL_STEP_CROP) {
-            double d = S * h + margin;
-            for (int i = 0; i < S; i++)
-                for (int j = 0; j < S; j++) {
-                    double ux = j - S * lambda[2], uy = i - S * lambda[3];
-                    if (fabs(ux) < d || fabs(uy) < d || fabs(fabs(ux) - fabs(uy)) < 2 * d)
-                        return 0;
-                }
-        }
+        const DtclStageInfo *st = &dtcl_stages[t->order[s]];
+        if (st->kink_free && !st->kink_free(t, lambda, h))
+            return 0;
     }
     return 1;
 }
@@ -143,7 +115,7 @@ static void uniform(float *out, size_t n, uint64_t seed, uint32_t item, float lo
     dtcl_rng_uniform_range(&s, out, n, lo, hi);
 }
 
-int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const DtclStepKind *order,
+int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const DtclStage *order,
                              int nsteps, const DtclGradcheckConfig *cfg, DtclError *err)
 {
     DtclTransform t;
@@ -277,13 +249,13 @@ int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const D
 
 void dtcl_gradcheck_cases(DtclTransformCase cases[DTCL_GRADCHECK_CASES])
 {
-    for (int k = 0; k < DTCL_NSTEP_KINDS; k++) {
+    for (int k = 0; k < DTCL_NSTAGES; k++) {
         DtclTransformCase *c = &cases[k];
-        snprintf(c->name, sizeof c->name, "%s", dtcl_step_names[k]);
-        c->order[0] = (DtclStepKind)k;
+        snprintf(c->name, sizeof c->name, "%s", dtcl_stages[k].name);
+        c->order[0] = (DtclStage)k;
         c->nsteps = 1;
     }
-    DtclTransformCase *d = &cases[DTCL_NSTEP_KINDS], *r = d + 1;
+    DtclTransformCase *d = &cases[DTCL_NSTAGES], *r = d + 1;
     snprintf(d->name, sizeof d->name, "T (default order)");
     snprintf(r->name, sizeof r->name, "T (reversed order)");
     dtcl_transform_parse_order(dtcl_default_order, d->order, &d->nsteps, NULL);

@@ -58,16 +58,16 @@ int dtcl_gradcheck_transforms(DtclCheckTable *tab, const DtclGradcheckConfig *cf
 
 /* The transformations the checks cover: each step alone, then the default
  * and the reversed order (DTCL_GRADCHECK_CASES of them), named for the rows. */
-enum { DTCL_GRADCHECK_CASES = DTCL_NSTEP_KINDS + 2 };
+enum { DTCL_GRADCHECK_CASES = DTCL_NSTAGES + 2 };
 typedef struct {
     char name[32];
-    DtclStepKind order[DTCL_NSTEP_KINDS];
+    DtclStage order[DTCL_NSTAGES];
     int nsteps;
 } DtclTransformCase;
 void dtcl_gradcheck_cases(DtclTransformCase cases[DTCL_GRADCHECK_CASES]);
 
 /* One component: T built from `order`; rows named after `component`. */
-int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const DtclStepKind *order,
+int dtcl_gradcheck_transform(DtclCheckTable *tab, const char *component, const DtclStage *order,
                              int nsteps, const DtclGradcheckConfig *cfg, DtclError *err);
 
 /* The losses (nce.h, bce.h): every gradient coordinate against central

@@ -46,7 +46,7 @@ static int check_step(DtclCheckTable *tab, DtclDevice dev, const DtclGradcheckCo
     DtclModelConfig mc;
     dtcl_model_config_default(&mc);
     dtcl_model_parse_widths("4,8", &mc, NULL);
-    DtclStepKind order[DTCL_NSTEP_KINDS];
+    DtclStage order[DTCL_NSTAGES];
     int nsteps;
     dtcl_transform_parse_order(dtcl_default_order, order, &nsteps, NULL);
     DtclTransform tr;

@@ -270,7 +270,7 @@ int dtcl_gradcheck_networks(DtclCheckTable *tab, const DtclGradcheckConfig *cfg,
     DtclTable *t = &md.table;
     /* BatchNorm affine parameters away from 1 and 0, so that their gradients matter */
     fill_batchnorm(t, cfg->seed, 0.5f);
-    DtclStepKind order[DTCL_NSTEP_KINDS];
+    DtclStage order[DTCL_NSTAGES];
     int nsteps;
     dtcl_transform_parse_order(dtcl_default_order, order, &nsteps, NULL);
     DtclTransform tr;

@@ -180,7 +180,7 @@ static int time_steps(DtclDevice dev, DtclEncoderKind encoder, int S, int batch,
     DtclModel md;
     dtcl_model_init(&md, &cfg);
     dtcl_model_reset(&md, 1);
-    DtclStepKind order[DTCL_NSTEP_KINDS];
+    DtclStage order[DTCL_NSTAGES];
     int nsteps;
     dtcl_transform_parse_order(dtcl_default_order, order, &nsteps, NULL);
     DtclTransformParams tp;

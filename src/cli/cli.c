@@ -17,6 +17,40 @@
 
 #include "io/npy.h"
 #include "io/pngio.h"
+#include "train/strategy.h"
+#include "transform/stages.h"
+
+/* What the registries say, where help text names it (see cli.h). */
+static const char *expand(const char *key, size_t len)
+{
+    static const struct {
+        const char *key;
+        const char *(*value)(void);
+    } fields[] = {{"stages", dtcl_stage_list}, {"strategies", dtcl_strategy_list}, {"encoders", dtcl_encoder_list}};
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+        if (strlen(fields[k].key) == len && strncmp(key, fields[k].key, len) == 0)
+            return fields[k].value();
+    if (len == 5 && strncmp(key, "order", 5) == 0)
+        return dtcl_default_order;
+    return NULL;
+}
+
+void dtcl_cli_help(const char *text)
+{
+    for (const char *p = text; *p;) {
+        const char *open = strchr(p, '{'), *close = open ? strchr(open, '}') : NULL;
+        const char *v = close ? expand(open + 1, (size_t)(close - open - 1)) : NULL;
+        if (!v) { /* no field (any more): the text as it is */
+            size_t n = open ? (size_t)(open - p) + 1 : strlen(p);
+            fwrite(p, 1, n, stdout);
+            p += n;
+            continue;
+        }
+        fwrite(p, 1, (size_t)(open - p), stdout);
+        fputs(v, stdout);
+        p = close + 1;
+    }
+}
 
 int dtcl_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -39,7 +73,7 @@ int dtcl_cli_int_option(const char *cmd, const char *name, const char *arg, long
 int dtcl_cli_encoder_option(const char *cmd, const char *arg, DtclEncoderKind *out)
 {
     if (dtcl_encoder_parse(arg, out) != 0)
-        return dtcl_cli_usage_error(cmd, "--encoder '%s' is not fcn or densenet121", arg);
+        return dtcl_cli_usage_error(cmd, "--encoder '%s' is not %s", arg, dtcl_encoder_list());
     return 0;
 }
 

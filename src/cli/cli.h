@@ -10,6 +10,10 @@
 #include "nets/encoder.h"
 #include "base/error.h"
 
+/* Prints a command's --help text on stdout, with what the registries hold
+ * in place of {stages} (T's stages), {order} (their default order),
+ * {strategies} and {encoders}: the help follows the tables. */
+void dtcl_cli_help(const char *text);
 /* Prints "dtcl CMD: message" and a pointer to --help on stderr; returns 2. */
 int dtcl_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "dtcl CMD: err->msg" on stderr; returns 2. */

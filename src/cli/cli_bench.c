@@ -239,7 +239,7 @@ static int bench_transform(DtclDevice dev, const int *sizes, int nsizes, const i
                "repeats after a warm-up\n\n", repeats);
     printf("%5s %5s %12s %12s %10s %12s %12s %10s%s\n", "S", "batch", "dtcl_min_ms", "dtcl_med_ms", "images/s",
            "torch_min_ms", "torch_med_ms", "speedup", dev == DTCL_DEVICE_CPU ? "" : "   gpu_MiB");
-    DtclStepKind order[DTCL_NSTEP_KINDS];
+    DtclStage order[DTCL_NSTAGES];
     int nsteps;
     dtcl_transform_parse_order(dtcl_default_order, order, &nsteps, NULL);
     DtclTransformParams p;
@@ -497,7 +497,7 @@ int dtcl_cmd_bench(int argc, char **argv)
             if (dtcl_cli_int_option(cmd, "size", optarg, 8, 1024, &size) != 0)
                 return DTCL_EXIT_INPUT;
             break;
-        case 'h': fputs(bench_help, stdout); return DTCL_EXIT_OK;
+        case 'h': dtcl_cli_help(bench_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }

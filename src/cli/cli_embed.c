@@ -102,7 +102,7 @@ int dtcl_cmd_embed(int argc, char **argv)
                 return DTCL_EXIT_INPUT;
             break;
         case 3: dtcl_device_allow_tf32(1); break;
-        case 'h': fputs(embed_help, stdout); return DTCL_EXIT_OK;
+        case 'h': dtcl_cli_help(embed_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }

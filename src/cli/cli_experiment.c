@@ -135,7 +135,7 @@ int dtcl_cmd_experiment(int argc, char **argv)
                 return DTCL_EXIT_INPUT;
             break;
         case 8: dtcl_device_allow_tf32(1); break;
-        case 'h': fputs(experiment_help, stdout); return DTCL_EXIT_OK;
+        case 'h': dtcl_cli_help(experiment_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }

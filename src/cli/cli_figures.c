@@ -51,7 +51,7 @@ int dtcl_cmd_figures(int argc, char **argv)
             if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
                 return DTCL_EXIT_INPUT;
             break;
-        case 'h': fputs(figures_help, stdout); return DTCL_EXIT_OK;
+        case 'h': dtcl_cli_help(figures_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }

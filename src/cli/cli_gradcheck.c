@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "check/gradcheck.h"
+#include "transform/stages.h"
 
 static const char *gradcheck_help =
     "Usage: dtcl gradcheck [OPTIONS]\n"
@@ -20,7 +21,7 @@ static const char *gradcheck_help =
     "      --size S         image size of the checks (default 24, 4 to 64)\n"
     "      --batch N        images per check (default 3)\n"
     "  -s, --seed N         seed of points, images and directions (default 1)\n"
-    "      --only NAME      only this component: blur, noise, crop, hflip, vflip, rotate, T, losses,\n"
+    "      --only NAME      only this component: {stages}, T, losses,\n"
     "                       layers, networks\n"
     "      --image FILE     use the centre S x S patch of this image (.png or .npy) instead of noise\n"
     "      --device NAME    cpu (default), or cuda: then also the GPU's derivatives against the CPU's\n"
@@ -71,22 +72,22 @@ int dtcl_cmd_gradcheck(int argc, char **argv)
             if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
                 return DTCL_EXIT_INPUT;
             break;
-        case 'h': fputs(gradcheck_help, stdout); return DTCL_EXIT_OK;
+        case 'h': dtcl_cli_help(gradcheck_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
         return dtcl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    DtclStepKind one = DTCL_NSTEP_KINDS;
+    DtclStage one = DTCL_NSTAGES;
     if (only && strcmp(only, "T") != 0 && strcmp(only, "losses") != 0 && strcmp(only, "layers") != 0 &&
         strcmp(only, "networks") != 0) {
-        for (int k = 0; k < DTCL_NSTEP_KINDS; k++)
-            if (strcmp(only, dtcl_step_names[k]) == 0)
-                one = (DtclStepKind)k;
-        if (one == DTCL_NSTEP_KINDS)
-            return dtcl_cli_usage_error(cmd, "--only '%s' is not one of blur, noise, crop, hflip, vflip, rotate, T, losses, layers, networks",
-                                        only);
+        for (int k = 0; k < DTCL_NSTAGES; k++)
+            if (strcmp(only, dtcl_stages[k].name) == 0)
+                one = (DtclStage)k;
+        if (one == DTCL_NSTAGES)
+            return dtcl_cli_usage_error(cmd, "--only '%s' is not one of %s, T, losses, layers, networks", only,
+                                        dtcl_stage_list());
     }
     dtcl_set_threads((int)threads);
 
@@ -125,10 +126,10 @@ int dtcl_cmd_gradcheck(int argc, char **argv)
         rc = dtcl_gradcheck_layers(&tab, &cfg, &err);
     } else if (strcmp(only, "losses") == 0) {
         rc = dtcl_gradcheck_losses(&tab, &cfg, &err);
-    } else if (one != DTCL_NSTEP_KINDS) {
-        rc = dtcl_gradcheck_transform(&tab, dtcl_step_names[one], &one, 1, &cfg, &err);
+    } else if (one != DTCL_NSTAGES) {
+        rc = dtcl_gradcheck_transform(&tab, dtcl_stages[one].name, &one, 1, &cfg, &err);
     } else {
-        DtclStepKind order[DTCL_NSTEP_KINDS];
+        DtclStage order[DTCL_NSTAGES];
         int n;
         dtcl_transform_parse_order(dtcl_default_order, order, &n, NULL);
         rc = dtcl_gradcheck_transform(&tab, "T (default order)", order, n, &cfg, &err);

@@ -65,7 +65,7 @@ int dtcl_cmd_import(int argc, char **argv)
         case 5: labels = optarg; break;
         case 6: regex = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(import_help, stdout); return DTCL_EXIT_OK;
+        case 'h': dtcl_cli_help(import_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }

@@ -26,7 +26,7 @@ int dtcl_cmd_info(int argc, char **argv)
 {
     const char *cmd = "info";
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        fputs(info_help, stdout);
+        dtcl_cli_help(info_help);
         return DTCL_EXIT_OK;
     }
     if (argc != 2)

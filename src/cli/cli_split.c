@@ -62,7 +62,7 @@ int dtcl_cmd_split(int argc, char **argv)
                 return dtcl_cli_usage_error(cmd, "--seed '%s' is not a non-negative integer", optarg);
             break;
         case 5: force = 1; break;
-        case 'h': fputs(split_help, stdout); return DTCL_EXIT_OK;
+        case 'h': dtcl_cli_help(split_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }

@@ -72,7 +72,7 @@ int dtcl_cmd_synth(int argc, char **argv)
             break;
         case 5: auc = 0; break;
         case 6: force = 1; break;
-        case 'h': fputs(synth_help, stdout); return DTCL_EXIT_OK;
+        case 'h': dtcl_cli_help(synth_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }

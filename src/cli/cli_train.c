@@ -19,7 +19,7 @@ static const char *train_help =
     "step. RUN receives config.json, split.csv, metrics.csv and checkpoints/.\n"
     "\n"
     "  -d, --data DIR           dataset folder (images.npy, meta.csv, optional split.csv)\n"
-    "  -S, --strategy NAME      random, random-sup, ssl, proposed, simclr or supervised\n"
+    "  -S, --strategy NAME      {strategies}\n"
     "  -o, --output RUN         the run folder to create (never overwritten)\n"
     "  -r, --resume RUN         continue RUN from its newest checkpoint\n"
     "      --alpha LIST         a0,a1,a2,a3,a4 (default: the strategy's row of SPEC section 4)\n"
@@ -32,7 +32,8 @@ static const char *train_help =
     "      --similarity NAME    dot or cosine (default dot)\n"
     "      --nce NAME           paper, simclr, or supcon (Khosla et al.: the labelled images of a\n"
     "                           class are positives of each other) (default paper)\n"
-    "      --order LIST         order of T's steps (default blur,noise,crop,hflip,vflip,rotate)\n"
+    "      --order LIST         order of T's stages, each stage at most once\n"
+    "                           (default {order})\n"
     "      --encoder NAME       fcn (the MRI encoder) or densenet121 (the chest X-ray encoder)\n"
     "                           (default fcn)\n"
     "      --widths LIST        the fcn encoder's widths (default 32,64,128,256)\n"
@@ -156,7 +157,7 @@ int dtcl_cmd_train(int argc, char **argv)
                 return DTCL_EXIT_INPUT;
             break;
         case 'q': quiet = 1; break;
-        case 'h': fputs(train_help, stdout); return DTCL_EXIT_OK;
+        case 'h': dtcl_cli_help(train_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
@@ -176,8 +177,7 @@ int dtcl_cmd_train(int argc, char **argv)
             return dtcl_cli_usage_error(cmd, "--data, --strategy and --output are required (or --resume RUN)");
         DtclStrategy st;
         if (dtcl_strategy_parse(strategy, &st) != 0)
-            return dtcl_cli_usage_error(cmd, "--strategy '%s' is not one of random, random-sup, ssl, proposed, "
-                                             "simclr, supervised", strategy);
+            return dtcl_cli_usage_error(cmd, "--strategy '%s' is not one of %s", strategy, dtcl_strategy_list());
         dtcl_train_config_default(&c, st);
         /* config.json records the absolute path: eval and resume may run elsewhere */
         char *abs = realpath(data, NULL);
@@ -210,20 +210,12 @@ int dtcl_cmd_train(int argc, char **argv)
             c.label_fraction = frac;
         if (tau > 0)
             c.nce.tau = tau;
-        if (sim) {
-            if (strcmp(sim, "dot") != 0 && strcmp(sim, "cosine") != 0)
-                return dtcl_cli_usage_error(cmd, "--similarity '%s' is not dot or cosine", sim);
-            c.nce.sim = strcmp(sim, "cosine") == 0 ? DTCL_SIM_COSINE : DTCL_SIM_DOT;
-        }
-        if (nce) {
-            if (strcmp(nce, "paper") != 0 && strcmp(nce, "simclr") != 0 && strcmp(nce, "supcon") != 0)
-                return dtcl_cli_usage_error(cmd, "--nce '%s' is not paper, simclr or supcon", nce);
-            c.nce.kind = strcmp(nce, "simclr") == 0   ? DTCL_NCE_SIMCLR
-                         : strcmp(nce, "supcon") == 0 ? DTCL_NCE_SUPCON
-                                                      : DTCL_NCE_PAPER;
-        }
+        if (sim && dtcl_similarity_parse(sim, &c.nce.sim) != 0)
+            return dtcl_cli_usage_error(cmd, "--similarity '%s' is not dot or cosine", sim);
+        if (nce && dtcl_nce_kind_parse(nce, &c.nce.kind) != 0)
+            return dtcl_cli_usage_error(cmd, "--nce '%s' is not paper, simclr or supcon", nce);
         if (order) {
-            DtclStepKind o[DTCL_NSTEP_KINDS];
+            DtclStage o[DTCL_NSTAGES];
             int n;
             if (dtcl_transform_parse_order(order, o, &n, &err) != 0)
                 return dtcl_cli_usage_error(cmd, "--order: %s", err.msg);

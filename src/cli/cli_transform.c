@@ -22,7 +22,8 @@ static const char *transform_help =
     "  -l, --lambda LIST        the 7 parameters in [0,1]: blur, noise, crop_x, crop_y,\n"
     "                           hflip, vflip, rotate (applied to every image)\n"
     "  -L, --lambda-file FILE   .npy of shape (N,7): one Lambda per image\n"
-    "      --order LIST         order of application (default blur,noise,crop,hflip,vflip,rotate)\n"
+    "      --order LIST         order of application, each stage at most once\n"
+    "                           (default {order})\n"
     "  -s, --seed N             seed of the noise field (default 0); image n uses stream n\n"
     "  -j, --jacobian FILE      write dT/dlambda_k as float32 .npy, (7,S,S) or (N,7,S,S)\n"
     "      --sigma-max X        blur sigma at lambda0 = 1, pixels (default 2)\n"
@@ -101,7 +102,7 @@ int dtcl_cmd_transform(int argc, char **argv)
             if (dtcl_parse_int(optarg, 8, 16, &png_bits) != 0 || (png_bits != 8 && png_bits != 16))
                 return dtcl_cli_usage_error(cmd, "--png-bits '%s' must be 8 or 16", optarg);
             break;
-        case 'h': fputs(transform_help, stdout); return DTCL_EXIT_OK;
+        case 'h': dtcl_cli_help(transform_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
@@ -120,7 +121,7 @@ int dtcl_cmd_transform(int argc, char **argv)
     DtclError err;
     if (dtcl_check_output_path(out, &err) != 0 || (jac_path && dtcl_check_output_path(jac_path, &err) != 0))
         return dtcl_cli_input_error(cmd, &err);
-    DtclStepKind order[DTCL_NSTEP_KINDS];
+    DtclStage order[DTCL_NSTAGES];
     int nsteps;
     if (dtcl_transform_parse_order(order_arg, order, &nsteps, &err) != 0)
         return dtcl_cli_usage_error(cmd, "--order: %s", err.msg);

@@ -28,7 +28,7 @@ DtclSynth *dtcl_synth_create(DtclSynthKind kind, int size, uint64_t seed)
     DtclTransformParams p;
     dtcl_transform_params_default(&p);
     p.sigma_max = 10.0f;
-    DtclStepKind order = DTCL_STEP_BLUR;
+    DtclStage order = DTCL_STAGE_BLUR;
     if (dtcl_transform_init(&s->blur, size, &order, 1, &p, NULL) != 0) {
         free(s);
         return NULL;

@@ -19,7 +19,7 @@
 #include "train/step.h"
 #include "eval/logreg.h"
 #include "io/npy.h"
-#include "train/train.h"
+#include "train/run.h"
 
 /* Standardises the columns of x (n,d) in place (mean 0, variance 1; constant columns to 0). */
 static void standardise(float *x, int64_t n, int d)

@@ -323,7 +323,9 @@ static int cost_of(int ci)
 {
     const ExpConfig *e = &configs[ci];
     DtclStrategy st = (DtclStrategy)e->info.strategy;
-    return dtcl_strategy_uses_m(st) ? COST_M : st == DTCL_STRATEGY_SUPERVISED ? COST_ONE : COST_TWO;
+    if (dtcl_strategy_uses_m(st))
+        return COST_M;
+    return dtcl_strategies[st].step == DTCL_STEP_SUPERVISED ? COST_ONE : COST_TWO;
 }
 
 typedef struct {
@@ -800,7 +802,7 @@ int dtcl_experiment_report(const char *out, int which, FILE *log, DtclError *err
             const Agg *g = &series[ci].a[k];
             double m = g->sum / g->n;
             fprintf(sum.f, "%s,%s,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f\n", configs[ci].info.name,
-                    dtcl_strategy_names[configs[ci].info.strategy], g->epoch, g->n, m, agg_std(g),
+                    dtcl_strategies[configs[ci].info.strategy].name, g->epoch, g->n, m, agg_std(g),
                     sqrt(fmax(g->sumsq / g->n - m * m, 0.0)), g->tstd / g->n, g->knn / g->n);
         }
     }

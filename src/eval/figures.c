@@ -21,7 +21,8 @@
 #include "eval/experiment.h"
 #include "io/npy.h"
 #include "io/pngio.h"
-#include "train/train.h"
+#include "train/run.h"
+#include "train/views.h"
 #include "transform/transform.h"
 
 /* ---------------------------------------------------------------- gnuplot */
@@ -177,7 +178,7 @@ static int fig2_experiment(const char *exp, const char *outdir, FILE *log, DtclE
         if (n == 0)
             continue;
         const char *col = palette[colour++ % NPALETTE];
-        if (c->strategy == DTCL_STRATEGY_SUPERVISED) { /* a reference line at its last epoch */
+        if (dtcl_strategies[c->strategy].step == DTCL_STEP_SUPERVISED) { /* a reference line at its last epoch */
             fprintf(p.script, "ref%d = %.6f\n", k, pts[n - 1].mean);
             len += (size_t)snprintf(plots + len, sizeof plots - len,
                                     "%sref%d with lines dt 2 lw 2 lc rgb '%s' title '%s (epoch %d)'",
@@ -641,14 +642,14 @@ int dtcl_figures(const char *path, const char *outdir, const DtclFiguresOptions 
         snprintf(p, sizeof p, "%s/checkpoints/epoch-%03d.safetensors", path, epoch);
         if (epoch < 0 || !file_exists(p))
             return dtcl_fail(err, "%s: no checkpoint for epoch %d", p, epoch);
-        const char *runs[1] = {path}, *labels[1] = {dtcl_strategy_names[c.strategy]};
+        const char *runs[1] = {path}, *labels[1] = {dtcl_strategies[c.strategy].name};
         rc = fig3(runs, labels, 1, epoch, nimages, outdir, log, gnuplot, err);
         if (rc == 0 && gnuplot)
             rc = auc_run(path, outdir, log, err);
-        if (rc == 0 && gnuplot && (c.strategy == DTCL_STRATEGY_SSL || c.strategy == DTCL_STRATEGY_PROPOSED))
-            rc = lambda_hist(path, dtcl_strategy_names[c.strategy], epoch, outdir, log, err);
+        if (rc == 0 && gnuplot && dtcl_strategy_uses_m(c.strategy))
+            rc = lambda_hist(path, dtcl_strategies[c.strategy].name, epoch, outdir, log, err);
         if (rc == 0 && gnuplot)
-            rc = lambda_training(path, dtcl_strategy_names[c.strategy], outdir, log, err);
+            rc = lambda_training(path, dtcl_strategies[c.strategy].name, outdir, log, err);
     } else {
         int ncfg;
         const DtclExpConfigInfo *cfg = dtcl_experiment_configs(&ncfg);

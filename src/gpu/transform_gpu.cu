@@ -19,7 +19,7 @@
 #include "base/rng_quantile.h"
 #include "gpu/transform_gpu.h"
 #include "transform/transform_pixel.h"
-#include "transform/transform_steps.h"
+#include "transform/stages.h"
 
 #define THREADS DTCL_GPU_THREADS
 #define NL DTCL_NLAMBDA
@@ -368,7 +368,7 @@ static void blur_backward(DtclTransformGpu *g, float *dx, double *dl, const floa
 static int has_noise(const DtclTransform *t)
 {
     for (int s = 0; s < t->nsteps; s++)
-        if (t->order[s] == DTCL_STEP_NOISE)
+        if (t->order[s] == DTCL_STAGE_NOISE)
             return 1;
     return 0;
 }
@@ -430,53 +430,109 @@ extern "C" void dtcl_transform_gpu_free(DtclTransformGpu *g)
     memset(g, 0, sizeof *g);
 }
 
-static void step_forward(DtclTransformGpu *g, DtclStepKind k, float *y, size_t ys, const float *x, size_t xs,
-                         const float *z, size_t zs, const float *lambda, int n)
+/* ---------------------------------------------------------------- the stages' table */
+
+/* One stage over the batch: image i of x at x + i xs, of y at y + i ys, its
+ * noise field at z + i zs; dy, dx (n,S,S); dl (n,7) in double. dx or dl may
+ * be NULL in backward. */
+struct StageArgs {
+    DtclTransformGpu *g;
+    float *y;
+    size_t ys;
+    const float *x;
+    size_t xs;
+    const float *z;
+    size_t zs;
+    const float *lambda;
+    int n;
+    float *dx;
+    double *dl;
+    const float *dy;
+};
+
+static unsigned pixel_blocks(const StageArgs &a)
 {
-    const DtclTransform *t = g->t;
-    int S = t->size;
-    size_t SS = (size_t)S * S;
-    unsigned blocks = dtcl_gpu_blocks((size_t)n * SS);
-    switch (k) {
-    case DTCL_STEP_BLUR: blur_forward(g, y, ys, x, xs, lambda, n); break;
-    case DTCL_STEP_NOISE:
-        DTCL_LAUNCH(noise_forward, blocks, THREADS, y, ys, x, xs, z, zs, lambda, t->p.noise_scale, n, SS);
-        break;
-    case DTCL_STEP_CROP:
-        DTCL_LAUNCH(crop_forward, blocks, THREADS, y, ys, x, xs, lambda, t->p.crop_half_width, t->p.crop_sharpness, n,
-                    S);
-        break;
-    case DTCL_STEP_HFLIP: DTCL_LAUNCH(flip_forward, blocks, THREADS, y, ys, x, xs, lambda, n, S, 1); break;
-    case DTCL_STEP_VFLIP: DTCL_LAUNCH(flip_forward, blocks, THREADS, y, ys, x, xs, lambda, n, S, 0); break;
-    case DTCL_STEP_ROTATE: DTCL_LAUNCH(rotate_forward, blocks, THREADS, y, ys, x, xs, lambda, n, S); break;
-    default: break;
-    }
+    return dtcl_gpu_blocks((size_t)a.n * a.g->t->size * a.g->t->size);
 }
 
-/* dx (n,S,S) may be NULL, dl (n,7) may be NULL; dy (n,S,S); x the step's input */
-static void step_backward(DtclTransformGpu *g, DtclStepKind k, float *dx, double *dl, const float *dy, const float *x,
-                          size_t xs, const float *z, size_t zs, const float *lambda, int n)
+static void blur_fwd(const StageArgs &a)
 {
-    const DtclTransform *t = g->t;
-    int S = t->size;
-    size_t SS = (size_t)S * S;
-    switch (k) {
-    case DTCL_STEP_BLUR: blur_backward(g, dx, dl, dy, x, xs, lambda, n); break;
-    case DTCL_STEP_NOISE: DTCL_LAUNCH(noise_backward, n, THREADS, dx, dl, dy, z, zs, t->p.noise_scale, SS); break;
-    case DTCL_STEP_CROP:
-        DTCL_LAUNCH(crop_backward, n, THREADS, dx, dl, dy, x, xs, lambda, t->p.crop_half_width, t->p.crop_sharpness, S);
-        break;
-    case DTCL_STEP_HFLIP: DTCL_LAUNCH(flip_backward, n, THREADS, dx, dl, dy, x, xs, lambda, S, 1); break;
-    case DTCL_STEP_VFLIP: DTCL_LAUNCH(flip_backward, n, THREADS, dx, dl, dy, x, xs, lambda, S, 0); break;
-    case DTCL_STEP_ROTATE:
-        if (dl)
-            DTCL_LAUNCH(rotate_dlambda, n, THREADS, dl, dy, x, xs, lambda, S);
-        if (dx)
-            DTCL_LAUNCH(rotate_dx, dtcl_gpu_blocks((size_t)n * SS), THREADS, dx, dy, lambda, n, S);
-        break;
-    default: break;
-    }
+    blur_forward(a.g, a.y, a.ys, a.x, a.xs, a.lambda, a.n);
 }
+
+static void blur_bwd(const StageArgs &a)
+{
+    blur_backward(a.g, a.dx, a.dl, a.dy, a.x, a.xs, a.lambda, a.n);
+}
+
+static void noise_fwd(const StageArgs &a)
+{
+    const DtclTransform *t = a.g->t;
+    DTCL_LAUNCH(noise_forward, pixel_blocks(a), THREADS, a.y, a.ys, a.x, a.xs, a.z, a.zs, a.lambda, t->p.noise_scale,
+                a.n, (size_t)t->size * t->size);
+}
+
+static void noise_bwd(const StageArgs &a)
+{
+    const DtclTransform *t = a.g->t;
+    DTCL_LAUNCH(noise_backward, a.n, THREADS, a.dx, a.dl, a.dy, a.z, a.zs, t->p.noise_scale,
+                (size_t)t->size * t->size);
+}
+
+static void crop_fwd(const StageArgs &a)
+{
+    const DtclTransform *t = a.g->t;
+    DTCL_LAUNCH(crop_forward, pixel_blocks(a), THREADS, a.y, a.ys, a.x, a.xs, a.lambda, t->p.crop_half_width,
+                t->p.crop_sharpness, a.n, t->size);
+}
+
+static void crop_bwd(const StageArgs &a)
+{
+    const DtclTransform *t = a.g->t;
+    DTCL_LAUNCH(crop_backward, a.n, THREADS, a.dx, a.dl, a.dy, a.x, a.xs, a.lambda, t->p.crop_half_width,
+                t->p.crop_sharpness, t->size);
+}
+
+static void hflip_fwd(const StageArgs &a)
+{
+    DTCL_LAUNCH(flip_forward, pixel_blocks(a), THREADS, a.y, a.ys, a.x, a.xs, a.lambda, a.n, a.g->t->size, 1);
+}
+
+static void hflip_bwd(const StageArgs &a)
+{
+    DTCL_LAUNCH(flip_backward, a.n, THREADS, a.dx, a.dl, a.dy, a.x, a.xs, a.lambda, a.g->t->size, 1);
+}
+
+static void vflip_fwd(const StageArgs &a)
+{
+    DTCL_LAUNCH(flip_forward, pixel_blocks(a), THREADS, a.y, a.ys, a.x, a.xs, a.lambda, a.n, a.g->t->size, 0);
+}
+
+static void vflip_bwd(const StageArgs &a)
+{
+    DTCL_LAUNCH(flip_backward, a.n, THREADS, a.dx, a.dl, a.dy, a.x, a.xs, a.lambda, a.g->t->size, 0);
+}
+
+static void rotate_fwd(const StageArgs &a)
+{
+    DTCL_LAUNCH(rotate_forward, pixel_blocks(a), THREADS, a.y, a.ys, a.x, a.xs, a.lambda, a.n, a.g->t->size);
+}
+
+static void rotate_bwd(const StageArgs &a)
+{
+    if (a.dl)
+        DTCL_LAUNCH(rotate_dlambda, a.n, THREADS, a.dl, a.dy, a.x, a.xs, a.lambda, a.g->t->size);
+    if (a.dx)
+        DTCL_LAUNCH(rotate_dx, pixel_blocks(a), THREADS, a.dx, a.dy, a.lambda, a.n, a.g->t->size);
+}
+
+/* The CUDA twins of stages.c's rows, in the same order (DtclStage). */
+static const struct {
+    void (*forward)(const StageArgs &a);
+    void (*backward)(const StageArgs &a);
+} twins[] = {{blur_fwd, blur_bwd},   {noise_fwd, noise_bwd},   {crop_fwd, crop_bwd},
+             {hflip_fwd, hflip_bwd}, {vflip_fwd, vflip_bwd}, {rotate_fwd, rotate_bwd}};
+static_assert(sizeof twins / sizeof twins[0] == DTCL_NSTAGES, "a CUDA twin for every stage of stages.c");
 
 extern "C" void dtcl_transform_forward_gpu(DtclTransformGpu *g, float *y, float *saved, const float *x,
                                            const float *lambda, const DtclNoiseSource *ns, int n)
@@ -509,7 +565,8 @@ extern "C" void dtcl_transform_forward_gpu(DtclTransformGpu *g, float *y, float 
             out = saved + (size_t)s * SS;
             outs = SV;
         }
-        step_forward(g, t->order[s], out, outs, cur, curs, z, zs, lambda, n);
+        StageArgs a = {g, out, outs, cur, curs, z, zs, lambda, n, NULL, NULL, NULL};
+        twins[t->order[s]].forward(a);
         cur = out;
         curs = outs;
     }
@@ -537,7 +594,8 @@ extern "C" void dtcl_transform_backward_gpu(DtclTransformGpu *g, float *dx, floa
         float *target = s == 0 ? dx : gn;
         if (s > 0)
             DTCL_CUDA(cudaMemset(gn, 0, sizeof(float) * n * SS));
-        step_backward(g, t->order[s], target, dl, gc, in, s == 0 ? SS : SV, z, SV, lambda, n);
+        StageArgs a = {g, NULL, 0, in, s == 0 ? SS : SV, z, SV, lambda, n, target, dl, gc};
+        twins[t->order[s]].backward(a);
         float *tmp = gc;
         gc = gn;
         gn = tmp;

@@ -45,13 +45,7 @@ int dtcl_checkpoint_save(const char *path, const DtclModel *md, const char *cons
     snprintf(version, sizeof version, "%d", DTCL_CHECKPOINT_VERSION);
     snprintf(se, sizeof se, "%lld", (long long)md->step_e);
     snprintf(sm, sizeof sm, "%lld", (long long)md->step_m);
-    const DtclDensenetConfig *dn = &md->cfg.dn;
-    if (md->cfg.encoder == DTCL_ENCODER_DENSENET121)
-        snprintf(widths, sizeof widths, "stem %d, growth %d, bn_size %d, layers %d,%d,%d,%d", dn->init, dn->growth,
-                 dn->bn_size, dn->layers[0], dn->layers[1], dn->layers[2], dn->layers[3]);
-    else
-        for (int b = 0; b < md->cfg.nblocks; b++)
-            snprintf(widths + strlen(widths), sizeof widths - strlen(widths), "%s%d", b ? "," : "", md->cfg.widths[b]);
+    dtcl_encoders[md->cfg.encoder].widths(&md->cfg, widths, sizeof widths);
     snprintf(mw, sizeof mw, "%d,%d", md->cfg.mwidths[0], md->cfg.mwidths[1]);
     const char *keys[CK_MAX_META] = {"format", "format_version", "adam_step_encoder", "adam_step_m", "encoder",
                                      "widths", "m_widths"};
@@ -240,11 +234,7 @@ int dtcl_checkpoint_load(const char *path, DtclModel *md, DtclCheckpointPart par
 
 static int same_encoder(const DtclModelConfig *a, const DtclModelConfig *b)
 {
-    if (a->encoder != b->encoder)
-        return 0;
-    if (a->encoder == DTCL_ENCODER_DENSENET121)
-        return memcmp(&a->dn, &b->dn, sizeof a->dn) == 0;
-    return a->nblocks == b->nblocks && memcmp(a->widths, b->widths, sizeof(int) * (size_t)a->nblocks) == 0;
+    return a->encoder == b->encoder && dtcl_encoders[a->encoder].same(a, b);
 }
 
 int dtcl_checkpoint_load_encoder(const char *path, DtclModel *md, DtclError *err)

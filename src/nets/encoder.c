@@ -1,27 +1,105 @@
 /* encoder.c: the dispatch between the two encoders (see encoder.h). */
 #include "nets/encoder.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "nets/model.h"
+
+/* ---- the configuration of each encoder */
+
+static int fcn_dim(const DtclModelConfig *c)
+{
+    return c->widths[c->nblocks - 1];
+}
+
+static int fcn_min_size(const DtclModelConfig *c)
+{
+    return 1 << c->nblocks;
+}
+
+static void fcn_widths(const DtclModelConfig *c, char *buf, size_t size)
+{
+    buf[0] = 0;
+    for (int b = 0; b < c->nblocks; b++)
+        snprintf(buf + strlen(buf), size - strlen(buf), "%s%d", b ? "," : "", c->widths[b]);
+}
+
+static void fcn_describe(const DtclModelConfig *c, char *buf, size_t size)
+{
+    char w[160];
+    fcn_widths(c, w, sizeof w);
+    snprintf(buf, size, "fcn encoder, %d blocks, widths %s", c->nblocks, w);
+}
+
+static int fcn_same(const DtclModelConfig *a, const DtclModelConfig *b)
+{
+    return a->nblocks == b->nblocks && memcmp(a->widths, b->widths, sizeof(int) * (size_t)a->nblocks) == 0;
+}
+
+static int densenet_dim(const DtclModelConfig *c)
+{
+    return dtcl_densenet_dim(&c->dn);
+}
+
+static int densenet_min_size(const DtclModelConfig *c)
+{
+    return dtcl_densenet_min_size();
+}
+
+static void densenet_describe(const DtclModelConfig *c, char *buf, size_t size)
+{
+    const DtclDensenetConfig *d = &c->dn;
+    snprintf(buf, size, "densenet121 encoder (stem %d, growth %d, bottleneck %d, layers %d-%d-%d-%d)", d->init,
+             d->growth, d->bn_size * d->growth, d->layers[0], d->layers[1], d->layers[2], d->layers[3]);
+}
+
+static void densenet_widths(const DtclModelConfig *c, char *buf, size_t size)
+{
+    const DtclDensenetConfig *dn = &c->dn;
+    snprintf(buf, size, "stem %d, growth %d, bn_size %d, layers %d,%d,%d,%d", dn->init, dn->growth, dn->bn_size,
+             dn->layers[0], dn->layers[1], dn->layers[2], dn->layers[3]);
+}
+
+static int densenet_same(const DtclModelConfig *a, const DtclModelConfig *b)
+{
+    return memcmp(&a->dn, &b->dn, sizeof a->dn) == 0;
+}
+
+const DtclEncoderInfo dtcl_encoders[DTCL_NENCODERS] = {
+    [DTCL_ENCODER_FCN] = {"fcn", "MRI slices", 32, fcn_dim, fcn_min_size, fcn_describe, fcn_widths, fcn_same},
+    [DTCL_ENCODER_DENSENET121] = {"densenet121", "chest X-rays", 16, densenet_dim, densenet_min_size,
+                                  densenet_describe, densenet_widths, densenet_same},
+};
 
 const char *dtcl_encoder_name(DtclEncoderKind k)
 {
-    return k == DTCL_ENCODER_DENSENET121 ? "densenet121" : "fcn";
+    return dtcl_encoders[k].name;
 }
 
 int dtcl_encoder_parse(const char *s, DtclEncoderKind *k)
 {
-    if (strcmp(s, "fcn") == 0)
-        *k = DTCL_ENCODER_FCN;
-    else if (strcmp(s, "densenet121") == 0)
-        *k = DTCL_ENCODER_DENSENET121;
-    else
-        return -1;
-    return 0;
+    for (int i = 0; i < DTCL_NENCODERS; i++)
+        if (strcmp(s, dtcl_encoders[i].name) == 0) {
+            *k = (DtclEncoderKind)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *dtcl_encoder_list(void)
+{
+    static char list[DTCL_NENCODERS * 24];
+    if (!list[0])
+        for (int k = 0; k < DTCL_NENCODERS; k++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                     k == 0 ? "" : k == DTCL_NENCODERS - 1 ? " or " : ", ", dtcl_encoders[k].name);
+    return list;
 }
 
 int dtcl_encoder_default_batch(DtclEncoderKind k)
 {
-    return k == DTCL_ENCODER_DENSENET121 ? 16 : 32;
+    return dtcl_encoders[k].default_batch;
 }
 
 void dtcl_encoder_layout(DtclEncoder *f, DtclTable *t)

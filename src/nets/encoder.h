@@ -7,6 +7,7 @@
 #ifndef DTCL_ENCODER_H
 #define DTCL_ENCODER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nets/densenet.h"
@@ -17,7 +18,7 @@
 extern "C" {
 #endif
 
-typedef enum { DTCL_ENCODER_FCN, DTCL_ENCODER_DENSENET121 } DtclEncoderKind;
+typedef enum { DTCL_ENCODER_FCN, DTCL_ENCODER_DENSENET121, DTCL_NENCODERS } DtclEncoderKind;
 
 typedef struct {
     DtclEncoderKind kind;
@@ -36,10 +37,33 @@ typedef struct {
     float *h; /* (B,d) the representation, in one of the two */
 } DtclEncoderSaved;
 
+struct DtclModelConfig; /* model.h: the encoder's part of it (kind, widths, DenseNet's shape) */
+
+/* One row per encoder: what varies by encoder, in one place. Adding one: its
+ * value in DtclEncoderKind, its file (the network's layout, plan, forward and
+ * backward), its row in encoder.c, its shape in model.h's configuration,
+ * and how checkpoint.c recognises its tensors. */
+typedef struct {
+    const char *name;  /* --encoder's value, config.json's and checkpoints' */
+    const char *data;  /* the images it is for (help text) */
+    int default_batch; /* SPEC section 4: 32 (MRI), 16 (chest) */
+    /* the configuration: d, the smallest image side, a description, the
+     * checkpoints' "widths" metadata, whether two describe the same network */
+    int (*dim)(const struct DtclModelConfig *c);
+    int (*min_size)(const struct DtclModelConfig *c);
+    void (*describe)(const struct DtclModelConfig *c, char *buf, size_t size);
+    void (*widths)(const struct DtclModelConfig *c, char *buf, size_t size);
+    int (*same)(const struct DtclModelConfig *a, const struct DtclModelConfig *b);
+} DtclEncoderInfo;
+
+extern const DtclEncoderInfo dtcl_encoders[DTCL_NENCODERS];
+
 /* "fcn" or "densenet121" */
 const char *dtcl_encoder_name(DtclEncoderKind k);
 /* 0 and the kind, or -1 for an unknown name. */
 int dtcl_encoder_parse(const char *s, DtclEncoderKind *k);
+/* "fcn or densenet121", for help text. */
+const char *dtcl_encoder_list(void);
 
 /* The batch SPEC section 4 gives each encoder's data: 32 (MRI), 16 (chest). */
 int dtcl_encoder_default_batch(DtclEncoderKind k);

@@ -47,28 +47,18 @@ int dtcl_model_parse_widths(const char *s, DtclModelConfig *c, DtclError *err)
 
 int dtcl_model_dim(const DtclModelConfig *c)
 {
-    return c->encoder == DTCL_ENCODER_DENSENET121 ? dtcl_densenet_dim(&c->dn) : c->widths[c->nblocks - 1];
+    return dtcl_encoders[c->encoder].dim(c);
 }
 
 const char *dtcl_model_describe(const DtclModelConfig *c, char *buf, size_t size)
 {
-    if (c->encoder == DTCL_ENCODER_DENSENET121) {
-        const DtclDensenetConfig *d = &c->dn;
-        snprintf(buf, size, "densenet121 encoder (stem %d, growth %d, bottleneck %d, layers %d-%d-%d-%d)", d->init,
-                 d->growth, d->bn_size * d->growth, d->layers[0], d->layers[1], d->layers[2], d->layers[3]);
-        return buf;
-    }
-    int n = snprintf(buf, size, "fcn encoder, %d blocks, widths", c->nblocks);
-    for (int b = 0; b < c->nblocks && n > 0 && (size_t)n < size; b++)
-        n += snprintf(buf + n, size - (size_t)n, "%s%d", b ? "," : " ", c->widths[b]);
+    dtcl_encoders[c->encoder].describe(c, buf, size);
     return buf;
 }
 
 int dtcl_model_min_size(const DtclModelConfig *c)
 {
-    if (c->encoder == DTCL_ENCODER_DENSENET121)
-        return dtcl_densenet_min_size();
-    int m = 1 << c->nblocks;
+    int m = dtcl_encoders[c->encoder].min_size(c);
     return m < 4 ? 4 : m; /* M pools twice */
 }
 

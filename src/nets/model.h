@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-typedef struct {
+typedef struct DtclModelConfig {
     DtclEncoderKind encoder;         /* fcn (the MRI slices) or densenet121 (chest X-rays) */
     int nblocks;
     int widths[DTCL_FCN_MAX_BLOCKS]; /* fcn: 32, 64, 128, 256 */

@@ -10,6 +10,29 @@
 
 #include "base/error.h"
 
+const char *const dtcl_nce_kind_names[3] = {"paper", "simclr", "supcon"};
+const char *const dtcl_similarity_names[2] = {"dot", "cosine"};
+
+int dtcl_nce_kind_parse(const char *s, DtclNceKind *k)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, dtcl_nce_kind_names[i]) == 0) {
+            *k = (DtclNceKind)i;
+            return 0;
+        }
+    return -1;
+}
+
+int dtcl_similarity_parse(const char *s, DtclSimilarity *m)
+{
+    for (int i = 0; i < 2; i++)
+        if (strcmp(s, dtcl_similarity_names[i]) == 0) {
+            *m = (DtclSimilarity)i;
+            return 0;
+        }
+    return -1;
+}
+
 /* out (rows,D) = x / |x| row by row (cosine), or x (dot); norm (rows) the divisors. */
 static void normalise_rows(double *out, double *norm, const double *x, int rows, int D, DtclSimilarity sim)
 {

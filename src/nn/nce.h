@@ -31,6 +31,13 @@ typedef struct {
     double tau;
 } DtclNce;
 
+/* The names options and config.json use: "paper", "simclr", "supcon";
+ * "dot", "cosine". Parsing returns 0, or -1 for another name. */
+extern const char *const dtcl_nce_kind_names[3];
+extern const char *const dtcl_similarity_names[2];
+int dtcl_nce_kind_parse(const char *s, DtclNceKind *k);
+int dtcl_similarity_parse(const char *s, DtclSimilarity *m);
+
 /* The buffers one call needs for B images of D features, made once (a
  * training step's plan holds one). */
 typedef struct DtclNceWork DtclNceWork;

@@ -310,16 +310,11 @@ int dtcl_step_transform(DtclStepPlan *p, const DtclNoiseSource *ns, const float 
     return p->be->check("the transformation", err);
 }
 
-/* h (n,d) = f(x) in evaluation mode on the device: into hd, or the first
- * view's h (DenseNet works in that view's buffers) */
+/* h (n,d) = f(x) in evaluation mode on the device, into hd (DenseNet works
+ * in the first view's buffers) */
 static const float *embed(DtclStepPlan *p, const float *x, int n, float *hd)
 {
-    DtclModel *md = p->md;
-    if (md->f.kind == DTCL_ENCODER_DENSENET121) {
-        dtcl_densenet_forward_eval(&p->view[0].dn, &md->f.dn, x, n, &p->fp.dn);
-        return p->view[0].h;
-    }
-    dtcl_fcn_forward_eval(hd, &md->f.fcn, x, n, &p->fp.fcn);
+    dtcl_encoder_forward_eval(hd, &p->md->f, x, n, &p->fp, &p->view[0]);
     return hd;
 }
 

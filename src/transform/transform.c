@@ -14,14 +14,11 @@
 #include "base/rng.h"
 #include "transform/transform_naive.h"
 #include "transform/transform_pixel.h"
-#include "transform/transform_steps.h"
+#include "transform/stages.h"
 
-const char *const dtcl_step_names[DTCL_NSTEP_KINDS] = {"blur", "noise", "crop", "hflip", "vflip", "rotate"};
 const char *const dtcl_lambda_names[DTCL_NLAMBDA] = {"blur", "noise", "crop_x", "crop_y", "hflip", "vflip", "rotate"};
 const char *const dtcl_default_order = "blur,noise,crop,hflip,vflip,rotate";
 
-/* The lambda indices each step owns (-1: none). */
-static const int step_lambda[DTCL_NSTEP_KINDS][2] = {{0, -1}, {1, -1}, {2, 3}, {4, -1}, {5, -1}, {6, -1}};
 
 void dtcl_transform_params_default(DtclTransformParams *p)
 {
@@ -31,9 +28,9 @@ void dtcl_transform_params_default(DtclTransformParams *p)
     p->crop_sharpness = 1.0f;
 }
 
-int dtcl_transform_parse_order(const char *s, DtclStepKind *order, int *nsteps, DtclError *err)
+int dtcl_transform_parse_order(const char *s, DtclStage *order, int *nsteps, DtclError *err)
 {
-    int n = 0, seen[DTCL_NSTEP_KINDS] = {0};
+    int n = 0, seen[DTCL_NSTAGES] = {0};
     const char *p = s;
     for (;;) {
         while (*p == ' ')
@@ -42,17 +39,17 @@ int dtcl_transform_parse_order(const char *s, DtclStepKind *order, int *nsteps, 
         while (len > 0 && p[len - 1] == ' ')
             len--;
         int k;
-        for (k = 0; k < DTCL_NSTEP_KINDS; k++)
-            if (strlen(dtcl_step_names[k]) == len && strncmp(p, dtcl_step_names[k], len) == 0)
+        for (k = 0; k < DTCL_NSTAGES; k++)
+            if (strlen(dtcl_stages[k].name) == len && strncmp(p, dtcl_stages[k].name, len) == 0)
                 break;
-        if (k == DTCL_NSTEP_KINDS)
+        if (k == DTCL_NSTAGES)
             return dtcl_fail(err, "unknown transformation '%.*s' in the order '%s' (expected a comma-separated "
-                                  "list of: blur, noise, crop, hflip, vflip, rotate)", (int)len, p, s);
+                                  "list of: %s)", (int)len, p, s, dtcl_stage_list());
         if (seen[k])
             return dtcl_fail(err, "transformation '%s' appears twice in the order '%s' (each may appear once)",
-                             dtcl_step_names[k], s);
+                             dtcl_stages[k].name, s);
         seen[k] = 1;
-        order[n++] = (DtclStepKind)k;
+        order[n++] = (DtclStage)k;
         p = strchr(p, ',');
         if (!p)
             break;
@@ -67,18 +64,18 @@ const char *dtcl_transform_order_str(const DtclTransform *t, char *buf, size_t s
     size_t k = 0;
     buf[0] = 0;
     for (int s = 0; s < t->nsteps && k < size; s++)
-        k += (size_t)snprintf(buf + k, size - k, s ? ",%s" : "%s", dtcl_step_names[t->order[s]]);
+        k += (size_t)snprintf(buf + k, size - k, s ? ",%s" : "%s", dtcl_stages[t->order[s]].name);
     return buf;
 }
 
-int dtcl_transform_init(DtclTransform *t, int size, const DtclStepKind *order, int nsteps,
+int dtcl_transform_init(DtclTransform *t, int size, const DtclStage *order, int nsteps,
                         const DtclTransformParams *p, DtclError *err)
 {
     memset(t, 0, sizeof *t);
     if (size < 2 || size > 8192)
         return dtcl_fail(err, "image size %d is out of range (expected 2 to 8192 pixels)", size);
-    if (nsteps < 1 || nsteps > DTCL_NSTEP_KINDS)
-        return dtcl_fail(err, "the order must hold 1 to %d transformations", DTCL_NSTEP_KINDS);
+    if (nsteps < 1 || nsteps > DTCL_NSTAGES)
+        return dtcl_fail(err, "the order must hold 1 to %d transformations", DTCL_NSTAGES);
     if (!(p->sigma_max >= 0.0f && p->sigma_max <= 10.0f))
         return dtcl_fail(err, "sigma_max %g is out of range (expected 0 to 10 pixels)", p->sigma_max);
     if (!(p->noise_scale >= 0.0f && p->noise_scale <= 10.0f))
@@ -91,12 +88,12 @@ int dtcl_transform_init(DtclTransform *t, int size, const DtclStepKind *order, i
                          p->crop_sharpness);
     t->size = size;
     t->nsteps = nsteps;
-    memcpy(t->order, order, sizeof(DtclStepKind) * nsteps);
+    memcpy(t->order, order, sizeof(DtclStage) * nsteps);
     t->p = *p;
     if (t->p.crop_half_width <= 0.0f)
         t->p.crop_half_width = (float)size / 8.0f;
     for (int s = 0; s < nsteps; s++)
-        if (order[s] == DTCL_STEP_BLUR) {
+        if (order[s] == DTCL_STAGE_BLUR) {
             t->blur = dtcl_blur_plan_create(size, p->sigma_max);
             if (!t->blur)
                 return dtcl_fail(err, "FFTW could not plan a %dx%d transform", size, size);
@@ -110,7 +107,7 @@ void dtcl_transform_free(DtclTransform *t)
     t->blur = NULL;
 }
 
-static int has_step(const DtclTransform *t, DtclStepKind k)
+static int has_step(const DtclTransform *t, DtclStage k)
 {
     for (int s = 0; s < t->nsteps; s++)
         if (t->order[s] == k)
@@ -121,7 +118,7 @@ static int has_step(const DtclTransform *t, DtclStepKind k)
 int dtcl_transform_uses_lambda(const DtclTransform *t, int k)
 {
     for (int s = 0; s < t->nsteps; s++)
-        if (step_lambda[t->order[s]][0] == k || step_lambda[t->order[s]][1] == k)
+        if (dtcl_stages[t->order[s]].lambda[0] == k || dtcl_stages[t->order[s]].lambda[1] == k)
             return 1;
     return 0;
 }
@@ -129,7 +126,7 @@ int dtcl_transform_uses_lambda(const DtclTransform *t, int k)
 size_t dtcl_transform_saved_size(const DtclTransform *t)
 {
     size_t SS = (size_t)t->size * t->size;
-    return SS * (size_t)(t->nsteps - 1 + has_step(t, DTCL_STEP_NOISE));
+    return SS * (size_t)(t->nsteps - 1 + has_step(t, DTCL_STAGE_NOISE));
 }
 
 void dtcl_sincos_turns(double t, double *s, double *c)
@@ -179,36 +176,22 @@ void dtcl_transform_noise(const DtclTransform *t, float *z, const DtclNoiseSourc
     dtcl_rng_normal(&s, z, (size_t)t->size * t->size);
 }
 
-static void step_forward(const DtclTransform *t, DtclStepKind k, float *y, float *const *ty,
-                         const float *x, const float *const *tx, const float *z, const float *lambda,
-                         const float *tlambda, int ntan, Workspace *w)
-{
-    int S = t->size;
-    switch (k) {
-    case DTCL_STEP_BLUR: dtcl_blur_forward(t->blur, y, ty, x, tx, lambda, tlambda, ntan, w->blur); break;
-    case DTCL_STEP_NOISE: dtcl_noise_forward(y, ty, x, tx, z, lambda, tlambda, ntan, S, &t->p); break;
-    case DTCL_STEP_CROP: dtcl_crop_forward(y, ty, x, tx, lambda, tlambda, ntan, S, &t->p); break;
-    case DTCL_STEP_HFLIP: dtcl_flip_forward(y, ty, x, tx, lambda, tlambda, ntan, S, 1); break;
-    case DTCL_STEP_VFLIP: dtcl_flip_forward(y, ty, x, tx, lambda, tlambda, ntan, S, 0); break;
-    case DTCL_STEP_ROTATE: dtcl_rotate_forward(y, ty, x, tx, lambda, tlambda, ntan, S); break;
-    default: break;
-    }
-}
-
-static void step_backward(const DtclTransform *t, DtclStepKind k, float *dx, double *dlambda,
-                          const float *dy, const float *x, const float *z, const float *lambda,
+/* one stage through the table (stages.h) */
+static void stage_forward(const DtclTransform *t, DtclStage k, float *y, float *const *ty, const float *x,
+                          const float *const *tx, const float *z, const float *lambda, const float *tlambda, int ntan,
                           Workspace *w)
 {
-    int S = t->size;
-    switch (k) {
-    case DTCL_STEP_BLUR: dtcl_blur_backward(t->blur, dx, dlambda, dy, x, lambda, w->blur); break;
-    case DTCL_STEP_NOISE: dtcl_noise_backward(dx, dlambda, dy, z, lambda, S, &t->p); break;
-    case DTCL_STEP_CROP: dtcl_crop_backward(dx, dlambda, dy, x, lambda, S, &t->p); break;
-    case DTCL_STEP_HFLIP: dtcl_flip_backward(dx, dlambda, dy, x, lambda, S, 1); break;
-    case DTCL_STEP_VFLIP: dtcl_flip_backward(dx, dlambda, dy, x, lambda, S, 0); break;
-    case DTCL_STEP_ROTATE: dtcl_rotate_backward(dx, dlambda, dy, x, lambda, S); break;
-    default: break;
-    }
+    DtclStageArgs a = {.t = t, .y = y, .ty = ty, .x = x, .tx = tx, .z = z, .lambda = lambda, .tlambda = tlambda,
+                       .ntan = ntan, .ws = w->blur};
+    dtcl_stages[k].forward(&a);
+}
+
+static void stage_backward(const DtclTransform *t, DtclStage k, float *dx, double *dlambda, const float *dy,
+                           const float *x, const float *z, const float *lambda, Workspace *w)
+{
+    DtclStageArgs a = {.t = t, .dx = dx, .dlambda = dlambda, .dy = dy, .x = x, .z = z, .lambda = lambda,
+                       .ws = w->blur};
+    dtcl_stages[k].backward(&a);
 }
 
 /* Forward mode on one image: the value through every step, and ntan
@@ -222,7 +205,7 @@ static void propagate(const DtclTransform *t, float *y, float *saved, float *con
 {
     size_t SS = (size_t)t->size * t->size;
     const float *z = NULL;
-    if (has_step(t, DTCL_STEP_NOISE)) {
+    if (has_step(t, DTCL_STAGE_NOISE)) {
         float *zbuf = saved ? saved + (size_t)(t->nsteps - 1) * SS : w->z;
         dtcl_transform_noise(t, zbuf, ns, n);
         z = zbuf;
@@ -233,7 +216,7 @@ static void propagate(const DtclTransform *t, float *y, float *saved, float *con
         tin[a] = tx0 ? tx0[a] : NULL;
 
     for (int s = 0; s < t->nsteps; s++) {
-        DtclStepKind k = t->order[s];
+        DtclStage k = t->order[s];
         int last = s == t->nsteps - 1;
         float *out = last && y ? y : saved && !last ? saved + (size_t)s * SS : w->val[s % 2];
         /* the tangents this step touches, compacted */
@@ -243,8 +226,8 @@ static void propagate(const DtclTransform *t, float *y, float *saved, float *con
         int live[DTCL_NLAMBDA], m = 0;
         for (int a = 0; a < ntan; a++) {
             const float *row = tlambda + a * DTCL_NLAMBDA;
-            int moves = row[step_lambda[k][0]] != 0.0f ||
-                        (step_lambda[k][1] >= 0 && row[step_lambda[k][1]] != 0.0f);
+            const int *own = dtcl_stages[k].lambda;
+            int moves = row[own[0]] != 0.0f || (own[1] >= 0 && row[own[1]] != 0.0f);
             live[a] = tin[a] != NULL || moves;
             if (!live[a])
                 continue;
@@ -253,7 +236,7 @@ static void propagate(const DtclTransform *t, float *y, float *saved, float *con
             memcpy(tl + m * DTCL_NLAMBDA, row, sizeof(float) * DTCL_NLAMBDA);
             m++;
         }
-        step_forward(t, k, out, ty, cur, tx, z, lambda, tl, m, w);
+        stage_forward(t, k, out, ty, cur, tx, z, lambda, tl, m, w);
         cur = out;
         for (int a = 0, b = 0; a < ntan; a++)
             if (live[a])
@@ -328,7 +311,7 @@ void dtcl_transform_backward(const DtclTransform *t, float *dx, float *dlambda, 
                              const float *x, const float *lambda, const float *saved, int n)
 {
     size_t SS = (size_t)t->size * t->size, SV = dtcl_transform_saved_size(t);
-    int noisy = has_step(t, DTCL_STEP_NOISE);
+    int noisy = has_step(t, DTCL_STAGE_NOISE);
 #pragma omp parallel
     {
         Workspace w;
@@ -349,7 +332,7 @@ void dtcl_transform_backward(const DtclTransform *t, float *dx, float *dlambda, 
                 } else if (dx) {
                     target = dx + i * SS;
                 }
-                step_backward(t, t->order[s], target, dlambda ? dl : NULL, g, in, z,
+                stage_backward(t, t->order[s], target, dlambda ? dl : NULL, g, in, z,
                               lambda + i * DTCL_NLAMBDA, &w);
                 float *tmp = g;
                 g = gnext;

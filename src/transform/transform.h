@@ -41,14 +41,14 @@ extern "C" {
 #define DTCL_PI 3.14159265358979323846
 
 typedef enum {
-    DTCL_STEP_BLUR,
-    DTCL_STEP_NOISE,
-    DTCL_STEP_CROP,
-    DTCL_STEP_HFLIP,
-    DTCL_STEP_VFLIP,
-    DTCL_STEP_ROTATE,
-    DTCL_NSTEP_KINDS
-} DtclStepKind;
+    DTCL_STAGE_BLUR,
+    DTCL_STAGE_NOISE,
+    DTCL_STAGE_CROP,
+    DTCL_STAGE_HFLIP,
+    DTCL_STAGE_VFLIP,
+    DTCL_STAGE_ROTATE,
+    DTCL_NSTAGES
+} DtclStage;
 
 typedef struct {
     float sigma_max;       /* blur: sigma = sigma_max * lambda0; 2.0 */
@@ -62,7 +62,7 @@ typedef struct DtclBlurPlan DtclBlurPlan;
 typedef struct {
     int size; /* S */
     int nsteps;
-    DtclStepKind order[DTCL_NSTEP_KINDS];
+    DtclStage order[DTCL_NSTAGES];
     DtclTransformParams p; /* crop_half_width resolved */
     DtclBlurPlan *blur;    /* FFTW plans, made once; NULL without a blur step */
 } DtclTransform;
@@ -75,17 +75,16 @@ typedef struct {
     const uint32_t *item; /* (N) */
 } DtclNoiseSource;
 
-extern const char *const dtcl_step_names[DTCL_NSTEP_KINDS];
 extern const char *const dtcl_lambda_names[DTCL_NLAMBDA];
 extern const char *const dtcl_default_order;
 
 void dtcl_transform_params_default(DtclTransformParams *p);
 /* "blur,noise,crop,hflip,vflip,rotate": each token at most once, 1 to 6 tokens. */
-int dtcl_transform_parse_order(const char *s, DtclStepKind *order, int *nsteps, DtclError *err);
+int dtcl_transform_parse_order(const char *s, DtclStage *order, int *nsteps, DtclError *err);
 /* Writes the order back as tokens. */
 const char *dtcl_transform_order_str(const DtclTransform *t, char *buf, size_t size);
 
-int dtcl_transform_init(DtclTransform *t, int size, const DtclStepKind *order, int nsteps,
+int dtcl_transform_init(DtclTransform *t, int size, const DtclStage *order, int nsteps,
                         const DtclTransformParams *p, DtclError *err);
 void dtcl_transform_free(DtclTransform *t);
 

@@ -25,7 +25,7 @@
  * transform. A direct (double, spatial) convolution stays beside this one in
  * transform_naive.c, and the tests hold one against the other.
  */
-#include "transform/transform_steps.h"
+#include "transform/stages.h"
 #include "transform/transform_pixel.h"
 
 #include <fftw3.h>

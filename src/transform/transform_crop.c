@@ -7,7 +7,9 @@
  *   dm/dlambda3 = a m (1 - m) S sgn(i - S lambda3)  where the row term is the max.
  * d is piecewise smooth: on a tie the column piece is used, and sgn(0) = 0
  * (the one-sided derivatives of the piece that holds the point). */
-#include "transform/transform_steps.h"
+#include "transform/stages.h"
+
+#include <math.h>
 
 #include "transform/transform_pixel.h"
 
@@ -52,4 +54,20 @@ void dtcl_crop_backward(float *dx, double *dlambda, const float *dy, const float
         dlambda[2] += acc2;
         dlambda[3] += acc3;
     }
+}
+
+/* The max-norm's pieces meet on the window centre's row and column and on
+ * its diagonals: differences of step h in lambda2, lambda3 cross none of
+ * them at any pixel (margin 1e-4 pixel). */
+int dtcl_crop_kink_free(const DtclTransform *t, const double *lambda, double h)
+{
+    int S = t->size;
+    double d = S * h + 1e-4;
+    for (int i = 0; i < S; i++)
+        for (int j = 0; j < S; j++) {
+            double ux = j - S * lambda[2], uy = i - S * lambda[3];
+            if (fabs(ux) < d || fabs(uy) < d || fabs(fabs(ux) - fabs(uy)) < 2 * d)
+                return 0;
+        }
+    return 1;
 }

@@ -3,7 +3,7 @@
  * hflip (lambda4) mirrors columns, j -> S-1-j; vflip (lambda5) mirrors rows.
  *   dFlip/dX v = (1 - lambda) v + lambda mirror(v)  (its own transpose),
  *   dFlip/dlambda = mirror(X) - X. */
-#include "transform/transform_steps.h"
+#include "transform/stages.h"
 
 static inline size_t mirror(int i, int j, int S, int axis)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transform/transform_steps.h"
+#include "transform/stages.h"
 
 static void blur(double *y, const double *x, double sigma, int R, int S)
 {
@@ -76,6 +76,39 @@ static void rotate(double *y, const double *x, double l, int S)
         }
 }
 
+/* ---- each stage, as the table (stages.h) calls it */
+
+void dtcl_blur_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t)
+{
+    blur(y, x, (double)t->p.sigma_max * lambda[0], dtcl_blur_radius(t->p.sigma_max), t->size);
+}
+
+void dtcl_noise_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t)
+{
+    for (size_t q = 0; q < (size_t)t->size * t->size; q++)
+        y[q] = x[q] + (double)t->p.noise_scale * lambda[1] * z[q];
+}
+
+void dtcl_crop_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t)
+{
+    crop(y, x, lambda[2], lambda[3], t->p.crop_half_width, t->p.crop_sharpness, t->size);
+}
+
+void dtcl_hflip_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t)
+{
+    flip(y, x, lambda[4], t->size, 1);
+}
+
+void dtcl_vflip_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t)
+{
+    flip(y, x, lambda[5], t->size, 0);
+}
+
+void dtcl_rotate_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t)
+{
+    rotate(y, x, lambda[6], t->size);
+}
+
 void dtcl_transform_naive(const DtclTransform *t, double *y, const double *x, const double *lambda,
                           const float *z)
 {
@@ -84,22 +117,7 @@ void dtcl_transform_naive(const DtclTransform *t, double *y, const double *x, co
     double *a = DTCL_MALLOC(sizeof(double) * SS), *b = DTCL_MALLOC(sizeof(double) * SS);
     memcpy(a, x, sizeof(double) * SS);
     for (int s = 0; s < t->nsteps; s++) {
-        switch (t->order[s]) {
-        case DTCL_STEP_BLUR:
-            blur(b, a, (double)t->p.sigma_max * lambda[0], dtcl_blur_radius(t->p.sigma_max), S);
-            break;
-        case DTCL_STEP_NOISE:
-            for (size_t q = 0; q < SS; q++)
-                b[q] = a[q] + (double)t->p.noise_scale * lambda[1] * z[q];
-            break;
-        case DTCL_STEP_CROP:
-            crop(b, a, lambda[2], lambda[3], t->p.crop_half_width, t->p.crop_sharpness, S);
-            break;
-        case DTCL_STEP_HFLIP: flip(b, a, lambda[4], S, 1); break;
-        case DTCL_STEP_VFLIP: flip(b, a, lambda[5], S, 0); break;
-        case DTCL_STEP_ROTATE: rotate(b, a, lambda[6], S); break;
-        default: break;
-        }
+        dtcl_stages[t->order[s]].naive(b, a, lambda, z, t);
         double *tmp = a;
         a = b;
         b = tmp;

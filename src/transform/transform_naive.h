@@ -12,6 +12,14 @@
 void dtcl_transform_naive(const DtclTransform *t, double *y, const double *x, const double *lambda,
                           const float *z);
 
+/* Each stage alone (the table's naive column, stages.h). */
+void dtcl_blur_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t);
+void dtcl_noise_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t);
+void dtcl_crop_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t);
+void dtcl_hflip_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t);
+void dtcl_vflip_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t);
+void dtcl_rotate_naive(double *y, const double *x, const double *lambda, const float *z, const DtclTransform *t);
+
 /* z = the noise field image n receives (as forward draws it). */
 void dtcl_transform_noise(const DtclTransform *t, float *z, const DtclNoiseSource *noise, int n);
 

@@ -3,7 +3,7 @@
  * standard normal per pixel drawn from the image's Philox stream (rng.h);
  * transform.c draws it once per forward pass and saves it for backward.
  *   dN/dX = I,  dN/dlambda1 = s z. */
-#include "transform/transform_steps.h"
+#include "transform/stages.h"
 
 #include <string.h>
 

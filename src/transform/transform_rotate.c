@@ -11,7 +11,9 @@
  *   dR/dlambda6 = 2 pi (dV/dp_x dp_x/dtheta + dV/dp_y dp_y/dtheta),
  *   dp_x/dtheta = -sin(theta) u_x - cos(theta) u_y,  dp_y/dtheta = cos(theta) u_x - sin(theta) u_y.
  * J_x is bilinear sampling (linear in X); J_x^T scatters with the same weights. */
-#include "transform/transform_steps.h"
+#include "transform/stages.h"
+
+#include <math.h>
 
 #include "transform/transform_pixel.h"
 
@@ -81,4 +83,38 @@ void dtcl_rotate_backward(float *dx, double *dlambda, const float *dy, const flo
         }
     if (dlambda)
         dlambda[6] += acc;
+}
+
+/* Central differences in lambda6 of step h stay on one bilinear cell for
+ * every pixel, at least `margin` from its edges: the sampler is smooth there. */
+static int cell_same(double a, double b)
+{
+    return floor(a) == floor(b);
+}
+
+static double to_edge(double a)
+{
+    return fmin(a - floor(a), ceil(a) - a);
+}
+
+int dtcl_rotate_kink_free(const DtclTransform *t, const double *lambda, double h)
+{
+    int S = t->size;
+    double c = 0.5 * (S - 1), margin = 1e-4, sn[3], cs[3];
+    for (int k = 0; k < 3; k++)
+        dtcl_sincos_turns(lambda[6] + (k - 1) * h, &sn[k], &cs[k]);
+    for (int i = 0; i < S; i++)
+        for (int j = 0; j < S; j++) {
+            double ux = j - c, uy = i - c, px[3], py[3];
+            for (int k = 0; k < 3; k++) {
+                px[k] = c + cs[k] * ux - sn[k] * uy;
+                py[k] = c + sn[k] * ux + cs[k] * uy;
+            }
+            if (ux == 0 && uy == 0)
+                continue; /* the centre does not move */
+            if (!cell_same(px[0], px[1]) || !cell_same(px[2], px[1]) || !cell_same(py[0], py[1]) ||
+                !cell_same(py[2], py[1]) || to_edge(px[1]) < margin || to_edge(py[1]) < margin)
+                return 0;
+        }
+    return 1;
 }

@@ -17,6 +17,9 @@
  * outside, new allocations are filled with NaN bytes (0xff), and launches
  * with an empty or oversized grid or block fail as on a GPU.
  *
+ * DTCL_EMU_FAIL_LAUNCH=N makes the N-th kernel launch fail (unspecified
+ * launch failure), to test what dtcl does when a device fails.
+ *
  * What it does not model: warp scheduling and divergence, the memory model
  * (a racy kernel may pass here), the device's floating-point library and
  * cuBLAS's or cuFFT's summation order (cublas_v2.h and cufft.h here call

@@ -319,6 +319,17 @@ void dtcl_emu_run(dim3 grid, dim3 block, void (*fn)(void *), void *arg)
     }
     if (launch_fn)
         misuse("a kernel launched from inside a kernel");
+    /* DTCL_EMU_FAIL_LAUNCH=N: the N-th launch fails as a faulting kernel
+     * would (the tests of what a run does when the device fails) */
+    static long launches, fail_at = -1;
+    if (fail_at < 0) {
+        const char *e = getenv("DTCL_EMU_FAIL_LAUNCH");
+        fail_at = e ? atol(e) : 0;
+    }
+    if (++launches == fail_at) {
+        fail(cudaErrorLaunchFailure, "launch: %s", "failed on purpose (DTCL_EMU_FAIL_LAUNCH)");
+        return;
+    }
     launch_fn = fn;
     launch_arg = arg;
     gridDim = grid;

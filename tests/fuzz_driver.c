@@ -24,7 +24,9 @@ enum { MAX_FILES = 256, MAX_LEN = 1 << 20 };
 
 static const char *tokens[] = {"\x93NUMPY", "IHDR", "IDAT", "IEND", "PLTE", "tRNS", "n+1", "ni1", "n+2", "<f4", ">f4",
                                "|u1", "True", "False", "(", ")", ",", "\"", "\n", "\r\n", "\xff\xff\xff\x7f",
-                               "\x00\x00\x00\x00", "999999999999", "-1", "shape", "id,patient,label"};
+                               "\x00\x00\x00\x00", "999999999999", "-1", "shape", "id,patient,label",
+                               "II*\x00", "MM\x00*", "\x01\x01\x03\x00", "\xff\xd8", "\xff\xc0", "\xff\xc2",
+                               "\xff\xc4", "\xff\xda", "\xff\xd9", "\xff\xdb"};
 
 int main(void)
 {

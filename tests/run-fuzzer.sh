@@ -16,7 +16,9 @@ png)   src="src/io/pngio.c src/base/error.c src/io/atomicfile.c"; libs="$(pkg-co
 csv)   src="src/io/csv.c src/base/error.c"; libs="" ;;
 nifti) src="src/io/nifti.c src/base/error.c"; libs="-lnifti2 -lz -lm" ;;
 safetensors) src="src/io/safetensors.c src/base/error.c src/io/atomicfile.c"; libs="-lcjson" ;;
-*) echo "run-fuzzer.sh: unknown target '$target' (npy, png, csv, nifti, safetensors)" >&2; exit 2 ;;
+tiff)  src="src/io/tiffio.c src/base/error.c"; libs="$(pkg-config --libs libtiff-4)" ;;
+jpeg)  src="src/io/jpegio.c src/base/error.c"; libs="$(pkg-config --libs libjpeg)" ;;
+*) echo "run-fuzzer.sh: unknown target '$target' (npy, png, csv, nifti, safetensors, tiff, jpeg)" >&2; exit 2 ;;
 esac
 paths=""
 for f in $src; do paths="$paths $srcdir/$f"; done

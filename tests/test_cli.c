@@ -175,7 +175,11 @@ static void test_bad_input(void **state)
     expect(2, "not a folder", "import brats %s -o ds", "no-such-root");
     write_file("labels.csv", "file,label\nabsent.png,1\n", 24);
     expect(2, "line 2: file 'absent.png' is not in", "import images . --labels %s -o ds", "labels.csv");
-    expect(2, "needs --labels", "import images .%s -o ds", "");
+    /* without --labels every picture of the folder is read: the broken one is named */
+    expect(2, "bad.png: corrupt PNG", "import images .%s -o ds", "");
+    expect(2, "--channel '7' is not an integer from 0 to 3", "import images . --channel %s -o ds", "7");
+    expect(2, "--normalise 'zscore' is not patient or none", "import images . --normalise %s -o ds", "zscore");
+    expect(2, "belong to 'import images'", "import brats . --mask-suffix %s -o ds", "_mask");
     expect(2, "modality 'pd'", "import brats . -o ds --modality %s", "pd");
     expect(2, "no-such-dataset: not a folder", "info %s", "no-such-dataset");
     expect(2, "not a NumPy", "info %s", "garbage.npy");

@@ -8,7 +8,15 @@
  * - Real BraTS 2018 cases (skipped when $DTCL_REALDATA is absent): every kept
  *   slice and every label equal those derived independently in
  *   slice_labels.csv from the segmentation.
- * - Real NIH chest X-rays: 1000 images, labels and patient ids from labels.csv.
+ * - Real NIH chest X-rays: 1000 images, labels and patient ids from labels.csv,
+ *   the patients by a Python-style pattern ('^0*(\d+)_').
+ * - Pictures with masks (TIFF written here): labels from the masks at their
+ *   own resolution and --mask-min-pixels, masks.npy, --channel, the
+ *   per-patient min-max scaling; a missing or mis-sized mask refused, naming
+ *   it, nothing written; a pattern that does not compile names the position.
+ * - Real LGG (3 patients of kaggle_3m, TIFF, one LZW-compressed): 71 slices,
+ *   every label equal to slice_labels.csv's; Kermany chest X-rays (JPEG,
+ *   labels.csv with image and patient_id columns): 300 of them.
  * - dataset validation: duplicate ids, bad labels, split ids not in meta.csv. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,8 +32,12 @@
 #include "io/csv.h"
 #include "data/dataset.h"
 #include "data/import.h"
+#include "io/npy.h"
 #include "io/pngio.h"
 #include "testutil.h"
+
+#include <math.h>
+#include <tiffio.h>
 
 static char tmp[256];
 
@@ -367,13 +379,13 @@ static void test_images_bad_input(void **state)
         {"file,label\na.png,1\na.png,0\n", NULL, "file 'a.png' is listed twice (lines 2 and 3)"},
         {"file,label\na.png,yes\n", NULL, "line 2: label 'yes'"},
         {"file,label\na.png,1\nbroken.png,0\n", NULL, "broken.png: corrupt PNG"},
-        {"name,label\na.png,1\n", NULL, "lacks 'file'"},
+        {"name,label\na.png,1\n", NULL, "lacks a file column"},
         {"file,label\na.png,1\n", "^([0-9]+)_", "does not match 'a.png'"},
         {"file,label\na.png,1\n", "([", "--patient-regex '(['"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         write_text(csv, cases[c].text);
-        DtclImagesOptions o = {cases[c].regex, 8, 0, 0};
+        DtclImagesOptions o = {.patient_regex = cases[c].regex, .size = 8, .channel = -1};
         DtclImportStats st;
         assert_int_equal(dtcl_import_images(dir, csv, out, &o, &st, &err), -1);
         printf("  rejected: %s\n", err.msg);
@@ -382,7 +394,7 @@ static void test_images_bad_input(void **state)
         assert_int_not_equal(stat(out, &sb), 0);
     }
     write_text(csv, "file,label,patient\na.png,1,x\nb.png,,x\n");
-    DtclImagesOptions o = {NULL, 8, 0, 0};
+    DtclImagesOptions o = {.size = 8, .channel = -1}; /* --normalise none: the stored values */
     DtclImportStats st;
     if (dtcl_import_images(dir, csv, out, &o, &st, &err) != 0)
         fail_msg("%s", err.msg);
@@ -462,6 +474,276 @@ static void test_real_brats(void **state)
     dtcl_dataset_close(&ds);
 }
 
+
+/* an 8-bit TIFF of w x h pixels and spp samples: sample s of pixel q is f(q, s) */
+static void write_tiff8(const char *path, int w, int h, int spp, int (*f)(int q, int s))
+{
+    TIFF *t = TIFFOpen(path, "w");
+    assert_non_null(t);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, spp == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_LZW);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, h);
+    unsigned char *buf = malloc((size_t)w * h * spp);
+    for (int q = 0; q < w * h; q++)
+        for (int s = 0; s < spp; s++)
+            buf[q * spp + s] = (unsigned char)f(q, s);
+    assert_true(TIFFWriteEncodedStrip(t, 0, buf, (tmsize_t)w * h * spp) >= 0);
+    free(buf);
+    TIFFClose(t);
+}
+
+/* channel 1 holds the image (0..200 across it), channels 0 and 2 noise */
+static int slice_a(int q, int s)
+{
+    return s == 1 ? q * 200 / 63 : (q * 37 + s * 11) % 256;
+}
+
+static int slice_b(int q, int s)
+{
+    return s == 1 ? 50 + q : 255 - q; /* 50..113 in channel 1 */
+}
+
+static int mask_three(int q, int s)
+{
+    return q == 5 || q == 6 || q == 40 ? 255 : 0;
+}
+
+static int mask_empty(int q, int s)
+{
+    return 0;
+}
+
+/* p1/p1_1.tif (mask: 3 pixels), p1/p1_2.tif (empty mask), p2/p2_1.tif (mask: 3) */
+static void make_mri_folder(const char *dir)
+{
+    char p[700];
+    const char *sub[2] = {"p1", "p2"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/%s", dir, sub[k]);
+        mkdir(p, 0755);
+    }
+    snprintf(p, sizeof p, "%s/p1/p1_1.tif", dir);
+    write_tiff8(p, 8, 8, 3, slice_a);
+    snprintf(p, sizeof p, "%s/p1/p1_1_mask.tif", dir);
+    write_tiff8(p, 8, 8, 1, mask_three);
+    snprintf(p, sizeof p, "%s/p1/p1_10.tif", dir);
+    write_tiff8(p, 8, 8, 3, slice_b);
+    snprintf(p, sizeof p, "%s/p1/p1_10_mask.tif", dir);
+    write_tiff8(p, 8, 8, 1, mask_empty);
+    snprintf(p, sizeof p, "%s/p2/p2_1.tif", dir);
+    write_tiff8(p, 8, 8, 3, slice_b);
+    snprintf(p, sizeof p, "%s/p2/p2_1_mask.tif", dir);
+    write_tiff8(p, 8, 8, 1, mask_three);
+}
+
+static void test_pictures_with_masks(void **state)
+{
+    (void)state;
+    char dir[512], out[600];
+    snprintf(dir, sizeof dir, "%s/mri", tmp);
+    mkdir(dir, 0755);
+    make_mri_folder(dir);
+    snprintf(out, sizeof out, "%s/mri-out", tmp);
+    DtclImagesOptions o = {.patient_regex = "^(p\\d+)/", .size = 8, .channel = 1, .mask_suffix = "_mask",
+                           .mask_min_pixels = 1, .normalise = 1};
+    DtclImportStats st;
+    DtclError err;
+    if (dtcl_import_images(dir, NULL, out, &o, &st, &err) != 0)
+        fail_msg("%s", err.msg);
+    DtclDataset ds;
+    if (dtcl_dataset_open(&ds, out, &err) != 0)
+        fail_msg("%s", err.msg);
+    printf("  %lld images, %d patients, labels %d %d %d, ids %s %s %s\n", (long long)ds.n, ds.npatients, ds.label[0],
+           ds.label[1], ds.label[2], ds.id[0], ds.id[1], ds.id[2]);
+    assert_int_equal(ds.n, 3);
+    assert_int_equal(ds.npatients, 2);
+    /* masks are not images; paths in natural order: p1_1 before p1_10 */
+    assert_string_equal(ds.id[0], "p1/p1_1.tif");
+    assert_string_equal(ds.id[1], "p1/p1_10.tif");
+    assert_string_equal(ds.patient[0], "p1");
+    assert_string_equal(ds.patient[2], "p2");
+    assert_int_equal(ds.label[0], 1);
+    assert_int_equal(ds.label[1], 0);
+    assert_int_equal(ds.label[2], 1);
+    /* patient p1 spans 0..200 over its two slices: slice a maps to 0..1,
+     * slice b (50..113) to 0.25..0.565; p2 alone: slice b to 0..1 */
+    float a[64], b[64], c[64];
+    int64_t idx[3] = {0, 1, 2};
+    float *all = malloc(sizeof(float) * 64 * 3);
+    dtcl_dataset_load(&ds, all, idx, 3);
+    memcpy(a, all, sizeof a);
+    memcpy(b, all + 64, sizeof b);
+    memcpy(c, all + 128, sizeof c);
+    free(all);
+    assert_float_equal(a[0], 0.0f, 1e-6);
+    assert_float_equal(a[63], 1.0f, 1e-6);
+    assert_float_equal(b[0], 50.0f / 200.0f, 1e-6);
+    assert_float_equal(b[63], 113.0f / 200.0f, 1e-6);
+    assert_float_equal(c[0], 0.0f, 1e-6);
+    assert_float_equal(c[63], 1.0f, 1e-6);
+    char mp[700];
+    snprintf(mp, sizeof mp, "%s/masks.npy", out);
+    float *masks;
+    DtclNpyInfo mi;
+    if (dtcl_npy_load(mp, &masks, &mi, &err) != 0)
+        fail_msg("%s", err.msg);
+    double on = 0;
+    for (int q = 0; q < 64; q++)
+        on += masks[q];
+    free(masks);
+    assert_float_equal(on, 3.0, 1e-5); /* the mask at 8x8 kept its 3 pixels */
+    dtcl_dataset_close(&ds);
+    /* two mask pixels needed: slice 0 (3) stays 1 */
+    o.mask_min_pixels = 4;
+    o.force = 1;
+    if (dtcl_import_images(dir, NULL, out, &o, &st, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(st.positive, 0);
+}
+
+static void test_pictures_bad_masks(void **state)
+{
+    (void)state;
+    char dir[512], out[600], p[700];
+    snprintf(dir, sizeof dir, "%s/mri-bad", tmp);
+    mkdir(dir, 0755);
+    make_mri_folder(dir);
+    snprintf(out, sizeof out, "%s/mri-bad-out", tmp);
+    DtclImagesOptions o = {.patient_regex = "^(p\\d+)/", .size = 8, .channel = 1, .mask_suffix = "_mask",
+                           .mask_min_pixels = 1, .normalise = 1};
+    DtclImportStats st;
+    DtclError err;
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/p2/p2_1_mask.tif", dir);
+    write_tiff8(p, 4, 8, 1, mask_three); /* mis-sized */
+    assert_int_equal(dtcl_import_images(dir, NULL, out, &o, &st, &err), -1);
+    printf("  refused: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "p2/p2_1_mask.tif: mask of 4x8 pixels for an image of 8x8"));
+    assert_int_not_equal(stat(out, &sb), 0);
+    unlink(p); /* missing */
+    assert_int_equal(dtcl_import_images(dir, NULL, out, &o, &st, &err), -1);
+    printf("  refused: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "the mask of p2/p2_1.tif is missing (expected p2/p2_1_mask.tif)"));
+    assert_int_not_equal(stat(out, &sb), 0);
+    o.mask_suffix = NULL;
+    o.channel = 3; /* the pictures have 3 */
+    assert_int_equal(dtcl_import_images(dir, NULL, out, &o, &st, &err), -1);
+    printf("  refused: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "p1_1.tif: channel 3 of a picture with 3"));
+    o.channel = -1;
+    o.patient_regex = "^(p\\d+/";
+    assert_int_equal(dtcl_import_images(dir, NULL, out, &o, &st, &err), -1);
+    printf("  refused: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "at position 7"));
+    o.patient_regex = "^(q\\d+)/";
+    assert_int_equal(dtcl_import_images(dir, NULL, out, &o, &st, &err), -1);
+    printf("  refused: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "does not match 'p1/p1_1.tif'"));
+    assert_int_not_equal(stat(out, &sb), 0);
+}
+
+static void test_real_lgg(void **state)
+{
+    (void)state;
+    const char *rd = realdata();
+    if (!rd)
+        skip();
+    char dir[4200], labels[4200], out[512];
+    snprintf(dir, sizeof dir, "%s/lgg-kaggle3m-sample/kaggle_3m", rd);
+    snprintf(labels, sizeof labels, "%s/lgg-kaggle3m-sample/slice_labels.csv", rd);
+    snprintf(out, sizeof out, "%s/lgg-real", tmp);
+    DtclImagesOptions o = {.patient_regex = "^(TCGA_[A-Z0-9]+_[A-Z0-9]+)_", .size = 64, .channel = 1,
+                           .mask_suffix = "_mask", .mask_min_pixels = 1, .normalise = 1};
+    DtclImportStats st;
+    DtclError err;
+    if (dtcl_import_images(dir, NULL, out, &o, &st, &err) != 0)
+        fail_msg("%s", err.msg);
+    DtclDataset ds;
+    if (dtcl_dataset_open(&ds, out, &err) != 0)
+        fail_msg("%s", err.msg);
+    DtclCsv ref;
+    assert_int_equal(dtcl_csv_load(labels, &ref, &err), 0);
+    int ci = dtcl_csv_column(&ref, "image"), cl = dtcl_csv_column(&ref, "label"), cp = dtcl_csv_column(&ref, "patient");
+    int64_t same = 0, found = 0, pos = 0;
+    for (size_t r = 0; r < ref.nrows; r++) {
+        const char *img = dtcl_csv_cell(&ref, r, ci) + strlen("kaggle_3m/");
+        for (int64_t i = 0; i < ds.n; i++)
+            if (strcmp(ds.id[i], img) == 0) {
+                found++;
+                same += ds.label[i] == atoi(dtcl_csv_cell(&ref, r, cl)) &&
+                        strcmp(ds.patient[i], dtcl_csv_cell(&ref, r, cp)) == 0;
+            }
+    }
+    for (int64_t i = 0; i < ds.n; i++)
+        pos += ds.label[i] == 1;
+    printf("  %lld slices of %d patients (%lld with tumour); %lld of slice_labels.csv's %zu found, %lld with its "
+           "label and patient; %.2f s\n", (long long)ds.n, ds.npatients, (long long)pos, (long long)found, ref.nrows,
+           (long long)same, st.seconds);
+    assert_int_equal(ds.n, (int64_t)ref.nrows);
+    assert_int_equal(found, (int64_t)ref.nrows);
+    assert_int_equal(same, (int64_t)ref.nrows);
+    assert_int_equal(ds.npatients, 3);
+    dtcl_csv_free(&ref);
+    dtcl_dataset_close(&ds);
+}
+
+static void test_real_kermany(void **state)
+{
+    (void)state;
+    const char *rd = realdata();
+    if (!rd)
+        skip();
+    char dir[4200], labels[4200], sub[512], out[512], line[1024];
+    snprintf(dir, sizeof dir, "%s/kermany-cxr-224", rd);
+    snprintf(labels, sizeof labels, "%s/kermany-cxr-224/labels.csv", rd);
+    /* the first 150 rows and the last 150 (normal, then pneumonia) */
+    snprintf(sub, sizeof sub, "%s/kermany-labels.csv", tmp);
+    FILE *in = fopen(labels, "r"), *o = fopen(sub, "w");
+    assert_non_null(in);
+    int n = 0;
+    char *rows[6000];
+    while (fgets(line, sizeof line, in) && n < 6000)
+        rows[n++] = strdup(line);
+    fclose(in);
+    fputs(rows[0], o);
+    for (int r = 1; r < n; r++)
+        if (r <= 150 || r >= n - 150)
+            fputs(rows[r], o);
+    fclose(o);
+    for (int r = 0; r < n; r++)
+        free(rows[r]);
+    snprintf(out, sizeof out, "%s/kermany-real", tmp);
+    DtclImagesOptions op = {.size = 64, .channel = -1, .normalise = 1};
+    DtclImportStats st;
+    DtclError err;
+    if (dtcl_import_images(dir, sub, out, &op, &st, &err) != 0)
+        fail_msg("%s", err.msg);
+    DtclDataset ds;
+    if (dtcl_dataset_open(&ds, out, &err) != 0)
+        fail_msg("%s", err.msg);
+    DtclCsv ref;
+    assert_int_equal(dtcl_csv_load(sub, &ref, &err), 0);
+    int cp = dtcl_csv_column(&ref, "patient_id"), cl = dtcl_csv_column(&ref, "label");
+    int64_t ok = 0, pos = 0;
+    for (int64_t i = 0; i < ds.n; i++) {
+        ok += strcmp(ds.patient[i], dtcl_csv_cell(&ref, (size_t)i, cp)) == 0 &&
+              ds.label[i] == atoi(dtcl_csv_cell(&ref, (size_t)i, cl));
+        pos += ds.label[i] == 1;
+    }
+    printf("  %lld JPEG images of %d patients (%lld pneumonia), %lld with labels.csv's patient and label; %.2f s\n",
+           (long long)ds.n, ds.npatients, (long long)pos, (long long)ok, st.seconds);
+    assert_int_equal(ds.n, 300);
+    assert_int_equal(ok, 300);
+    assert_int_equal(pos, 150);
+    dtcl_csv_free(&ref);
+    dtcl_dataset_close(&ds);
+}
+
 static void test_real_chest(void **state)
 {
     (void)state;
@@ -472,7 +754,7 @@ static void test_real_chest(void **state)
     snprintf(dir, sizeof dir, "%s/nih-cxr-1000", rd);
     snprintf(labels, sizeof labels, "%s/nih-cxr-1000/labels.csv", rd);
     snprintf(out, sizeof out, "%s/chest-real", tmp);
-    DtclImagesOptions o = {"^([0-9]+)_", 64, 0, 0};
+    DtclImagesOptions o = {.patient_regex = "^0*(\\d+)_", .size = 64, .channel = -1}; /* as Python writes it */
     DtclImportStats st;
     DtclError err;
     if (dtcl_import_images(dir, labels, out, &o, &st, &err) != 0)
@@ -506,7 +788,9 @@ int main(void)
         cmocka_unit_test(test_existing_output_kept), cmocka_unit_test(test_dataset_validation),
         cmocka_unit_test(test_interrupted_import), cmocka_unit_test(test_brats2023_names),
         cmocka_unit_test(test_images_bad_input),
+        cmocka_unit_test(test_pictures_with_masks), cmocka_unit_test(test_pictures_bad_masks),
         cmocka_unit_test(test_real_brats),      cmocka_unit_test(test_real_chest),
+        cmocka_unit_test(test_real_lgg),        cmocka_unit_test(test_real_kermany),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,7 @@
 /* import.h: the importers that build dataset folders (SPEC section 5) from
- * the files users bring: BraTS volumes (import_brats.c) and folders of PNG
- * images with a CSV of labels (import_images.c). Both write through
+ * the files users bring: BraTS volumes (import_brats.c) and folders of
+ * pictures (PNG, TIFF, JPEG) with a CSV of labels or masks beside them
+ * (import_images.c). Both write through
  * DtclDatasetWriter: a temporary folder renamed at the end. */
 #ifndef DTCL_IMPORT_H
 #define DTCL_IMPORT_H
@@ -18,8 +19,12 @@ typedef struct {
 } DtclBratsOptions;
 
 typedef struct {
-    const char *patient_regex; /* NULL: a `patient' column, or each image its own patient */
+    const char *patient_regex; /* PCRE2; NULL: a patient column, or each image its own patient */
     int size;
+    int channel;               /* the picture's channel k (0-based), or -1: grey */
+    const char *mask_suffix;   /* NAME.ext's mask is NAME<suffix>.ext; NULL: no masks */
+    long mask_min_pixels;      /* label 1 from this many non-zero mask pixels */
+    int normalise;             /* 1: (x - min)/(max - min) over each patient's images; 0: as stored */
     int force;
     int progress;
 } DtclImagesOptions;
@@ -36,6 +41,7 @@ extern volatile int dtcl_import_interrupted;
 
 int dtcl_import_brats(const char *root, const char *out, const DtclBratsOptions *o, DtclImportStats *st,
                       DtclError *err);
+/* labels_csv NULL: every picture under dir (masks excepted). */
 int dtcl_import_images(const char *dir, const char *labels_csv, const char *out, const DtclImagesOptions *o,
                        DtclImportStats *st, DtclError *err);
 

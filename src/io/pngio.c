@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "io/atomicfile.h"
+#include "io/image.h"
 
 typedef struct {
     jmp_buf jmp;
@@ -42,9 +43,11 @@ static void read_memory(png_structp png, png_bytep out, png_size_t n)
     src->pos += n;
 }
 
-int dtcl_png_decode(const void *buf, size_t len, float **pixels, int *height, int *width, DtclError *err)
+/* The decoder of both entry points: grey 1 reduces colour to grey with
+ * libpng's weights (dtcl_png_decode), grey 0 keeps every sample. */
+static int decode(const void *buf, size_t len, int grey, DtclImage *im, DtclError *err)
 {
-    *pixels = NULL;
+    memset(im, 0, sizeof *im);
     if (len < 8 || png_sig_cmp((png_const_bytep)buf, 0, 8) != 0)
         return dtcl_fail(err, "not a PNG file (bad signature)");
     PngSource src = {buf, len, 8};
@@ -80,18 +83,18 @@ int dtcl_png_decode(const void *buf, size_t len, float **pixels, int *height, in
         png_set_expand_gray_1_2_4_to_8(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS))
         png_set_tRNS_to_alpha(png);
-    if (ctype & PNG_COLOR_MASK_ALPHA || png_get_valid(png, info, PNG_INFO_tRNS))
+    if (grey && (ctype & PNG_COLOR_MASK_ALPHA || png_get_valid(png, info, PNG_INFO_tRNS)))
         png_set_strip_alpha(png);
-    if (ctype & PNG_COLOR_MASK_COLOR || ctype == PNG_COLOR_TYPE_PALETTE)
+    if (grey && (ctype & PNG_COLOR_MASK_COLOR || ctype == PNG_COLOR_TYPE_PALETTE))
         png_set_rgb_to_gray_fixed(png, 1, -1, -1);
     if (depth == 16)
         png_set_swap(png); /* host order */
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     size_t rowbytes = png_get_rowbytes(png, info);
-    int out_depth = png_get_bit_depth(png, info);
-    if (png_get_channels(png, info) != 1 || (out_depth != 8 && out_depth != 16))
-        png_error(png, "unexpected layout after conversion to grey");
+    int out_depth = png_get_bit_depth(png, info), ch = png_get_channels(png, info);
+    if ((grey && ch != 1) || ch < 1 || ch > 4 || (out_depth != 8 && out_depth != 16))
+        png_error(png, "unexpected layout after conversion");
     rows = malloc(rowbytes * h);
     rowp = malloc(sizeof(png_bytep) * h);
     if (!rows || !rowp)
@@ -101,15 +104,16 @@ int dtcl_png_decode(const void *buf, size_t len, float **pixels, int *height, in
     png_read_image(png, rowp);
     png_read_end(png, NULL);
 
-    float *out = DTCL_ALIGNED((size_t)w * h * sizeof(float));
+    size_t per = (size_t)w * ch;
+    float *out = DTCL_ALIGNED((size_t)h * per * sizeof(float));
     for (png_uint_32 y = 0; y < h; y++)
-        for (png_uint_32 x = 0; x < w; x++) {
+        for (size_t x = 0; x < per; x++) {
             if (out_depth == 8) {
-                out[(size_t)y * w + x] = rowp[y][x] / 255.0f;
+                out[(size_t)y * per + x] = rowp[y][x] / 255.0f;
             } else {
                 unsigned short v;
                 memcpy(&v, rowp[y] + 2 * x, 2);
-                out[(size_t)y * w + x] = v / 65535.0f;
+                out[(size_t)y * per + x] = v / 65535.0f;
             }
         }
     png_structp p = png;
@@ -117,10 +121,29 @@ int dtcl_png_decode(const void *buf, size_t len, float **pixels, int *height, in
     png_destroy_read_struct(&p, &i, NULL);
     free(rows);
     free(rowp);
-    *pixels = out;
-    *height = (int)h;
-    *width = (int)w;
+    im->data = out;
+    im->height = (int)h;
+    im->width = (int)w;
+    im->channels = ch;
+    im->bits = out_depth;
     return 0;
+}
+
+int dtcl_png_decode(const void *buf, size_t len, float **pixels, int *height, int *width, DtclError *err)
+{
+    DtclImage im;
+    *pixels = NULL;
+    if (decode(buf, len, 1, &im, err) != 0)
+        return -1;
+    *pixels = im.data;
+    *height = im.height;
+    *width = im.width;
+    return 0;
+}
+
+int dtcl_png_decode_image(const void *buf, size_t len, DtclImage *im, DtclError *err)
+{
+    return decode(buf, len, 0, im, err);
 }
 
 int dtcl_png_load(const char *path, float **pixels, int *height, int *width, DtclError *err)

@@ -3,7 +3,8 @@
  * float32): L_NCE (dot, cosine), NT-Xent, SupCon and BCE values within 1e-9,
  * their gradients within 1e-6 (relative L2), three Adam steps within 1e-6;
  * BCE without labelled images is 0 with no gradient; the gradcheck rows of
- * the losses all pass. */
+ * the losses all pass; L_NCE's floor with cosine similarity is reached and
+ * never passed, and dot similarity passes it by scaling z (SPEC section 4). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <math.h>
 
 #include "nn/adam.h"
 #include "nn/bce.h"
@@ -131,6 +133,39 @@ static void test_adam(void **state)
     free(p); free(g[0]); free(g[1]); free(g[2]); free(p3); free(m3); free(v3);
 }
 
+static void test_nce_floor(void **state)
+{
+    (void)state;
+    /* B = 2, D = 1: positives equal, negatives opposite: the least value */
+    float zm[2] = {1, -1}, z[2] = {1, -1};
+    DtclNce cs = {DTCL_NCE_PAPER, DTCL_SIM_COSINE, 0.5};
+    double floor = dtcl_nce_floor(&cs, 2), l = dtcl_nce_forward_backward(&cs, NULL, NULL, zm, z, NULL, 2, 1, NULL);
+    printf("  B 2, tau 0.5: floor %.9g, L at the extreme %.9g\n", floor, l);
+    assert_float_equal(l, floor, 1e-12);
+    assert_float_equal(floor, -4.0, 0);
+    /* random embeddings (B 16, D 8): cosine never below, dot scaled by 10 goes far below */
+    enum { B = 16, D = 8 };
+    float a[B * D], b[B * D];
+    for (int r = 0; r < B; r++) { /* unit rows; the positive of each is itself */
+        double n = 0;
+        for (int d = 0; d < D; d++)
+            n += sin(1.7 * (r * D + d) + r) * sin(1.7 * (r * D + d) + r);
+        for (int d = 0; d < D; d++)
+            a[r * D + d] = b[r * D + d] = (float)(sin(1.7 * (r * D + d) + r) / sqrt(n));
+    }
+    DtclNce c1 = {DTCL_NCE_PAPER, DTCL_SIM_COSINE, 1}, d1 = {DTCL_NCE_PAPER, DTCL_SIM_DOT, 1};
+    double lc = dtcl_nce_forward_backward(&c1, NULL, NULL, a, b, NULL, B, D, NULL), fl = dtcl_nce_floor(&c1, B);
+    for (int i = 0; i < B * D; i++)
+        a[i] *= 10, b[i] *= 10;
+    double ld = dtcl_nce_forward_backward(&d1, NULL, NULL, a, b, NULL, B, D, NULL);
+    printf("  B 16: floor %.4f; cosine L %.4f; dot L with |z| x10 %.4f\n", fl, lc, ld);
+    assert_true(lc >= fl);
+    assert_true(ld < fl);
+    DtclNce nt = {DTCL_NCE_SIMCLR, DTCL_SIM_DOT, 1};
+    assert_float_equal(dtcl_nce_floor(&nt, B), 0.0, 0);
+    assert_true(dtcl_nce_forward_backward(&nt, NULL, NULL, a, b, NULL, B, D, NULL) >= 0); /* positive inside */
+}
+
 static void test_gradcheck_rows(void **state)
 {
     (void)state;
@@ -141,6 +176,7 @@ int main(void)
 {
     snprintf(dir, sizeof dir, "%s/ref/golden/losses", test_srcdir());
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_contrastive_goldens), cmocka_unit_test(test_bce),
-                                       cmocka_unit_test(test_adam), cmocka_unit_test(test_gradcheck_rows)};
+                                       cmocka_unit_test(test_adam), cmocka_unit_test(test_nce_floor),
+                                       cmocka_unit_test(test_gradcheck_rows)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

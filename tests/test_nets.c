@@ -135,6 +135,7 @@ static void run_proposed(DtclModel *md, DtclStepPlan *p, const float *x, const i
 {
     DtclStepConfig c;
     dtcl_step_config_default(&c);
+    c.nce.sim = DTCL_SIM_DOT; /* as ref/make_golden_nets.py made the golden steps: paper, dot, tau 1 */
     dtcl_adam_default(&c.adam_e, 1e-3);
     dtcl_adam_default(&c.adam_m, 1e-3);
     for (int s = 0; s < steps; s++) {

@@ -195,6 +195,7 @@ static int time_steps(DtclDevice dev, DtclEncoderKind encoder, int S, int batch,
     }
     DtclStepConfig sc;
     dtcl_step_config_default(&sc);
+    sc.nce.sim = DTCL_SIM_DOT; /* ref/bench_train.py's loss (the same steps; cosine costs no more) */
     size_t n = (size_t)batch * S * S;
     float *x = DTCL_ALIGNED(4 * n), *xm = DTCL_ALIGNED(4 * n);
     fill_uniform(x, n, 3);

@@ -34,6 +34,10 @@ static const char *experiment_help =
     "      --encoder NAME     fcn or densenet121 (default fcn)\n"
     "      --widths LIST      the fcn encoder's widths (default 32,64,128,256)\n"
     "      --init FILE        every run's f starts from FILE's f.* tensors (see dtcl train --init)\n"
+    "      --similarity NAME  cosine (default) or dot, for every run (see dtcl train)\n"
+    "      --tau X            temperature of the similarity (default 1)\n"
+    "      --nce NAME         paper (default) or simclr: the contrastive loss of every run but the\n"
+    "                         SupCon configuration\n"
     "  -s, --seed N           base seed: repeat r uses N + r; the split always uses N (default 1)\n"
     "      --budget MINUTES   time a few steps, then scale epochs (and, if needed, the training set)\n"
     "                         so that the whole experiment fits in MINUTES; says what it scaled\n"
@@ -61,6 +65,8 @@ int dtcl_cmd_experiment(int argc, char **argv)
         {"budget", required_argument, 0, 4},  {"threads", required_argument, 0, 't'},
         {"encoder", required_argument, 0, 5}, {"init", required_argument, 0, 6},
         {"device", required_argument, 0, 7}, {"allow-tf32", no_argument, 0, 8},
+        {"similarity", required_argument, 0, 9}, {"tau", required_argument, 0, 10},
+        {"nce", required_argument, 0, 11},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *cmd = "experiment", *data = NULL, *out = NULL;
     DtclExperimentOptions o;
@@ -135,6 +141,22 @@ int dtcl_cmd_experiment(int argc, char **argv)
                 return DTCL_EXIT_INPUT;
             break;
         case 8: dtcl_device_allow_tf32(1); break;
+        case 9:
+            if (dtcl_similarity_parse(optarg, &o.nce.sim) != 0)
+                return dtcl_cli_usage_error(cmd, "--similarity '%s' is not dot or cosine", optarg);
+            o.given_nce = 1;
+            break;
+        case 10:
+            if (dtcl_parse_double(optarg, 1e-3, 1e3, &o.nce.tau) != 0)
+                return dtcl_cli_usage_error(cmd, "--tau '%s' is not a number from 0.001 to 1000", optarg);
+            o.given_nce = 1;
+            break;
+        case 11:
+            if (dtcl_nce_kind_parse(optarg, &o.nce.kind) != 0 || o.nce.kind == DTCL_NCE_SUPCON)
+                return dtcl_cli_usage_error(cmd, "--nce '%s' is not paper or simclr (SupCon is its own "
+                                                 "configuration)", optarg);
+            o.given_nce = 1;
+            break;
         case 'h': dtcl_cli_help(experiment_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);

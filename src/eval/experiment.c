@@ -107,6 +107,7 @@ void dtcl_experiment_options_default(DtclExperimentOptions *o)
     o->batch = dtcl_encoder_default_batch(o->encoder);
     snprintf(o->widths, sizeof o->widths, "32,64,128,256");
     o->seed = 1;
+    o->nce = (DtclNce){DTCL_NCE_PAPER, DTCL_SIM_COSINE, 1.0}; /* SPEC section 4 */
 }
 
 /* ---------------------------------------------------------------- settings (experiment.json) */
@@ -118,6 +119,7 @@ typedef struct {
     char widths[128];
     DtclEncoderKind encoder;
     char init[4096];
+    DtclNce nce;
     uint64_t seed;
     double train_fraction;
     char scaled[512]; /* what --budget changed, for the record */
@@ -140,6 +142,9 @@ static int settings_write(const char *out, const Settings *s, DtclError *err)
     cJSON_AddStringToObject(r, "widths", s->widths);
     cJSON_AddStringToObject(r, "encoder", dtcl_encoder_name(s->encoder));
     cJSON_AddStringToObject(r, "init", s->init);
+    cJSON_AddStringToObject(r, "nce", dtcl_nce_kind_names[s->nce.kind]);
+    cJSON_AddStringToObject(r, "similarity", dtcl_similarity_names[s->nce.sim]);
+    dtcl_json_add_number(r, "tau", s->nce.tau);
     dtcl_json_add_u64(r, "seed", s->seed);
     dtcl_json_add_number(r, "train_fraction", s->train_fraction);
     cJSON_AddStringToObject(r, "scaled", s->scaled);
@@ -185,6 +190,17 @@ static int settings_read(const char *out, Settings *s, DtclError *err)
         rc = dtcl_fail(err, "%s: unknown encoder \"%s\" (expected fcn or densenet121)", path, enc);
     if (rc == 0 && cJSON_HasObjectItem(r, "init"))
         rc = dtcl_json_string(r, "init", s->init, sizeof s->init, path, err);
+    /* nce, similarity, tau: absent before cosine became the default, when every run used paper, dot, 1 */
+    char kind[32] = "paper", sim[32] = "dot";
+    s->nce.tau = 1.0;
+    if (rc == 0 && cJSON_HasObjectItem(r, "nce"))
+        rc = dtcl_json_string(r, "nce", kind, sizeof kind, path, err);
+    if (rc == 0 && cJSON_HasObjectItem(r, "similarity"))
+        rc = dtcl_json_string(r, "similarity", sim, sizeof sim, path, err);
+    if (rc == 0 && cJSON_HasObjectItem(r, "tau"))
+        rc = dtcl_json_number(r, "tau", &s->nce.tau, path, err);
+    if (rc == 0 && (dtcl_nce_kind_parse(kind, &s->nce.kind) != 0 || dtcl_similarity_parse(sim, &s->nce.sim) != 0))
+        rc = dtcl_fail(err, "%s: \"nce\" \"%s\" or \"similarity\" \"%s\" is unknown", path, kind, sim);
     if (rc == 0)
         rc = dtcl_json_u64(r, "seed", &s->seed, path, err);
     if (rc == 0)
@@ -206,6 +222,7 @@ static void run_config(const Settings *s, int ci, int repeat, DtclTrainConfig *c
     snprintf(c->data, sizeof c->data, "%s", s->data);
     memcpy(c->alpha, e->alpha, sizeof c->alpha);
     c->label_fraction = e->label_fraction;
+    c->nce = s->nce;
     if (e->supcon)
         c->nce.kind = DTCL_NCE_SUPCON;
     if (e->order2)
@@ -242,6 +259,10 @@ static const char *config_mismatch(const DtclTrainConfig *have, const DtclTrainC
         return "label_fraction";
     if (have->nce.kind != want->nce.kind)
         return "nce";
+    if (have->nce.sim != want->nce.sim)
+        return "similarity";
+    if (have->nce.tau != want->nce.tau)
+        return "tau";
     if (strcmp(have->order, want->order) != 0)
         return "order";
     if (strcmp(have->widths, want->widths) != 0)
@@ -489,6 +510,7 @@ static int resolve_settings(const DtclExperimentOptions *o, Settings *s, DtclErr
         snprintf(s->widths, sizeof s->widths, "%s", o->widths);
         s->encoder = o->encoder;
         snprintf(s->init, sizeof s->init, "%s", o->init);
+        s->nce = o->nce;
         s->seed = o->seed;
         s->train_fraction = 1;
         return 1;
@@ -521,6 +543,10 @@ static int resolve_settings(const DtclExperimentOptions *o, Settings *s, DtclErr
     if (o->given_init && strcmp(o->init, s->init) != 0)
         return dtcl_fail(err, "%s: the experiment was started with --init '%s'; rerun with the same value, or choose "
                               "another -o", path, s->init);
+    if (o->given_nce && (o->nce.kind != s->nce.kind || o->nce.sim != s->nce.sim || o->nce.tau != s->nce.tau))
+        return dtcl_fail(err, "%s: the experiment was started with --nce %s --similarity %s --tau %g; rerun with the "
+                              "same values, or choose another -o", path, dtcl_nce_kind_names[s->nce.kind],
+                         dtcl_similarity_names[s->nce.sim], s->nce.tau);
     if (o->repeats > s->repeats)
         s->repeats = o->repeats; /* more supervision sets: the new repeats are added */
     return 0;

@@ -26,6 +26,7 @@
 #include "backend/device.h"
 #include "nets/encoder.h"
 #include "base/error.h"
+#include "nn/nce.h"
 
 enum { DTCL_EXP_TABLE2 = 1, DTCL_EXP_FIG2 = 2, DTCL_EXP_ORDER = 4, DTCL_EXP_SUPCON = 8, DTCL_EXP_ALL = 15 };
 
@@ -39,11 +40,12 @@ typedef struct {
     char widths[128];
     DtclEncoderKind encoder; /* fcn or densenet121 */
     char init[4096];         /* f's starting weights for every run, or "" */
+    DtclNce nce;             /* every run's contrastive loss (SupCon's configuration keeps its kind) */
     uint64_t seed;          /* >= 1 */
     double budget_minutes;  /* 0: none */
     DtclDevice device;      /* where the runs train and are evaluated; not a setting (may change on a rerun) */
     /* which of the above the user gave (a rerun must agree with experiment.json) */
-    int given_epochs, given_eval_every, given_batch, given_widths, given_seed, given_encoder, given_init;
+    int given_epochs, given_eval_every, given_batch, given_widths, given_seed, given_encoder, given_init, given_nce;
 } DtclExperimentOptions;
 
 void dtcl_experiment_options_default(DtclExperimentOptions *o);

@@ -33,6 +33,11 @@ int dtcl_similarity_parse(const char *s, DtclSimilarity *m)
     return -1;
 }
 
+double dtcl_nce_floor(const DtclNce *c, int B)
+{
+    return c->kind == DTCL_NCE_PAPER ? -2.0 / c->tau + log((double)(B > 1 ? B - 1 : 1)) : 0.0;
+}
+
 /* out (rows,D) = x / |x| row by row (cosine), or x (dot); norm (rows) the divisors. */
 static void normalise_rows(double *out, double *norm, const double *x, int rows, int D, DtclSimilarity sim)
 {

@@ -38,6 +38,13 @@ extern const char *const dtcl_similarity_names[2];
 int dtcl_nce_kind_parse(const char *s, DtclNceKind *k);
 int dtcl_similarity_parse(const char *s, DtclSimilarity *m);
 
+/* The least L can be with cosine similarity: -2/tau + log(B - 1) for the
+ * paper's L_NCE (the positive left out of the log-sum-exp), 0 for NT-Xent and
+ * SupCon (the positives inside it; any similarity). With dot similarity the
+ * paper's L_NCE has no least value: below this floor a run is lowering it by
+ * growing |z| (SPEC section 4). */
+double dtcl_nce_floor(const DtclNce *c, int B);
+
 /* The buffers one call needs for B images of D features, made once (a
  * training step's plan holds one). */
 typedef struct DtclNceWork DtclNceWork;

@@ -36,7 +36,7 @@ void dtcl_train_config_default(DtclTrainConfig *c, DtclStrategy s)
     c->save_every = 10;
     c->label_fraction = 0.1;
     c->nce.kind = DTCL_NCE_PAPER;
-    c->nce.sim = DTCL_SIM_DOT;
+    c->nce.sim = DTCL_SIM_COSINE; /* SPEC section 4: L2-normalised, tau 1 */
     c->nce.tau = 1.0;
     snprintf(c->order, sizeof c->order, "%s", dtcl_default_order);
     snprintf(c->widths, sizeof c->widths, "32,64,128,256");
@@ -354,7 +354,7 @@ static void metrics_header(FILE *f)
     for (int c = 0; c < 2; c++)
         for (int k = 0; k < DTCL_NLAMBDA; k++)
             fprintf(f, ",lambda%d_mean_c%d,lambda%d_std_c%d", k, c, k, c);
-    fprintf(f, ",seconds\n");
+    fprintf(f, ",nce_floor,nce_below_floor,seconds\n");
 }
 
 int dtcl_run_metrics_write(const char *run, int keep_epoch, const char *row, DtclError *err)

@@ -11,7 +11,7 @@ void dtcl_step_config_default(DtclStepConfig *c)
     static const double alpha[5] = {1, 10, 1, 1, 1};
     memset(c, 0, sizeof *c);
     c->nce.kind = DTCL_NCE_PAPER;
-    c->nce.sim = DTCL_SIM_DOT;
+    c->nce.sim = DTCL_SIM_COSINE; /* SPEC section 4 */
     c->nce.tau = 1.0;
     memcpy(c->alpha, alpha, sizeof alpha);
     dtcl_adam_default(&c->adam_e, 1e-4);

@@ -342,7 +342,7 @@ static void accumulate(Run *r, const int64_t *idx, const DtclStepLosses *l, doub
     }
 }
 
-static void metrics_row(char *row, size_t size, int epoch, const double *acc, double vbce, double vauc,
+static void metrics_row(char *row, size_t size, int epoch, const double *acc, double vbce, double vauc, double floor,
                         double seconds)
 {
     double n = acc[ACC_STEPS] > 0 ? acc[ACC_STEPS] : 1;
@@ -355,7 +355,7 @@ static void metrics_row(char *row, size_t size, int epoch, const double *acc, do
             double m = a[2] > 0 ? a[0] / a[2] : NAN, v = a[2] > 0 ? a[1] / a[2] - m * m : NAN;
             k += snprintf(row + k, size - (size_t)k, ",%.6g,%.6g", m, a[2] > 0 ? sqrt(fmax(v, 0.0)) : NAN);
         }
-    snprintf(row + k, size - (size_t)k, ",%.3f\n", seconds);
+    snprintf(row + k, size - (size_t)k, ",%.9g,%d,%.3f\n", floor, acc[ACC_NCE] / n < floor, seconds);
 }
 
 int dtcl_train_time(const DtclTrainConfig *c, int nsteps, DtclTrainTiming *t, DtclError *err)
@@ -491,7 +491,8 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
             break;
         }
         char row[4096];
-        metrics_row(row, sizeof row, epoch, acc, vbce, vauc, secs);
+        double floor = dtcl_nce_floor(&c->nce, c->batch), nce = acc[ACC_NCE] / acc[ACC_STEPS];
+        metrics_row(row, sizeof row, epoch, acc, vbce, vauc, floor, secs);
         if (epoch % c->save_every == 0 || epoch == c->epochs)
             rc = save_checkpoint(&r, epoch, DTCL_RUN_EPOCH, 0, NULL, err);
         else
@@ -506,6 +507,10 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
         if (!c->quiet)
             fprintf(stderr, "%sepoch %d: L_E %.4f  L_M %.4f  val BCE %.4f  val AUC %.4f  %.1f s\n", tty ? "\r" : "",
                     epoch, acc[ACC_LOSS_E] / acc[ACC_STEPS], acc[ACC_LOSS_M] / acc[ACC_STEPS], vbce, vauc, secs);
+        if (!c->quiet && nce < floor)
+            fprintf(stderr, "dtcl train: warning: epoch %d: L_NCE %.4g is below %.4g, the least it can be with cosine "
+                            "similarity: with --similarity dot it has no bound and the encoder lowers it by growing "
+                            "|z| (M's loss then grows without bound); SPEC section 4\n", epoch, nce, floor);
         if (dtcl_train_stop && epoch < c->epochs) {
             *interrupted = 1;
             if (!c->quiet)

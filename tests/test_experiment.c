@@ -2,8 +2,10 @@
  * tiny synthetic brain set (16x16, widths 4,8):
  *   `experiment all --budget` trains and evaluates all 14 configurations x 2
  *   repeats, writes results.csv, summary.csv and the four markdown tables
- *   (with the paper's numbers beside), and summary.csv's means are the means
- *   of the runs' eval.csv rows;
+ *   (with the paper's numbers beside, every protocol, the untrained
+ *   encoder), and summary.csv's means are the means of the runs' eval.csv
+ *   rows; verdicts.csv has every claim under every protocol, and its paired
+ *   delta is the difference of the runs' AUCs;
  *   rerunning skips everything; a run whose last epochs are removed is
  *   resumed and gives back the same eval.csv bit for bit; changed settings
  *   are refused with exit 2; a budget that shrinks the training set is
@@ -73,6 +75,70 @@ static void expect_png(const char *rel, int w, int h)
     assert_int_equal(ph, h);
 }
 
+/* A column of RUN/eval.csv at an epoch. */
+static double eval_cell(const char *run, int epoch, const char *column)
+{
+    char p[512];
+    DtclCsv ev;
+    DtclError err;
+    snprintf(p, sizeof p, "%s/%s/eval.csv", dir, run);
+    assert_int_equal(dtcl_csv_load(p, &ev, &err), 0);
+    int e = dtcl_csv_column(&ev, "epoch"), c = dtcl_csv_column(&ev, column);
+    assert_true(e >= 0 && c >= 0);
+    double v = NAN;
+    for (size_t i = 0; i < ev.nrows; i++)
+        if (atoi(dtcl_csv_cell(&ev, i, e)) == epoch)
+            v = atof(dtcl_csv_cell(&ev, i, c));
+    dtcl_csv_free(&ev);
+    return v;
+}
+
+/* verdicts.csv: every claim of the paper under every protocol; the paired
+ * delta of proposed against simclr equals the difference of their runs'
+ * mean AUCs (each repeat's test sets all present), inside its interval. */
+static void check_verdicts(int last)
+{
+    char p[512];
+    DtclCsv v;
+    DtclError err;
+    snprintf(p, sizeof p, "%s/exp/verdicts.csv", dir);
+    assert_int_equal(dtcl_csv_load(p, &v, &err), 0);
+    int ca = dtcl_csv_column(&v, "a"), cb = dtcl_csv_column(&v, "b"), cpr = dtcl_csv_column(&v, "protocol"),
+        ce = dtcl_csv_column(&v, "epoch"), cd = dtcl_csv_column(&v, "delta"), clo = dtcl_csv_column(&v, "lo"),
+        chi = dtcl_csv_column(&v, "hi"), cv = dtcl_csv_column(&v, "verdict");
+    int final_rows = 0, found = 0;
+    for (size_t i = 0; i < v.nrows; i++) {
+        if (atoi(dtcl_csv_cell(&v, i, ce)) != last)
+            continue;
+        final_rows++;
+        double d = atof(dtcl_csv_cell(&v, i, cd)), lo = atof(dtcl_csv_cell(&v, i, clo)),
+               hi = atof(dtcl_csv_cell(&v, i, chi));
+        assert_true(lo <= d && d <= hi);
+        const char *verdict = dtcl_csv_cell(&v, i, cv);
+        assert_true(strcmp(verdict, "holds") == 0 || strcmp(verdict, "reversed") == 0 ||
+                    strcmp(verdict, "not resolved") == 0);
+        if (strcmp(dtcl_csv_cell(&v, i, ca), "proposed") == 0 && strcmp(dtcl_csv_cell(&v, i, cb), "simclr") == 0 &&
+            strcmp(dtcl_csv_cell(&v, i, cpr), "linear") == 0) {
+            double want = 0;
+            for (int r = 0; r < 2; r++) {
+                char ra[64], rb[64];
+                snprintf(ra, sizeof ra, "exp/proposed/%d", r);
+                snprintf(rb, sizeof rb, "exp/simclr/%d", r);
+                want += (eval_cell(ra, last, "mean") - eval_cell(rb, last, "mean")) / 2;
+            }
+            printf("  verdicts.csv, proposed - simclr (linear): %+.6f [%+.6f, %+.6f] %s; from eval.csv %+.6f\n", d,
+                   lo, hi, verdict, want);
+            assert_true(fabs(d - want) < 2e-6);
+            found = 1;
+        }
+    }
+    dtcl_csv_free(&v);
+    /* 14 claims and 14 configurations against their epoch 0, under 4 protocols */
+    printf("  verdicts.csv: %d rows after the last epoch (expected %d)\n", final_rows, (14 + 14) * 4);
+    assert_int_equal(final_rows, (14 + 14) * 4);
+    assert_true(found);
+}
+
 static const char *exp_args = "experiment all --data brain -o exp --widths 4,8 --batch 8 --repeats 2 --epochs 40 "
                               "--eval-every 10 --budget 0.4 --threads 2";
 
@@ -82,8 +148,9 @@ static void test_all_with_budget(void **state)
     assert_int_equal(run(exp_args), 0);
     assert_non_null(strstr(last_err, "--budget scaled epochs 40 ->"));
     assert_non_null(strstr(last_err, "estimated time for what is left"));
-    static const char *const files[] = {"exp/experiment.json", "exp/results.csv", "exp/summary.csv", "exp/table2.md",
-                                        "exp/fig2.md",         "exp/order.md",    "exp/supcon.md"};
+    static const char *const files[] = {"exp/experiment.json", "exp/results.csv", "exp/summary.csv",
+                                        "exp/table2.md",       "exp/fig2.md",     "exp/order.md",
+                                        "exp/supcon.md",       "exp/verdicts.md", "exp/verdicts.csv"};
     for (size_t k = 0; k < sizeof files / sizeof *files; k++)
         assert_true(exists(files[k]));
     static const char *const configs[] = {"proposed", "proposed-a0.1-10-0.1-10-10", "proposed-a0.1-10-1-1-1",
@@ -102,6 +169,8 @@ static void test_all_with_budget(void **state)
     assert_non_null(strstr(md, "0.884 (0.042)")); /* the paper's column */
     assert_non_null(strstr(md, "a0 = 0.1, a1,3,4 = 10, a2 = 0.1"));
     assert_null(strstr(md, "–"));                 /* every row has a result */
+    assert_non_null(strstr(md, "| untrained encoder (epoch 0) |"));
+    assert_non_null(strstr(md, "probe, 1% labels"));
     snprintf(p, sizeof p, "%s/exp/supcon.md", dir);
     TEST_READ_TEXT(p, md, sizeof md);
     assert_non_null(strstr(md, "0.52 (0.12)"));
@@ -116,10 +185,12 @@ static void test_all_with_budget(void **state)
     assert_int_equal(dtcl_csv_load(p, &sum, &err), 0);
     int cc = dtcl_csv_column(&sum, "configuration"), ce = dtcl_csv_column(&sum, "epoch");
     int cm = dtcl_csv_column(&sum, "auc_mean"), cn = dtcl_csv_column(&sum, "repeats");
+    int cp = dtcl_csv_column(&sum, "protocol");
     int last = -1;
     double reported = NAN;
     for (size_t i = 0; i < sum.nrows; i++)
-        if (strcmp(dtcl_csv_cell(&sum, i, cc), "proposed") == 0 && atoi(dtcl_csv_cell(&sum, i, ce)) > last) {
+        if (strcmp(dtcl_csv_cell(&sum, i, cc), "proposed") == 0 && strcmp(dtcl_csv_cell(&sum, i, cp), "linear") == 0 &&
+            atoi(dtcl_csv_cell(&sum, i, ce)) > last) {
             last = atoi(dtcl_csv_cell(&sum, i, ce));
             reported = atof(dtcl_csv_cell(&sum, i, cm));
             assert_int_equal(atoi(dtcl_csv_cell(&sum, i, cn)), 2);
@@ -138,6 +209,7 @@ static void test_all_with_budget(void **state)
     }
     printf("  proposed after %d epochs: summary %.6f, mean of the runs %.6f (tolerance 2e-6)\n", last, reported, s / 2);
     assert_true(fabs(reported - s / 2) <= 2e-6);
+    check_verdicts(last);
 }
 
 static void test_skip_and_resume(void **state)
@@ -227,7 +299,7 @@ static void test_figures(void **state)
         printf("  gnuplot is not installed: only the grid was checked\n");
         return;
     }
-    expect_png("figs/fig2.png", 1200, 800);
+    expect_png("figs/fig2.png", 1800, 1300);
     expect_png("figs/fig3.png", W + 260, H + 150);
     static const char *const m[] = {"proposed", "proposed-a0.1-10-0.1-10-10", "proposed-a0.1-10-1-1-1", "ssl",
                                     "proposed-order2"};

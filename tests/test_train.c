@@ -22,6 +22,7 @@
 #include "nets/checkpoint.h"
 #include "data/dataset.h"
 #include "eval/eval.h"
+#include "eval/logreg.h"
 #include "io/npy.h"
 #include "testutil.h"
 
@@ -176,15 +177,54 @@ static void test_supervised_easy_and_eval(void **state)
     int n, epochs[2] = {0, 6};
     char runp[512];
     snprintf(runp, sizeof runp, "%s/sup", dir);
-    assert_int_equal(dtcl_eval_run(runp, NULL, DTCL_DEVICE_CPU, epochs, 2, stdout, rows, 2, &n, &err), 0);
+    assert_int_equal(dtcl_eval_run(runp, NULL, DTCL_DEVICE_CPU, epochs, 2, ~0u, stdout, rows, 2, &n, &err), 0);
     assert_int_equal(n, 2);
-    printf("  supervised, all labels, easy set: test AUC %.4f (%.4f) at epoch 6\n", rows[1].mean, rows[1].std);
-    assert_true(rows[1].mean >= 0.95);
+    const DtclEvalRow *r = &rows[1];
+    printf("  supervised, all labels, easy set, epoch 6: linear %.4f (%.4f), knn %.4f, probe10 %.4f, probe1 %.4f\n",
+           r->mean[DTCL_PROTO_LINEAR], r->std[DTCL_PROTO_LINEAR], r->mean[DTCL_PROTO_KNN],
+           r->mean[DTCL_PROTO_PROBE10], r->mean[DTCL_PROTO_PROBE1]);
+    assert_true(r->mean[DTCL_PROTO_LINEAR] >= 0.95);
+    assert_true(r->mean[DTCL_PROTO_PROBE10] >= 0.9); /* the probe sees 10% of the training labels */
+    for (int p = 0; p < DTCL_NPROTOCOLS; p++)
+        assert_false(isnan(r->mean[p]));
     assert_int_equal(stat(ck, &after), 0); /* the encoder is only read */
     assert_true(before.st_mtime == after.st_mtime && before.st_size == after.st_size);
     char csv[512];
     snprintf(csv, sizeof csv, "%s/sup/eval.csv", dir);
     assert_int_equal(access(csv, R_OK), 0);
+
+    /* the per-image scores give back each test set's AUC */
+    DtclEvalScores sc;
+    assert_int_equal(dtcl_eval_scores_load(runp, 6, &sc, &err), 0);
+    assert_true(dtcl_eval_complete(runp, 6));
+    double worst = 0;
+    for (int p = 0; p < DTCL_NPROTOCOLS; p++)
+        for (int t = 0; t < 3; t++) {
+            double s[4096];
+            int8_t y[4096];
+            int64_t m = 0;
+            for (int64_t i = 0; i < sc.n; i++)
+                if (sc.test[i] == t) {
+                    s[m] = sc.score[p][i];
+                    y[m++] = sc.label[i];
+                }
+            if (m)
+                worst = fmax(worst, fabs(dtcl_auc(s, y, m) - r->auc[p][t]));
+        }
+    printf("  scores/epoch-006.csv: %lld test images; AUC recomputed from them, worst difference %.2g (tol 1e-6)\n",
+           (long long)sc.n, worst);
+    assert_true(worst <= 1e-6);
+    dtcl_eval_scores_free(&sc);
+
+    /* evaluating one protocol again keeps the others' columns */
+    DtclEvalRow again;
+    assert_int_equal(dtcl_eval_run(runp, NULL, DTCL_DEVICE_CPU, epochs + 1, 1, 1u << DTCL_PROTO_KNN, NULL, &again, 1,
+                                   &n, &err), 0);
+    for (int p = 0; p < DTCL_NPROTOCOLS; p++)
+        assert_true(again.mean[p] == r->mean[p]);
+    DtclEvalRow back[4];
+    assert_int_equal(dtcl_eval_read(runp, back, 4), 2);
+    assert_true(back[1].mean[DTCL_PROTO_PROBE1] == again.mean[DTCL_PROTO_PROBE1]);
 }
 
 static void test_knn(void **state)
@@ -201,7 +241,10 @@ static void test_knn(void **state)
         same[i * D] = 1.0f;
         same[i * D + 1] = 1.0f;
     }
-    double a = dtcl_knn_cv_auc(x, y, N, D, 3, 5, 1), b = dtcl_knn_cv_auc(same, y, N, D, 3, 5, 1);
+    double sa[N], sb[N];
+    dtcl_knn_cv_scores(x, y, N, D, 3, 5, 1, sa);
+    dtcl_knn_cv_scores(same, y, N, D, 3, 5, 1, sb);
+    double a = dtcl_auc(sa, y, N), b = dtcl_auc(sb, y, N);
     printf("  k-NN AUC: separated %.3f, all rows equal %.3f\n", a, b);
     assert_true(a == 1.0);
     assert_true(fabs(b - 0.5) < 0.2);

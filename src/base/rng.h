@@ -25,6 +25,7 @@ typedef enum {
     DTCL_RNG_AUGMENT = 5, /* simclr/supervised on-off draws */
     DTCL_RNG_SYNTH = 6,   /* synthetic datasets */
     DTCL_RNG_SHUFFLE = 7, /* the order of the training images in an epoch */
+    DTCL_RNG_BOOTSTRAP = 8, /* the test patients a bootstrap replicate draws (eval/stats.h) */
     DTCL_RNG_TEST = 255   /* tests, gradcheck and benchmarks */
 } DtclRngPurpose;
 

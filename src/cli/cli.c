@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "eval/protocol.h"
 #include "io/npy.h"
 #include "io/pngio.h"
 #include "train/strategy.h"
@@ -26,7 +27,8 @@ static const char *expand(const char *key, size_t len)
     static const struct {
         const char *key;
         const char *(*value)(void);
-    } fields[] = {{"stages", dtcl_stage_list}, {"strategies", dtcl_strategy_list}, {"encoders", dtcl_encoder_list}};
+    } fields[] = {{"stages", dtcl_stage_list}, {"strategies", dtcl_strategy_list}, {"encoders", dtcl_encoder_list},
+                  {"protocols", dtcl_protocol_names}};
     for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
         if (strlen(fields[k].key) == len && strncmp(key, fields[k].key, len) == 0)
             return fields[k].value();

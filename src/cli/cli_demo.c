@@ -109,7 +109,7 @@ int dtcl_cmd_demo(int argc, char **argv)
         if (rc != 0)
             break;
         int eps[2] = {0, atoi(epochs)}, nr;
-        if (dtcl_eval_run(runs[k], NULL, DTCL_DEVICE_CPU, eps, 2, NULL, rows[k], 2, &nr, &err) != 0) {
+        if (dtcl_eval_run(runs[k], NULL, DTCL_DEVICE_CPU, eps, 2, ~0u, NULL, rows[k], 2, &nr, &err) != 0) {
             fprintf(stderr, "dtcl %s: %s\n", cmd, err.msg);
             rc = DTCL_EXIT_FAIL;
         }
@@ -128,8 +128,10 @@ int dtcl_cmd_demo(int argc, char **argv)
                    "pipeline working, not the paper's results.\n\n", epochs);
         fprintf(o, "%-12s %-7s %-16s %-16s %-8s\n", "strategy", "labels", "AUC", "AUC at epoch 0", "kNN AUC");
         for (int k = 0; k < 4; k++)
-            fprintf(o, "%-12s %-7s %.3f (%.3f)    %.3f (%.3f)    %.3f\n", names[k], labels[k], rows[k][1].mean,
-                    rows[k][1].std, rows[k][0].mean, rows[k][0].std, rows[k][1].knn_mean);
+            fprintf(o, "%-12s %-7s %.3f (%.3f)    %.3f (%.3f)    %.3f\n", names[k], labels[k],
+                    rows[k][1].mean[DTCL_PROTO_LINEAR], rows[k][1].std[DTCL_PROTO_LINEAR],
+                    rows[k][0].mean[DTCL_PROTO_LINEAR], rows[k][0].std[DTCL_PROTO_LINEAR],
+                    rows[k][1].mean[DTCL_PROTO_KNN]);
         fprintf(o, "\n%s: %ld s; runs, metrics.csv and eval.csv in %s/\n", quick ? "quick demo" : "demo",
                 (long)(time(NULL) - t0), dir);
     }

@@ -10,15 +10,26 @@
 #include "eval/eval.h"
 
 static const char *eval_help =
-    "Usage: dtcl eval RUN [--data DIR] [--epochs all|N,M,...] [--device cpu|cuda] [--threads N]\n"
-    "The paper's linear evaluation of a run's checkpoints: for each hold-out test set (test0..test2),\n"
-    "h = f(X) in evaluation mode, standardised; an L2 logistic regression with stratified 3-fold\n"
-    "cross-validation inside the test set; the AUC of the held-out folds; mean and std over the sets;\n"
-    "and knn_mean, the same with a 10-nearest-neighbour classifier. Prints a table and writes\n"
-    "RUN/eval.csv (epoch,test0,test1,test2,mean,std,knn_mean). Features are cached in RUN/features/.\n"
+    "Usage: dtcl eval RUN [--data DIR] [--epochs all|N,M,...] [--protocols LIST] [--device cpu|cuda]\n"
+    "                     [--threads N]\n"
+    "Evaluate a run's checkpoints on its hold-out test sets (test0..test2). h = f(X) in evaluation mode,\n"
+    "projection head removed; each protocol scores every test image, a test set's AUC is that of its\n"
+    "scores, and the table gives the mean and std over the test sets:\n"
+    "  linear   the paper's linear evaluation (section 2.4): an L2 logistic regression on h, standardised,\n"
+    "           stratified 3-fold cross-validation inside each test set (the headline)\n"
+    "  knn      the same folds with a 10-nearest-neighbour classifier (cosine similarity)\n"
+    "  probe10  the logistic regression fitted on the training images a 10% run sees the labels of\n"
+    "           (the run's label seed), scored on each test set\n"
+    "  probe1   the same with 1% of the training labels (a subset of probe10's)\n"
+    "Writes RUN/eval.csv (epoch, then PREFIXtest0..2, PREFIXmean, PREFIXstd for each protocol, the\n"
+    "prefix empty for linear, knn_, probe10_, probe1_) and RUN/scores/epoch-NNN.csv (every test image's\n"
+    "score under each protocol: id,test,patient,label,linear,knn,probe10,probe1). Features are cached in\n"
+    "RUN/features/.\n"
     "\n"
     "  -d, --data DIR        dataset (default: the run's; its split.csv, or the run's seeded split)\n"
     "  -e, --epochs LIST     all (default), or epochs such as 0,50,100\n"
+    "  -p, --protocols LIST  all (default), or some of {protocols}; the others keep what an earlier\n"
+    "                        evaluation wrote\n"
     "      --device NAME     cpu (default) or cuda: h = f(X) on the GPU (a build with --enable-cuda);\n"
     "                        its features are cached apart from the CPU's\n"
     "      --allow-tf32      let cuBLAS use TF32 tensor cores on the GPU (off by default: float32)\n"
@@ -30,17 +41,25 @@ int dtcl_cmd_eval(int argc, char **argv)
     static const struct option opts[] = {{"data", required_argument, 0, 'd'}, {"epochs", required_argument, 0, 'e'},
                                          {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
                                          {"device", required_argument, 0, 1},   {"allow-tf32", no_argument, 0, 2},
+                                         {"protocols", required_argument, 0, 'p'},
                                          {0, 0, 0, 0}};
     const char *cmd = "eval", *data = NULL, *eps = NULL;
     long threads = 0;
     int c;
+    unsigned protocols = ~0u;
+    char msg[512];
     DtclDevice device = DTCL_DEVICE_CPU;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":d:e:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:e:p:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': data = optarg; break;
         case 'e': eps = optarg; break;
+        case 'p':
+            protocols = dtcl_protocol_parse(optarg, msg, sizeof msg);
+            if (!protocols)
+                return dtcl_cli_usage_error(cmd, "--protocols: %s", msg);
+            break;
         case 't':
             if (dtcl_cli_int_option(cmd, "threads", optarg, 1, 1024, &threads) != 0)
                 return DTCL_EXIT_INPUT;
@@ -71,7 +90,7 @@ int dtcl_cmd_eval(int argc, char **argv)
     }
     dtcl_set_threads((int)threads);
     DtclError err;
-    if (dtcl_eval_run(argv[optind], data, device, epochs, ne, stdout, NULL, 0, NULL, &err) != 0)
+    if (dtcl_eval_run(argv[optind], data, device, epochs, ne, protocols, stdout, NULL, 0, NULL, &err) != 0)
         return dtcl_cli_input_error(cmd, &err);
     return DTCL_EXIT_OK;
 }

@@ -1,12 +1,14 @@
-/* eval.h: the linear evaluation of the paper's section 2.4 (SPEC section 6)
- * for the checkpoints of a run: for each hold-out test set, h = f(X) in
- * evaluation mode (no transformation, projection head removed), an
- * L2-regularised logistic regression on standardised h with stratified
- * 3-fold cross-validation inside the test set, the AUC of the held-out
- * decision values; then the mean and standard deviation over the test sets.
- * A second view: the same folds with a k-nearest-neighbour classifier
- * (k = 10, cosine similarity on standardised h), its AUC averaged likewise.
- * The encoder is only read. */
+/* eval.h: the evaluation of a run's checkpoints on its hold-out test sets
+ * (paper section 2.4, SPEC section 6) under each protocol of protocol.h:
+ * the paper's linear evaluation (the headline), k-NN, and the probes fitted
+ * on 10% and 1% of the training labels. For each checkpoint, h = f(X) of
+ * the test images and of the probes' training images, in evaluation mode;
+ * each protocol scores every test image; a test set's AUC is that of its
+ * images' scores; mean and std (population) over the test sets present.
+ * Writes RUN/eval.csv (one row per epoch, every protocol's columns) and
+ * RUN/scores/epoch-NNN.csv (every test image's score under each protocol:
+ * what paired statistics across runs resample, stats.h). The encoder is
+ * only read. */
 #ifndef DTCL_EVAL_H
 #define DTCL_EVAL_H
 
@@ -15,32 +17,44 @@
 
 #include "backend/device.h"
 #include "base/error.h"
-
-#define DTCL_EVAL_FOLDS 3
-#define DTCL_EVAL_KNN 10
+#include "io/csv.h"
+#include "eval/protocol.h"
 
 typedef struct {
     int epoch;
-    int ntests;
-    double auc[3];    /* test0..test2 (NaN when a set is missing or one-class) */
-    double mean, std; /* over the test sets present (std: population, 0 for one set) */
-    double knn_mean;
+    int ntests;                     /* test sets with a linear AUC */
+    double auc[DTCL_NPROTOCOLS][3]; /* test0..test2 (NaN: missing, one-class, or not evaluated) */
+    double mean[DTCL_NPROTOCOLS], std[DTCL_NPROTOCOLS];
 } DtclEvalRow;
 
 /* Evaluates the run's checkpoints/epoch-NNN.safetensors for the given
- * epochs (all when nepochs is 0) on `data` (the run's dataset when NULL),
- * prints a table on `out` and writes RUN/eval.csv atomically. Features are
- * cached in RUN/features/. rows (nepochs or all) may be NULL. The
- * representations are computed on `device` (train/step.h, dtcl_step_embed_all). */
-int dtcl_eval_run(const char *run, const char *data, DtclDevice device, const int *epochs, int nepochs, FILE *out,
-                  DtclEvalRow *rows, int maxrows, int *nrows, DtclError *err);
+ * epochs (all when nepochs is 0) on `data` (the run's dataset when NULL)
+ * under the protocols of the bit mask (protocol.h; the others keep what an
+ * earlier evaluation wrote), prints a table on `out` (may be NULL), writes
+ * RUN/eval.csv and RUN/scores/ atomically. Features are cached in
+ * RUN/features/. rows (nepochs or all) may be NULL. h = f(X) is computed on
+ * `device` (train/step.h, dtcl_step_embed_all). */
+int dtcl_eval_run(const char *run, const char *data, DtclDevice device, const int *epochs, int nepochs,
+                  unsigned protocols, FILE *out, DtclEvalRow *rows, int maxrows, int *nrows, DtclError *err);
 
-/* RUN/eval.csv's rows (at most max) in file order, ntests counted from the
- * AUCs present; 0 when there is no eval.csv. */
+/* RUN/eval.csv's rows (at most max) in file order; columns the file lacks
+ * (an older dtcl) read as NaN. 0 when there is no eval.csv. */
 int dtcl_eval_read(const char *run, DtclEvalRow *rows, int max);
 
-/* k-nearest-neighbour AUC on the folds of dtcl_cv_folds (logreg.h): each held-out row scores the share of positives among
- * its k most cosine-similar rows of the other folds. x (n,d), standardised. */
-double dtcl_knn_cv_auc(const float *x, const int8_t *y, int64_t n, int d, int folds, int k, uint64_t seed);
+/* RUN/scores/epoch-NNN.csv: id,test,patient,label, then one column of
+ * scores per protocol (empty when not evaluated). */
+typedef struct {
+    DtclCsv csv;
+    int64_t n;                          /* test images, by test set */
+    const char **id, **patient;         /* (n) into csv */
+    int8_t *test, *label;               /* (n): 0..2; 0 or 1 */
+    double *score[DTCL_NPROTOCOLS];     /* (n) each, NaN where not evaluated */
+} DtclEvalScores;
+
+/* Reads RUN/scores/epoch-NNN.csv; 1 when it does not exist, -1 with err when it is damaged. */
+int dtcl_eval_scores_load(const char *run, int epoch, DtclEvalScores *s, DtclError *err);
+void dtcl_eval_scores_free(DtclEvalScores *s);
+/* Whether RUN/scores/epoch-NNN.csv exists with a column for every protocol. */
+int dtcl_eval_complete(const char *run, int epoch);
 
 #endif

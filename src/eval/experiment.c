@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE
 #include "config.h"
 #include "eval/experiment.h"
+#include "eval/experiment_def.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,18 +25,8 @@ const char *const dtcl_experiment_order2 = "rotate,vflip,hflip,crop,noise,blur";
 
 /* ---------------------------------------------------------------- the configurations */
 
-typedef struct {
-    DtclExpConfigInfo info;
-    double alpha[5];
-    double label_fraction;
-    int supcon, order2;
-} ExpConfig;
-
-enum { C_PROPOSED, C_PROPOSED_B, C_PROPOSED_C, C_RSUP_A, C_RSUP_B, C_RSUP, C_SIMCLR, C_RANDOM, C_SSL, C_SUP10, C_SUP100,
-       C_SIMCLR_O2, C_PROPOSED_O2, C_SUPCON, C_N };
-
 #define S_(x) DTCL_STRATEGY_##x
-static const ExpConfig configs[C_N] = {
+const DtclExpConfig dtcl_exp_configs[DTCL_NCFG] = {
     {{"proposed", "proposed (a0,2 = 1, a3,4 = 1, a1 = 10)", S_(PROPOSED)}, {1, 10, 1, 1, 1}, 0.1, 0, 0},
     {{"proposed-a0.1-10-0.1-10-10", "proposed (a0 = 0.1, a1,3,4 = 10, a2 = 0.1)", S_(PROPOSED)},
      {0.1, 10, 0.1, 10, 10}, 0.1, 0, 0},
@@ -55,23 +46,26 @@ static const ExpConfig configs[C_N] = {
 };
 #undef S_
 
-static const int members_table2[] = {C_PROPOSED, C_PROPOSED_B, C_PROPOSED_C, C_RSUP_A, C_RSUP_B, C_RSUP, C_SIMCLR, -1};
-static const int members_fig2[] = {C_RANDOM, C_RSUP, C_SSL, C_PROPOSED, C_SIMCLR, C_SUP10, C_SUP100, -1};
-static const int members_order[] = {C_SIMCLR, C_SIMCLR_O2, C_PROPOSED, C_PROPOSED_O2, -1};
-static const int members_supcon[] = {C_SUPCON, C_PROPOSED, -1};
+static const int members_table2[] = {DTCL_CFG_PROPOSED, DTCL_CFG_PROPOSED_B, DTCL_CFG_PROPOSED_C, DTCL_CFG_RSUP_A,
+                                     DTCL_CFG_RSUP_B,   DTCL_CFG_RSUP,       DTCL_CFG_SIMCLR,     -1};
+static const int members_fig2[] = {DTCL_CFG_RANDOM, DTCL_CFG_RSUP,  DTCL_CFG_SSL,    DTCL_CFG_PROPOSED,
+                                   DTCL_CFG_SIMCLR, DTCL_CFG_SUP10, DTCL_CFG_SUP100, -1};
+static const int members_order[] = {DTCL_CFG_SIMCLR, DTCL_CFG_SIMCLR_O2, DTCL_CFG_PROPOSED, DTCL_CFG_PROPOSED_O2, -1};
+static const int members_supcon[] = {DTCL_CFG_SUPCON, DTCL_CFG_PROPOSED, -1};
+const int *const dtcl_exp_members[4] = {members_table2, members_fig2, members_order, members_supcon};
 
 const DtclExpConfigInfo *dtcl_experiment_configs(int *n)
 {
-    static DtclExpConfigInfo info[C_N];
-    for (int k = 0; k < C_N; k++)
-        info[k] = configs[k].info;
-    *n = C_N;
+    static DtclExpConfigInfo info[DTCL_NCFG];
+    for (int k = 0; k < DTCL_NCFG; k++)
+        info[k] = dtcl_exp_configs[k].info;
+    *n = DTCL_NCFG;
     return info;
 }
 
 int dtcl_experiment_members(int which, int *index, int max)
 {
-    const int *lists[4] = {members_table2, members_fig2, members_order, members_supcon};
+    const int *const *lists = dtcl_exp_members;
     int n = 0;
     for (int e = 0; e < 4; e++) {
         if (!(which & (1 << e)))
@@ -112,21 +106,8 @@ void dtcl_experiment_options_default(DtclExperimentOptions *o)
 
 /* ---------------------------------------------------------------- settings (experiment.json) */
 
-typedef struct {
-    char data[4096];
-    int epochs, eval_every, repeats, batch;
-    int requested_epochs, requested_eval_every; /* before --budget scaled them */
-    char widths[128];
-    DtclEncoderKind encoder;
-    char init[4096];
-    DtclNce nce;
-    uint64_t seed;
-    double train_fraction;
-    char scaled[512]; /* what --budget changed, for the record */
-    DtclDevice device; /* this invocation's --device (not in experiment.json) */
-} Settings;
 
-static int settings_write(const char *out, const Settings *s, DtclError *err)
+static int settings_write(const char *out, const DtclExpSettings *s, DtclError *err)
 {
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "format", "dtcl-experiment");
@@ -156,7 +137,7 @@ static int settings_write(const char *out, const Settings *s, DtclError *err)
 }
 
 /* experiment.json into s: 0; 1 when there is none (a new experiment); -1 with err. */
-static int settings_read(const char *out, Settings *s, DtclError *err)
+int dtcl_exp_settings_read(const char *out, DtclExpSettings *s, DtclError *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/experiment.json", out);
@@ -215,9 +196,9 @@ static int settings_read(const char *out, Settings *s, DtclError *err)
 
 /* ---------------------------------------------------------------- one run */
 
-static void run_config(const Settings *s, int ci, int repeat, DtclTrainConfig *c)
+static void run_config(const DtclExpSettings *s, int ci, int repeat, DtclTrainConfig *c)
 {
-    const ExpConfig *e = &configs[ci];
+    const DtclExpConfig *e = &dtcl_exp_configs[ci];
     dtcl_train_config_default(c, (DtclStrategy)e->info.strategy);
     snprintf(c->data, sizeof c->data, "%s", s->data);
     memcpy(c->alpha, e->alpha, sizeof c->alpha);
@@ -241,9 +222,9 @@ static void run_config(const Settings *s, int ci, int repeat, DtclTrainConfig *c
     c->device = s->device;
 }
 
-static void run_dir(char *path, size_t size, const char *out, int ci, int repeat)
+void dtcl_exp_run_dir(char *path, size_t size, const char *out, int ci, int repeat)
 {
-    snprintf(path, size, "%s/%s/%d", out, configs[ci].info.name, repeat);
+    snprintf(path, size, "%s/%s/%d", out, dtcl_exp_configs[ci].info.name, repeat);
 }
 
 /* The first field in which a run's config.json differs from what the
@@ -285,7 +266,7 @@ static const char *config_mismatch(const DtclTrainConfig *have, const DtclTrainC
 }
 
 /* The epochs a finished run is evaluated at: 0, K, 2K, ..., E. */
-static int eval_epochs(const Settings *s, int *ep, int max)
+int dtcl_exp_eval_epochs(const DtclExpSettings *s, int *ep, int max)
 {
     int n = 0;
     for (int e = 0; e <= s->epochs && n < max; e += s->eval_every)
@@ -301,10 +282,10 @@ typedef struct {
     int ci, repeat, trained_to, nmissing, missing[1024];
 } RunState;
 
-static int run_state(const Settings *s, const char *out, int ci, int repeat, RunState *st, DtclError *err)
+static int run_state(const DtclExpSettings *s, const char *out, int ci, int repeat, RunState *st, DtclError *err)
 {
     char dir[4300], path[4400];
-    run_dir(dir, sizeof dir, out, ci, repeat);
+    dtcl_exp_run_dir(dir, sizeof dir, out, ci, repeat);
     st->ci = ci;
     st->repeat = repeat;
     st->trained_to = -1;
@@ -321,14 +302,15 @@ static int run_state(const Settings *s, const char *out, int ci, int repeat, Run
                                   "experiment.json edited?); move the folder away to retrain it", dir, field);
         st->trained_to = dtcl_train_newest_epoch(dir);
     }
-    int want[1024], nw = eval_epochs(s, want, 1024);
+    int want[1024], nw = dtcl_exp_eval_epochs(s, want, 1024);
     DtclEvalRow rows[1024];
     int nr = dtcl_eval_read(dir, rows, 1024);
     for (int k = 0; k < nw; k++) {
         int have = 0;
         for (int j = 0; j < nr; j++)
             have |= rows[j].epoch == want[k];
-        if (!have)
+        /* evaluated by an older dtcl (no scores/, or not every protocol): evaluated again */
+        if (!have || !dtcl_eval_complete(dir, want[k]))
             st->missing[st->nmissing++] = want[k];
     }
     return 0;
@@ -342,7 +324,7 @@ enum { COST_M, COST_TWO, COST_ONE, NCOSTS };
 
 static int cost_of(int ci)
 {
-    const ExpConfig *e = &configs[ci];
+    const DtclExpConfig *e = &dtcl_exp_configs[ci];
     DtclStrategy st = (DtclStrategy)e->info.strategy;
     if (dtcl_strategy_uses_m(st))
         return COST_M;
@@ -355,9 +337,9 @@ typedef struct {
     double embed_image_s;
 } Costs;
 
-static int measure(const Settings *s, Costs *k, FILE *log, DtclError *err)
+static int measure(const DtclExpSettings *s, Costs *k, FILE *log, DtclError *err)
 {
-    static const int rep[NCOSTS] = {C_PROPOSED, C_SIMCLR, C_SUP10};
+    static const int rep[NCOSTS] = {DTCL_CFG_PROPOSED, DTCL_CFG_SIMCLR, DTCL_CFG_SUP10};
     static const char *names[NCOSTS] = {"with M (ssl, proposed)", "two views (random, random-sup, simclr, supcon)",
                                         "one view (supervised)"};
     memset(k, 0, sizeof *k);
@@ -410,7 +392,7 @@ static void describe_minutes(char *buf, size_t size, double seconds)
 
 /* Scales epochs, then the training set, so that the estimate fits budget
  * seconds; writes what it did into s->scaled. */
-static void fit_budget(Settings *s, const Costs *k, const RunState *states, int n, double budget, FILE *log)
+static void fit_budget(DtclExpSettings *s, const Costs *k, const RunState *states, int n, double budget, FILE *log)
 {
     int E0 = s->epochs, K0 = s->eval_every;
     double f0 = s->train_fraction;
@@ -473,11 +455,11 @@ static int mkdir_p(const char *path, DtclError *err)
     return 0;
 }
 
-/* Settings for this start: experiment.json's when it exists (the options the
+/* DtclExpSettings for this start: experiment.json's when it exists (the options the
  * user gave must agree), else the options. Returns 1 for a new experiment. */
-static int resolve_settings(const DtclExperimentOptions *o, Settings *s, DtclError *err)
+static int resolve_settings(const DtclExperimentOptions *o, DtclExpSettings *s, DtclError *err)
 {
-    int rc = settings_read(o->out, s, err);
+    int rc = dtcl_exp_settings_read(o->out, s, err);
     if (rc < 0)
         return -1;
     char *abs = realpath(o->data, NULL);
@@ -554,14 +536,14 @@ static int resolve_settings(const DtclExperimentOptions *o, Settings *s, DtclErr
 
 int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *err)
 {
-    Settings s;
+    DtclExpSettings s;
     int fresh = resolve_settings(o, &s, err);
     if (fresh < 0)
         return -1;
     s.device = o->device;
     if (mkdir_p(o->out, err) != 0)
         return -1;
-    int idx[C_N], nc = dtcl_experiment_members(o->which, idx, C_N);
+    int idx[DTCL_NCFG], nc = dtcl_experiment_members(o->which, idx, DTCL_NCFG);
     int nruns = nc * s.repeats;
     RunState *states = DTCL_MALLOC(sizeof(RunState) * (size_t)nruns);
     int rc = 0, todo = 0;
@@ -618,18 +600,18 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
         }
         RunState *st = &states[i];
         char dir[4300];
-        run_dir(dir, sizeof dir, o->out, st->ci, st->repeat);
+        dtcl_exp_run_dir(dir, sizeof dir, o->out, st->ci, st->repeat);
         DtclTrainConfig tc;
         run_config(&s, st->ci, st->repeat, &tc);
         int step_rc = 0, interrupted = 0;
         if (st->trained_to < s.epochs) {
             if (log)
                 fprintf(log, "dtcl experiment: [%d/%d] %s repeat %d: %s (%.0f s so far)\n", i + 1, nruns,
-                        configs[st->ci].info.name, st->repeat,
+                        dtcl_exp_configs[st->ci].info.name, st->repeat,
                         st->trained_to < 0 ? "training" : "resuming", dtcl_now_s() - t0);
             if (st->trained_to < 0) {
                 char parent[4300];
-                snprintf(parent, sizeof parent, "%s/%s", o->out, configs[st->ci].info.name);
+                snprintf(parent, sizeof parent, "%s/%s", o->out, dtcl_exp_configs[st->ci].info.name);
                 if (mkdir_p(parent, err) != 0) {
                     rc = -1;
                     break;
@@ -657,7 +639,7 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
             rc = run_state(&s, o->out, st->ci, st->repeat, st, err);
         }
         if (rc == 0 && st->nmissing > 0) {
-            if (dtcl_eval_run(dir, NULL, s.device, st->missing, st->nmissing, NULL, NULL, 0, NULL, err) != 0)
+            if (dtcl_eval_run(dir, NULL, s.device, st->missing, st->nmissing, ~0u, NULL, NULL, 0, NULL, err) != 0)
                 rc = -1;
         }
     }
@@ -675,261 +657,4 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
         return -2;
     }
     return 0;
-}
-
-/* ---------------------------------------------------------------- the report */
-
-typedef struct {
-    int epoch, n;       /* n: repeats with this epoch */
-    double sum, sumsq;  /* of each repeat's mean over test sets */
-    double all, allsq;  /* of every (repeat, test set) AUC */
-    int nall;
-    double tstd;        /* sum of each repeat's std over test sets */
-    double knn;
-} Agg;
-
-typedef struct {
-    Agg *a;
-    int n;
-} Series;
-
-static Agg *agg_at(Series *s, int epoch)
-{
-    for (int k = 0; k < s->n; k++)
-        if (s->a[k].epoch == epoch)
-            return &s->a[k];
-    s->a = realloc(s->a, sizeof(Agg) * (size_t)(s->n + 1));
-    if (!s->a)
-        abort();
-    memset(&s->a[s->n], 0, sizeof(Agg));
-    s->a[s->n].epoch = epoch;
-    return &s->a[s->n++];
-}
-
-static int cmp_agg(const void *a, const void *b)
-{
-    return ((const Agg *)a)->epoch - ((const Agg *)b)->epoch;
-}
-
-static double agg_mean(const Agg *g) { return g && g->n ? g->sum / g->n : NAN; }
-static double agg_std(const Agg *g) /* over every (repeat, test set) AUC: the table's "(std)" */
-{
-    if (!g || g->nall == 0)
-        return NAN;
-    double m = g->all / g->nall;
-    return sqrt(fmax(g->allsq / g->nall - m * m, 0.0));
-}
-
-/* The configuration's row after the experiment's last epoch (NULL: not there yet). */
-static const Agg *final_agg(const Series *s, int epochs)
-{
-    for (int k = 0; k < s->n; k++)
-        if (s->a[k].epoch == epochs)
-            return &s->a[k];
-    return NULL;
-}
-
-static void cell(char *buf, size_t size, const Agg *g, int repeats)
-{
-    if (!g || g->n == 0)
-        snprintf(buf, size, "–");
-    else if (g->n < repeats)
-        snprintf(buf, size, "%.3f (%.3f), %d of %d repeats", agg_mean(g), agg_std(g), g->n, repeats);
-    else
-        snprintf(buf, size, "%.3f (%.3f)", agg_mean(g), agg_std(g));
-}
-
-/* A markdown table: written to memory, then to OUT/name atomically and echoed on log. */
-typedef struct {
-    FILE *f;
-    char *text;
-    size_t len;
-} Table;
-
-static FILE *table_open(Table *t)
-{
-    t->text = NULL;
-    t->len = 0;
-    t->f = open_memstream(&t->text, &t->len);
-    if (!t->f)
-        abort();
-    return t->f;
-}
-
-static int table_close(Table *t, const char *out, const char *name, FILE *log, DtclError *err)
-{
-    fclose(t->f);
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s", out, name);
-    DtclOutFile f;
-    int rc = dtcl_out_open(&f, path, err);
-    if (rc == 0) {
-        fputs(t->text, f.f);
-        rc = dtcl_out_commit(&f, err);
-    }
-    if (rc == 0 && log)
-        fprintf(log, "\n%s", t->text);
-    free(t->text);
-    return rc;
-}
-
-int dtcl_experiment_report(const char *out, int which, FILE *log, DtclError *err)
-{
-    Settings s;
-    int rc = settings_read(out, &s, err);
-    if (rc == 1)
-        return dtcl_fail(err, "%s: no experiment.json (not a dtcl experiment folder)", out);
-    if (rc < 0)
-        return -1;
-    Series series[C_N];
-    memset(series, 0, sizeof series);
-    DtclOutFile res, sum;
-    char path[4300];
-    snprintf(path, sizeof path, "%s/results.csv", out);
-    if (dtcl_out_open(&res, path, err) != 0)
-        return -1;
-    fprintf(res.f, "configuration,repeat,epoch,test0,test1,test2,mean,knn_mean\n");
-    for (int ci = 0; ci < C_N; ci++)
-        for (int r = 0; r < s.repeats; r++) {
-            char dir[4300];
-            run_dir(dir, sizeof dir, out, ci, r);
-            DtclEvalRow rows[1024];
-            int n = dtcl_eval_read(dir, rows, 1024);
-            for (int k = 0; k < n; k++) {
-                const DtclEvalRow *e = &rows[k];
-                fprintf(res.f, "%s,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f\n", configs[ci].info.name, r, e->epoch, e->auc[0],
-                        e->auc[1], e->auc[2], e->mean, e->knn_mean);
-                if (isnan(e->mean))
-                    continue;
-                Agg *g = agg_at(&series[ci], e->epoch);
-                g->n++;
-                g->sum += e->mean;
-                g->sumsq += e->mean * e->mean;
-                g->knn += e->knn_mean;
-                for (int t = 0; t < 3; t++)
-                    if (!isnan(e->auc[t])) {
-                        g->all += e->auc[t];
-                        g->allsq += e->auc[t] * e->auc[t];
-                        g->nall++;
-                    }
-                g->tstd += e->std;
-            }
-        }
-    if (dtcl_out_commit(&res, err) != 0)
-        return -1;
-    snprintf(path, sizeof path, "%s/summary.csv", out);
-    if (dtcl_out_open(&sum, path, err) != 0)
-        return -1;
-    fprintf(sum.f, "configuration,strategy,epoch,repeats,auc_mean,auc_std,auc_std_repeats,auc_std_tests,knn_mean\n");
-    for (int ci = 0; ci < C_N; ci++) {
-        if (series[ci].n > 1)
-            qsort(series[ci].a, (size_t)series[ci].n, sizeof(Agg), cmp_agg);
-        for (int k = 0; k < series[ci].n; k++) {
-            const Agg *g = &series[ci].a[k];
-            double m = g->sum / g->n;
-            fprintf(sum.f, "%s,%s,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f\n", configs[ci].info.name,
-                    dtcl_strategies[configs[ci].info.strategy].name, g->epoch, g->n, m, agg_std(g),
-                    sqrt(fmax(g->sumsq / g->n - m * m, 0.0)), g->tstd / g->n, g->knn / g->n);
-        }
-    }
-    if (dtcl_out_commit(&sum, err) != 0)
-        return -1;
-
-    if (which < 0) { /* the experiments with any result */
-        const int *lists[4] = {members_table2, members_fig2, members_order, members_supcon};
-        which = 0;
-        for (int e = 0; e < 4; e++)
-            for (const int *m = lists[e]; *m >= 0; m++)
-                if (series[*m].n > 0)
-                    which |= 1 << e;
-    }
-    char note[8192];
-    snprintf(note, sizeof note,
-             "Linear evaluation AUC after %d epochs: mean over %d repeats (supervision sets) and the three test "
-             "sets, standard deviation over those %d values in parentheses. Data: %s. Encoder: %s%s. Scaled by "
-             "--budget: %s.\n",
-             s.epochs, s.repeats, 3 * s.repeats, s.data, dtcl_encoder_name(s.encoder),
-             s.encoder == DTCL_ENCODER_FCN ? "" : " (the paper's numbers in these tables are from BraTS with fcn)",
-             s.scaled);
-    char c1[128], c2[128];
-    rc = 0;
-    if (rc == 0 && (which & DTCL_EXP_TABLE2)) {
-        Table t;
-        FILE *md = table_open(&t);
-        static const char *paper[7] = {"0.884 (0.042)", "0.868 (0.030)", "0.887 (0.013)", "0.874 (0.000)",
-                                       "0.820 (0.037)", "0.883 (0.003)", "0.730 (0.020)"};
-        fprintf(md, "# Table 2: the alpha grid\n\n%s\n| | alpha values | AUC, this run | AUC, paper |\n|---|---|---|---|\n",
-                note);
-        for (int k = 0; members_table2[k] >= 0; k++) {
-            int ci = members_table2[k];
-            const char *grp = k < 3 ? "Optimising M" : k < 6 ? "Random M" : "base simCLR";
-            const char *lab = configs[ci].info.label, *paren = strchr(lab, '(');
-            char alpha[128] = "";
-            if (paren) {
-                snprintf(alpha, sizeof alpha, "%s", paren + 1);
-                alpha[strcspn(alpha, ")")] = 0;
-            }
-            cell(c1, sizeof c1, final_agg(&series[ci], s.epochs), s.repeats);
-            fprintf(md, "| %s | %s | %s | %s |\n", k == 0 || k == 3 || k == 6 ? grp : "", alpha, c1, paper[k]);
-        }
-        rc = table_close(&t, out, "table2.md", log, err);
-    }
-    if (rc == 0 && (which & DTCL_EXP_FIG2)) {
-        Table t;
-        FILE *md = table_open(&t);
-        fprintf(md, "# Figure 2: linear evaluation during training\n\n%s\nAUC mean (std) at each evaluated epoch; the "
-                    "supervised rows are the figure's reference lines.\n\n| strategy |",
-                note);
-        int eps[1024], ne = eval_epochs(&s, eps, 1024);
-        for (int e = 0; e < ne; e++)
-            fprintf(md, " epoch %d |", eps[e]);
-        fprintf(md, "\n|---|");
-        for (int e = 0; e < ne; e++)
-            fprintf(md, "---|");
-        fprintf(md, "\n");
-        for (int k = 0; members_fig2[k] >= 0; k++) {
-            int ci = members_fig2[k];
-            fprintf(md, "| %s |", configs[ci].info.label);
-            for (int e = 0; e < ne; e++) {
-                const Agg *g = NULL;
-                for (int j = 0; j < series[ci].n; j++)
-                    if (series[ci].a[j].epoch == eps[e])
-                        g = &series[ci].a[j];
-                cell(c1, sizeof c1, g, s.repeats);
-                fprintf(md, " %s |", c1);
-            }
-            fprintf(md, "\n");
-        }
-        rc = table_close(&t, out, "fig2.md", log, err);
-    }
-    if (rc == 0 && (which & DTCL_EXP_ORDER)) {
-        Table t;
-        FILE *md = table_open(&t);
-        fprintf(md, "# The order of the transformations\n\n%s\nDefault order: blur, noise, crop, hflip, vflip, rotate; "
-                    "second order: the reverse (%s).\n\n| method | default order | second order | paper, default | "
-                    "paper, second |\n|---|---|---|---|---|\n",
-                note, dtcl_experiment_order2);
-        cell(c1, sizeof c1, final_agg(&series[C_SIMCLR], s.epochs), s.repeats);
-        cell(c2, sizeof c2, final_agg(&series[C_SIMCLR_O2], s.epochs), s.repeats);
-        fprintf(md, "| simclr | %s | %s | 0.730 (0.020) | 0.760 (0.027) |\n", c1, c2);
-        cell(c1, sizeof c1, final_agg(&series[C_PROPOSED], s.epochs), s.repeats);
-        cell(c2, sizeof c2, final_agg(&series[C_PROPOSED_O2], s.epochs), s.repeats);
-        fprintf(md, "| proposed | %s | %s | 0.926 (0.020) | 0.923 (0.021) |\n", c1, c2);
-        rc = table_close(&t, out, "order.md", log, err);
-    }
-    if (rc == 0 && (which & DTCL_EXP_SUPCON)) {
-        Table t;
-        FILE *md = table_open(&t);
-        fprintf(md, "# The supervised loss: SupCon against proposed (10%% labels)\n\n%s\n| method | AUC, this run | "
-                    "AUC, paper |\n|---|---|---|\n",
-                note);
-        cell(c1, sizeof c1, final_agg(&series[C_SUPCON], s.epochs), s.repeats);
-        fprintf(md, "| SupCon (Khosla et al.), 10%% labels | %s | 0.52 (0.12) |\n", c1);
-        cell(c1, sizeof c1, final_agg(&series[C_PROPOSED], s.epochs), s.repeats);
-        fprintf(md, "| proposed, 10%% labels | %s | 0.93 (0.01) |\n", c1);
-        rc = table_close(&t, out, "supcon.md", log, err);
-    }
-    for (int ci = 0; ci < C_N; ci++)
-        free(series[ci].a);
-    return rc;
 }

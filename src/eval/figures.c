@@ -120,14 +120,19 @@ typedef struct {
     double mean, std, t[3];
 } Point;
 
-/* summary.csv's rows for one configuration (epoch, auc_mean, auc_std). */
-static int summary_series(const DtclCsv *csv, const char *name, Point *pts, int max)
+/* summary.csv's rows for one configuration under one protocol (epoch,
+ * auc_mean, auc_std); a summary.csv without a protocol column (an older
+ * dtcl) holds the linear protocol's. */
+static int summary_series(const DtclCsv *csv, const char *name, const char *protocol, Point *pts, int max)
 {
     int cc = dtcl_csv_column(csv, "configuration"), ce = dtcl_csv_column(csv, "epoch");
     int cm = dtcl_csv_column(csv, "auc_mean"), cs = dtcl_csv_column(csv, "auc_std");
+    int cp = dtcl_csv_column(csv, "protocol");
     int n = 0;
     for (size_t i = 0; cc >= 0 && ce >= 0 && cm >= 0 && cs >= 0 && i < csv->nrows && n < max; i++) {
         if (strcmp(dtcl_csv_cell(csv, i, cc), name) != 0)
+            continue;
+        if (cp >= 0 ? strcmp(dtcl_csv_cell(csv, i, cp), protocol) != 0 : strcmp(protocol, "linear") != 0)
             continue;
         pts[n].epoch = atoi(dtcl_csv_cell(csv, i, ce));
         pts[n].mean = strtod(dtcl_csv_cell(csv, i, cm), NULL);
@@ -144,6 +149,56 @@ static int file_exists(const char *p)
 
 /* ---------------------------------------------------------------- Fig. 2 */
 
+/* One panel of Fig. 2: the configurations `members' under protocol p. */
+static void fig2_panel(Plot *p, const DtclCsv *csv, const int *members, int nm, int protocol, int key)
+{
+    int ncfg;
+    const DtclExpConfigInfo *cfg = dtcl_experiment_configs(&ncfg);
+    const char *pname = dtcl_protocols[protocol].name;
+    Point pts[1024];
+    char plots[16384] = "";
+    size_t len = 0;
+    int last_epoch = 0;
+    for (int k = 0; k < nm; k++) {
+        const DtclExpConfigInfo *c = &cfg[members[k]];
+        int n = summary_series(csv, c->name, pname, pts, 1024);
+        const char *col = palette[k % NPALETTE];
+        if (n == 0)
+            continue;
+        if (dtcl_strategies[c->strategy].step == DTCL_STEP_SUPERVISED) { /* a reference line at its last epoch */
+            len += (size_t)snprintf(plots + len, sizeof plots - len,
+                                    "%s%.6f with lines dt 2 lw 2 lc rgb '%s' title '%s (epoch %d)'", len ? ", " : "",
+                                    pts[n - 1].mean, col, c->label, pts[n - 1].epoch);
+            continue;
+        }
+        char dp[4400];
+        FILE *d = plot_data(p, dp, sizeof dp);
+        if (!d)
+            continue;
+        for (int i = 0; i < n; i++) {
+            fprintf(d, "%d %.6f %.6f\n", pts[i].epoch, pts[i].mean, pts[i].std);
+            last_epoch = pts[i].epoch > last_epoch ? pts[i].epoch : last_epoch;
+        }
+        fclose(d);
+        len += (size_t)snprintf(plots + len, sizeof plots - len,
+                                "%s'%s' using 1:($2-$3):($2+$3) with filledcurves lc rgb '%s' notitle, "
+                                "'%s' using 1:2 with linespoints pt 7 ps 0.8 lc rgb '%s' title '%s'",
+                                len ? ", " : "", dp, col, dp, col, c->label);
+    }
+    if (summary_series(csv, "untrained", pname, pts, 1) == 1) /* the untrained encoder: a dotted black line */
+        len += (size_t)snprintf(plots + len, sizeof plots - len,
+                                "%s%.6f with lines dt 3 lw 2 lc rgb 'black' title 'untrained encoder (epoch 0)'",
+                                len ? ", " : "", pts[0].mean);
+    fprintf(p->script, "set title '%s'\n", dtcl_protocols[protocol].title);
+    fprintf(p->script, key ? "set key bottom right box opaque font ',10'\n" : "unset key\n");
+    fprintf(p->script, last_epoch <= 12 ? "set xtics 1\n" : "set xtics autofreq\n");
+    fprintf(p->script, "set xrange [0:%d]\n", last_epoch > 0 ? last_epoch : 1);
+    if (len)
+        fprintf(p->script, "plot %s\n", plots);
+    else /* no data under this protocol: an empty panel that says so */
+        fprintf(p->script, "set label 1 'not evaluated' at graph 0.5,0.5 center\nplot NaN notitle\nunset label 1\n");
+}
+
 static int fig2_experiment(const char *exp, const char *outdir, FILE *log, DtclError *err)
 {
     char path[4300];
@@ -157,56 +212,30 @@ static int fig2_experiment(const char *exp, const char *outdir, FILE *log, DtclE
     Point pts[1024];
     int any = 0;
     for (int k = 0; k < nm; k++)
-        any += summary_series(&csv, cfg[members[k]].name, pts, 1024) > 0;
-    if (!any) /* not a fig2 experiment: every configuration present */
+        any += summary_series(&csv, cfg[members[k]].name, "linear", pts, 1024) > 0;
+    if (!any) { /* not a fig2 experiment: every configuration present */
         for (nm = 0; nm < ncfg && nm < 32; nm++)
             members[nm] = nm;
+        for (int k = 0; k < nm; k++)
+            any += summary_series(&csv, cfg[members[k]].name, "linear", pts, 1024) > 0;
+    }
+    if (!any) {
+        dtcl_csv_free(&csv);
+        return dtcl_fail(err, "%s/summary.csv: no evaluated configuration to plot", exp);
+    }
     Plot p;
-    if (plot_open(&p, outdir, "fig2.png", 1200, 800, err) != 0) {
+    if (plot_open(&p, outdir, "fig2.png", 1800, 1300, err) != 0) {
         dtcl_csv_free(&csv);
         return -1;
     }
-    fprintf(p.script, "set title 'Linear evaluation during training (cf. the paper, Fig. 2)'\n"
-                      "set xlabel 'epoch'\nset ylabel 'linear evaluation AUC (mean ± s.d. over repeats and test sets)'\n"
-                      "set key outside right top box opaque\nset grid\nset style fill transparent solid 0.15 noborder\n");
-    char plots[16384] = "";
-    size_t len = 0;
-    int colour = 0, last_epoch = 0;
-    for (int k = 0; k < nm; k++) {
-        const DtclExpConfigInfo *c = &cfg[members[k]];
-        int n = summary_series(&csv, c->name, pts, 1024);
-        if (n == 0)
-            continue;
-        const char *col = palette[colour++ % NPALETTE];
-        if (dtcl_strategies[c->strategy].step == DTCL_STEP_SUPERVISED) { /* a reference line at its last epoch */
-            fprintf(p.script, "ref%d = %.6f\n", k, pts[n - 1].mean);
-            len += (size_t)snprintf(plots + len, sizeof plots - len,
-                                    "%sref%d with lines dt 2 lw 2 lc rgb '%s' title '%s (epoch %d)'",
-                                    len ? ", " : "", k, col, c->label, pts[n - 1].epoch);
-            continue;
-        }
-        char dp[4400];
-        FILE *d = plot_data(&p, dp, sizeof dp);
-        if (!d)
-            continue;
-        for (int i = 0; i < n; i++) {
-            fprintf(d, "%d %.6f %.6f\n", pts[i].epoch, pts[i].mean, pts[i].std);
-            last_epoch = pts[i].epoch > last_epoch ? pts[i].epoch : last_epoch;
-        }
-        fclose(d);
-        len += (size_t)snprintf(plots + len, sizeof plots - len,
-                                "%s'%s' using 1:($2-$3):($2+$3) with filledcurves lc rgb '%s' notitle, "
-                                "'%s' using 1:2 with linespoints pt 7 ps 0.8 lc rgb '%s' title '%s'",
-                                len ? ", " : "", dp, col, dp, col, c->label);
-    }
+    fprintf(p.script, "set multiplot layout 2,2 title 'Evaluation during training (cf. the paper, Fig. 2): AUC mean "
+                      "± s.d. over repeats and test sets, one panel per protocol' font ',14'\n"
+                      "set xlabel 'epoch'\nset ylabel 'AUC'\nset grid\nset style fill transparent solid 0.15 "
+                      "noborder\n");
+    for (int q = 0; q < DTCL_NPROTOCOLS; q++)
+        fig2_panel(&p, &csv, members, nm, q, q == 0);
+    fprintf(p.script, "unset multiplot\n");
     dtcl_csv_free(&csv);
-    if (!len) {
-        plot_abort(&p);
-        return dtcl_fail(err, "%s/summary.csv: no evaluated configuration to plot", exp);
-    }
-    if (last_epoch <= 12)
-        fprintf(p.script, "set xtics 1\n");
-    fprintf(p.script, "set xrange [0:%d]\nplot %s\n", last_epoch > 0 ? last_epoch : 1, plots);
     return plot_run(&p, log, err);
 }
 
@@ -220,17 +249,27 @@ static int auc_run(const char *run, const char *outdir, FILE *log, DtclError *er
     if (plot_open(&p, outdir, "auc.png", 1000, 700, err) != 0)
         return -1;
     char dp[4400];
-    FILE *d = plot_data(&p, dp, sizeof dp);
-    for (int i = 0; d && i < n; i++)
-        fprintf(d, "%d %.6f %.6f %.6f %.6f\n", rows[i].epoch, rows[i].auc[0], rows[i].auc[1], rows[i].auc[2],
-                rows[i].mean);
+    FILE *d = plot_data(&p, dp, sizeof dp); /* epoch, linear per test set, then each protocol's mean */
+    for (int i = 0; d && i < n; i++) {
+        const DtclEvalRow *r = &rows[i];
+        fprintf(d, "%d %.6f %.6f %.6f", r->epoch, r->auc[DTCL_PROTO_LINEAR][0], r->auc[DTCL_PROTO_LINEAR][1],
+                r->auc[DTCL_PROTO_LINEAR][2]);
+        for (int q = 0; q < DTCL_NPROTOCOLS; q++)
+            fprintf(d, " %.6f", r->mean[q]);
+        fprintf(d, "\n");
+    }
     if (d)
         fclose(d);
-    fprintf(p.script, "set title 'Linear evaluation of %s' noenhanced\nset xlabel 'epoch'\nset ylabel 'AUC'\nset grid\n"
+    fprintf(p.script, "set title 'Evaluation of %s' noenhanced\nset xlabel 'epoch'\nset ylabel 'AUC'\nset grid\n"
                       "set key outside right top box\nset datafile missing 'nan'\n"
-                      "plot for [t=0:2] '%s' using 1:(column(t+2)) with linespoints pt 7 ps 0.7 lc rgb word('%s %s %s', t+1) "
-                      "title sprintf('test set %%d', t), '%s' using 1:5 with lines lw 3 lc rgb 'black' title 'mean'\n",
+                      "plot for [t=0:2] '%s' using 1:(column(t+2)) with linespoints pt 7 ps 0.7 lc rgb word('%s %s %s', "
+                      "t+1) title sprintf('linear, test set %%d', t), '%s' using 1:5 with lines lw 3 lc rgb 'black' "
+                      "title 'linear (paper), mean'",
             run, dp, palette[0], palette[1], palette[2], dp);
+    for (int q = 1; q < DTCL_NPROTOCOLS; q++)
+        fprintf(p.script, ", '%s' using 1:%d with lines lw 2 dt %d lc rgb '%s' title '%s, mean'", dp, 5 + q, q + 1,
+                palette[2 + q], dtcl_protocols[q].title);
+    fprintf(p.script, "\n");
     return plot_run(&p, log, err);
 }
 

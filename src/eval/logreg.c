@@ -227,15 +227,15 @@ void dtcl_cv_folds(const int8_t *y, const int *group, int64_t n, int folds, uint
     free(u); free(unit); free(key); free(pos); free(cnt); free(order); free(ufold);
 }
 
-double dtcl_logreg_cv_auc(const float *x, const int8_t *y, const int *group, int64_t n, int d, int folds,
-                          uint64_t seed)
+void dtcl_logreg_cv_scores(const float *x, const int8_t *y, const int *group, int64_t n, int d, int folds,
+                           uint64_t seed, double *score)
 {
     int *fold = DTCL_MALLOC(sizeof(int) * (size_t)(n + 1));
     dtcl_cv_folds(y, group, n, folds, seed, fold);
-    double *score = DTCL_MALLOC(sizeof(double) * (size_t)(n + 1));
     float *xtr = DTCL_MALLOC(sizeof(float) * (size_t)n * d + 1), *xte = DTCL_MALLOC(sizeof(float) * (size_t)n * d + 1);
     int8_t *ytr = DTCL_MALLOC((size_t)n + 1);
     int64_t *te_idx = DTCL_MALLOC(sizeof(int64_t) * (size_t)(n + 1));
+    double *out = DTCL_MALLOC(sizeof(double) * (size_t)(n + 1));
     for (int f = 0; f < folds; f++) {
         int64_t ntr = 0, nte = 0;
         for (int64_t i = 0; i < n; i++) {
@@ -247,14 +247,19 @@ double dtcl_logreg_cv_auc(const float *x, const int8_t *y, const int *group, int
                 ytr[ntr++] = y[i];
             }
         }
-        double *out = DTCL_MALLOC(sizeof(double) * (size_t)(nte + 1));
         dtcl_logreg_fit_predict(xtr, ytr, ntr, d, xte, nte, out);
         for (int64_t k = 0; k < nte; k++)
             score[te_idx[k]] = out[k];
-        free(out);
     }
+    free(fold); free(xtr); free(xte); free(ytr); free(te_idx); free(out);
+}
+
+double dtcl_logreg_cv_auc(const float *x, const int8_t *y, const int *group, int64_t n, int d, int folds,
+                          uint64_t seed)
+{
+    double *score = DTCL_MALLOC(sizeof(double) * (size_t)(n + 1));
+    dtcl_logreg_cv_scores(x, y, group, n, d, folds, seed, score);
     double auc = dtcl_auc(score, y, n);
-    free(fold);
-    free(score); free(xtr); free(xte); free(ytr); free(te_idx);
+    free(score);
     return auc;
 }

@@ -25,7 +25,11 @@ void dtcl_cv_folds(const int8_t *y, const int *group, int64_t n, int folds, uint
 
 /* Stratified k-fold cross-validation: folds drawn from the seed, each class
  * spread evenly; when group is not NULL, whole groups (patients) stay in one
- * fold. Returns the AUC of the pooled held-out decision values. */
+ * fold. score[i] (n) <- the decision value of row i from the model fitted
+ * on the other folds. */
+void dtcl_logreg_cv_scores(const float *x, const int8_t *y, const int *group, int64_t n, int d, int folds,
+                           uint64_t seed, double *score);
+/* The AUC of dtcl_logreg_cv_scores's pooled held-out decision values. */
 double dtcl_logreg_cv_auc(const float *x, const int8_t *y, const int *group, int64_t n, int d, int folds,
                           uint64_t seed);
 

@@ -177,7 +177,11 @@ static void test_supervised_easy_and_eval(void **state)
     int n, epochs[2] = {0, 6};
     char runp[512];
     snprintf(runp, sizeof runp, "%s/sup", dir);
-    assert_int_equal(dtcl_eval_run(runp, NULL, DTCL_DEVICE_CPU, epochs, 2, ~0u, stdout, rows, 2, &n, &err), 0);
+    DtclEvalOptions eo;
+    dtcl_eval_options_default(&eo);
+    eo.epochs = epochs;
+    eo.nepochs = 2;
+    assert_int_equal(dtcl_eval_run(runp, &eo, stdout, rows, 2, &n, &err), 0);
     assert_int_equal(n, 2);
     const DtclEvalRow *r = &rows[1];
     printf("  supervised, all labels, easy set, epoch 6: linear %.4f (%.4f), knn %.4f, probe10 %.4f, probe1 %.4f\n",
@@ -218,8 +222,10 @@ static void test_supervised_easy_and_eval(void **state)
 
     /* evaluating one protocol again keeps the others' columns */
     DtclEvalRow again;
-    assert_int_equal(dtcl_eval_run(runp, NULL, DTCL_DEVICE_CPU, epochs + 1, 1, 1u << DTCL_PROTO_KNN, NULL, &again, 1,
-                                   &n, &err), 0);
+    eo.epochs = epochs + 1;
+    eo.nepochs = 1;
+    eo.protocols = 1u << DTCL_PROTO_KNN;
+    assert_int_equal(dtcl_eval_run(runp, &eo, NULL, &again, 1, &n, &err), 0);
     for (int p = 0; p < DTCL_NPROTOCOLS; p++)
         assert_true(again.mean[p] == r->mean[p]);
     DtclEvalRow back[4];

@@ -109,7 +109,11 @@ int dtcl_cmd_demo(int argc, char **argv)
         if (rc != 0)
             break;
         int eps[2] = {0, atoi(epochs)}, nr;
-        if (dtcl_eval_run(runs[k], NULL, DTCL_DEVICE_CPU, eps, 2, ~0u, NULL, rows[k], 2, &nr, &err) != 0) {
+        DtclEvalOptions eo;
+        dtcl_eval_options_default(&eo);
+        eo.epochs = eps;
+        eo.nepochs = 2;
+        if (dtcl_eval_run(runs[k], &eo, NULL, rows[k], 2, &nr, &err) != 0) {
             fprintf(stderr, "dtcl %s: %s\n", cmd, err.msg);
             rc = DTCL_EXIT_FAIL;
         }

@@ -11,7 +11,7 @@
 
 static const char *eval_help =
     "Usage: dtcl eval RUN [--data DIR] [--epochs all|N,M,...] [--protocols LIST] [--device cpu|cuda]\n"
-    "                     [--threads N]\n"
+    "                     [--threads N] [--quiet]\n"
     "Evaluate a run's checkpoints on its hold-out test sets (test0..test2). h = f(X) in evaluation mode,\n"
     "projection head removed; each protocol scores every test image, a test set's AUC is that of its\n"
     "scores, and the table gives the mean and std over the test sets:\n"
@@ -34,6 +34,7 @@ static const char *eval_help =
     "                        its features are cached apart from the CPU's\n"
     "      --allow-tf32      let cuBLAS use TF32 tensor cores on the GPU (off by default: float32)\n"
     "  -t, --threads N       OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+    "  -q, --quiet           no progress line on stderr (the table still goes to stdout)\n"
     "  -h, --help            this text\n";
 
 int dtcl_cmd_eval(int argc, char **argv)
@@ -42,19 +43,22 @@ int dtcl_cmd_eval(int argc, char **argv)
                                          {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
                                          {"device", required_argument, 0, 1},   {"allow-tf32", no_argument, 0, 2},
                                          {"protocols", required_argument, 0, 'p'},
+                                         {"quiet", no_argument, 0, 'q'},
                                          {0, 0, 0, 0}};
     const char *cmd = "eval", *data = NULL, *eps = NULL;
     long threads = 0;
     int c;
     unsigned protocols = ~0u;
+    int quiet = 0;
     char msg[512];
     DtclDevice device = DTCL_DEVICE_CPU;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":d:e:p:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:e:p:t:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': data = optarg; break;
         case 'e': eps = optarg; break;
+        case 'q': quiet = 1; break;
         case 'p':
             protocols = dtcl_protocol_parse(optarg, msg, sizeof msg);
             if (!protocols)
@@ -90,7 +94,20 @@ int dtcl_cmd_eval(int argc, char **argv)
     }
     dtcl_set_threads((int)threads);
     DtclError err;
-    if (dtcl_eval_run(argv[optind], data, device, epochs, ne, protocols, stdout, NULL, 0, NULL, &err) != 0)
+    DtclProgress pg;
+    dtcl_progress_begin(&pg, "dtcl eval", quiet, 1);
+    dtcl_progress_task(&pg, 1, "%s", argv[optind]);
+    DtclEvalOptions o;
+    dtcl_eval_options_default(&o);
+    o.data = data;
+    o.device = device;
+    o.epochs = epochs;
+    o.nepochs = ne;
+    o.protocols = protocols;
+    o.progress = &pg;
+    int rc = dtcl_eval_run(argv[optind], &o, stdout, NULL, 0, NULL, &err);
+    dtcl_progress_end(&pg);
+    if (rc != 0)
         return dtcl_cli_input_error(cmd, &err);
     return DTCL_EXIT_OK;
 }

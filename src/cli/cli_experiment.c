@@ -48,6 +48,9 @@ static const char *experiment_help =
     "      --device NAME      cpu (default) or cuda: train and evaluate on the GPU (see dtcl train)\n"
     "      --allow-tf32       let cuBLAS use TF32 tensor cores on the GPU (off by default: float32)\n"
     "  -t, --threads N        OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+    "  -q, --quiet            no progress line on stderr (a live line on a terminal: the run, its step,\n"
+    "                         images/s, the ETA of the run and of the whole experiment; else a line per\n"
+    "                         run and one a minute)\n"
     "  -h, --help             this text\n";
 
 static volatile int stop_requested;
@@ -70,7 +73,7 @@ int dtcl_cmd_experiment(int argc, char **argv)
         {"encoder", required_argument, 0, 5}, {"init", required_argument, 0, 6},
         {"device", required_argument, 0, 7}, {"allow-tf32", no_argument, 0, 8},
         {"similarity", required_argument, 0, 9}, {"tau", required_argument, 0, 10},
-        {"nce", required_argument, 0, 11},
+        {"nce", required_argument, 0, 11},    {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *cmd = "experiment", *data = NULL, *out = NULL;
     DtclExperimentOptions o;
@@ -80,7 +83,7 @@ int dtcl_cmd_experiment(int argc, char **argv)
     int ch;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, ":d:o:e:b:s:t:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":d:o:e:b:s:t:qh", opts, NULL)) != -1) {
         switch (ch) {
         case 'd': data = optarg; break;
         case 'o': out = optarg; break;
@@ -161,6 +164,7 @@ int dtcl_cmd_experiment(int argc, char **argv)
                                                  "configuration)", optarg);
             o.given_nce = 1;
             break;
+        case 'q': o.quiet = 1; break;
         case 'h': dtcl_cli_help(experiment_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);

@@ -119,7 +119,9 @@ int dtcl_cmd_import(int argc, char **argv)
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    int progress = !quiet && isatty(2);
+    DtclProgress pg, *progress = &pg;
+    dtcl_progress_begin(&pg, "dtcl import", quiet, 1);
+    dtcl_progress_task(&pg, 1, "%s %s", kind, src);
     DtclImportStats st;
     int rc;
     if (strcmp(kind, "brats") == 0) {
@@ -134,6 +136,7 @@ int dtcl_cmd_import(int argc, char **argv)
     } else {
         return dtcl_cli_usage_error(cmd, "unknown source '%s' (expected brats or images)", kind);
     }
+    dtcl_progress_end(&pg);
     if (rc != 0) {
         fprintf(stderr, "dtcl %s: %s\n", cmd, err.msg);
         return dtcl_import_interrupted ? 130 : DTCL_EXIT_INPUT;

@@ -9,13 +9,14 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/progress.h"
 
 typedef struct {
     const char *modality; /* flair, t1, t1ce or t2 */
     int size;             /* output S */
     double black_max;     /* drop slices with at least this fraction of black pixels */
     int force;            /* replace an existing output folder */
-    int progress;         /* a progress line on stderr */
+    DtclProgress *progress; /* the command's progress (base/progress.h): a task per patient; or NULL */
 } DtclBratsOptions;
 
 typedef struct {
@@ -26,7 +27,7 @@ typedef struct {
     long mask_min_pixels;      /* label 1 from this many non-zero mask pixels */
     int normalise;             /* 1: (x - min)/(max - min) over each patient's images; 0: as stored */
     int force;
-    int progress;
+    DtclProgress *progress; /* the command's progress: reading (2/3 of it) and writing; or NULL */
 } DtclImagesOptions;
 
 typedef struct {

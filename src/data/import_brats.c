@@ -273,13 +273,11 @@ int dtcl_import_brats(const char *root, const char *out, const DtclBratsOptions 
         free_list(files, nf);
         st->patients++;
         if (o->progress)
-            fprintf(stderr, "\r[%d/%d] %s: %lld slices kept of %lld   ", p + 1, npat, pid, (long long)st->kept,
-                    (long long)st->slices_read);
+            dtcl_progress_update(o->progress, (double)(p + 1) / npat, 0, "patient %d/%d %s: %lld slices kept of %lld",
+                                 p + 1, npat, pid, (long long)st->kept, (long long)st->slices_read);
         if (dtcl_import_interrupted)
             rc = dtcl_fail(err, "interrupted; nothing was written to %s", out);
     }
-    if (o->progress)
-        fputc('\n', stderr);
     free_list(folders, nfolders);
     if (rc == 0 && st->patients == 0)
         rc = dtcl_fail(err, "%s: no folder holds NIfTI files (expected one folder per patient)", root);

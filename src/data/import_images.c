@@ -406,13 +406,12 @@ static int first_pass(const char *dir, const DtclImagesOptions *o, Item *it, siz
             free(mk);
             it[r].mask_label = on >= o->mask_min_pixels;
         }
-        if (o->progress && (r % 100 == 0 || r + 1 == n))
-            fprintf(stderr, "\rreading %zu/%zu images%s", r + 1, n, o->mask_suffix ? " and masks" : "");
+        if (o->progress)
+            dtcl_progress_update(o->progress, (double)(r + 1) / (double)n * 2 / 3, 0, "reading %zu/%zu images%s",
+                                 r + 1, n, o->mask_suffix ? " and masks" : "");
         if (dtcl_import_interrupted)
             rc = dtcl_fail(err, "interrupted; nothing was written");
     }
-    if (o->progress)
-        fputc('\n', stderr);
     return rc;
 }
 
@@ -502,13 +501,12 @@ int dtcl_import_images(const char *dir, const char *labels_csv, const char *out,
         st->kept++;
         st->slices_read++;
         st->positive += label == 1;
-        if (o->progress && (r % 100 == 0 || r + 1 == n))
-            fprintf(stderr, "\rwriting %zu/%zu images", r + 1, n);
+        if (o->progress)
+            dtcl_progress_update(o->progress, (2 + (double)(r + 1) / (double)n) / 3, 0, "writing %zu/%zu images", r + 1,
+                                 n);
         if (dtcl_import_interrupted)
             rc = dtcl_fail(err, "interrupted; nothing was written to %s", out);
     }
-    if (o->progress && w)
-        fputc('\n', stderr);
     free(img);
     free(msk);
     if (rc == 0) {

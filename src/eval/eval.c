@@ -448,9 +448,20 @@ static void print_row(FILE *out, const DtclEvalRow *r)
     fprintf(out, "\n");
 }
 
-int dtcl_eval_run(const char *run, const char *data, DtclDevice device, const int *epochs, int nepochs,
-                  unsigned protocols, FILE *out, DtclEvalRow *rows, int maxrows, int *nrows, DtclError *err)
+void dtcl_eval_options_default(DtclEvalOptions *o)
 {
+    memset(o, 0, sizeof *o);
+    o->device = DTCL_DEVICE_CPU;
+    o->protocols = (1u << DTCL_NPROTOCOLS) - 1;
+}
+
+int dtcl_eval_run(const char *run, const DtclEvalOptions *o, FILE *out, DtclEvalRow *rows, int maxrows, int *nrows,
+                  DtclError *err)
+{
+    const char *data = o->data;
+    const int *epochs = o->epochs;
+    int nepochs = o->nepochs;
+    unsigned protocols = o->protocols;
     DtclTrainConfig c;
     DtclDataset ds;
     int8_t *split, *lab;
@@ -485,7 +496,10 @@ int dtcl_eval_run(const char *run, const char *data, DtclDevice device, const in
     for (int e = 0; e < ne && rc == 0; e++) {
         float *h;
         int d = 0;
-        if (features(run, epochs[e], device, &ds, im.idx, im.nt + im.ntrain, &images, &h, &d, err) != 0) {
+        if (o->progress)
+            dtcl_progress_update(o->progress, (double)e / ne, 0, "evaluating epoch %d (%d of %d)", epochs[e], e + 1,
+                                 ne);
+        if (features(run, epochs[e], o->device, &ds, im.idx, im.nt + im.ntrain, &images, &h, &d, err) != 0) {
             rc = -1;
             break;
         }

@@ -17,6 +17,7 @@
 
 #include "backend/device.h"
 #include "base/error.h"
+#include "base/progress.h"
 #include "io/csv.h"
 #include "eval/protocol.h"
 
@@ -27,15 +28,24 @@ typedef struct {
     double mean[DTCL_NPROTOCOLS], std[DTCL_NPROTOCOLS];
 } DtclEvalRow;
 
-/* Evaluates the run's checkpoints/epoch-NNN.safetensors for the given
- * epochs (all when nepochs is 0) on `data` (the run's dataset when NULL)
- * under the protocols of the bit mask (protocol.h; the others keep what an
- * earlier evaluation wrote), prints a table on `out` (may be NULL), writes
- * RUN/eval.csv and RUN/scores/ atomically. Features are cached in
- * RUN/features/. rows (nepochs or all) may be NULL. h = f(X) is computed on
- * `device` (train/step.h, dtcl_step_embed_all). */
-int dtcl_eval_run(const char *run, const char *data, DtclDevice device, const int *epochs, int nepochs,
-                  unsigned protocols, FILE *out, DtclEvalRow *rows, int maxrows, int *nrows, DtclError *err);
+typedef struct {
+    const char *data;       /* the dataset (NULL: the run's) */
+    DtclDevice device;      /* where h = f(X) is computed (train/step.h, dtcl_step_embed_all) */
+    const int *epochs;      /* the checkpoints to evaluate; nepochs 0: all */
+    int nepochs;
+    unsigned protocols;     /* bits of protocol.h; the others keep what an earlier evaluation wrote */
+    DtclProgress *progress; /* the caller's progress, whose current task this evaluation is; NULL: none */
+} DtclEvalOptions;
+
+/* Every protocol, every checkpoint, the run's data, the CPU, no progress. */
+void dtcl_eval_options_default(DtclEvalOptions *o);
+
+/* Evaluates the run's checkpoints/epoch-NNN.safetensors, prints a table on
+ * `out' (may be NULL), writes RUN/eval.csv and RUN/scores/ atomically.
+ * Features are cached in RUN/features/. rows (the epochs evaluated, at most
+ * maxrows) may be NULL. */
+int dtcl_eval_run(const char *run, const DtclEvalOptions *o, FILE *out, DtclEvalRow *rows, int maxrows, int *nrows,
+                  DtclError *err);
 
 /* RUN/eval.csv's rows (at most max) in file order; columns the file lacks
  * (an older dtcl) read as NaN. 0 when there is no eval.csv. */

@@ -362,20 +362,29 @@ static int measure(const DtclExpSettings *s, Costs *k, FILE *log, DtclError *err
     return 0;
 }
 
-/* Seconds for the runs of `states` from where they stand, at epochs E and
- * train fraction f relative to the measured one (f_measured). */
+/* Seconds for one run from where it stands, at epochs E and train fraction
+ * f relative to the measured one: its training (with p(f(X)) on the
+ * validation images after each epoch) and its evaluations. */
+static void run_cost(const Costs *k, const RunState *st, int epochs, int eval_every, double f_scale, double *train,
+                     double *evals)
+{
+    int nevals = epochs / eval_every + 1 + (epochs % eval_every != 0);
+    int left = epochs - (st->trained_to < 0 ? 0 : st->trained_to);
+    *train = left > 0 ? left * ((double)k->steps_per_epoch * f_scale * k->step_s[cost_of(st->ci)] +
+                                (double)k->nval * k->embed_image_s)
+                      : 0;
+    int ev = st->trained_to < 0 ? nevals : st->nmissing;
+    *evals = ev * ((double)k->ntest * k->embed_image_s + 0.05);
+}
+
+/* Seconds for the runs of `states` from where they stand. */
 static double estimate(const Costs *k, const RunState *states, int n, int epochs, int eval_every, double f_scale)
 {
     double total = 0;
-    int nevals = epochs / eval_every + 1 + (epochs % eval_every != 0);
     for (int r = 0; r < n; r++) {
-        const RunState *st = &states[r];
-        int left = epochs - (st->trained_to < 0 ? 0 : st->trained_to);
-        if (left > 0) /* the steps, and p(f(X)) on the validation images after each epoch */
-            total += left * ((double)k->steps_per_epoch * f_scale * k->step_s[cost_of(st->ci)] +
-                             (double)k->nval * k->embed_image_s);
-        int ev = st->trained_to < 0 ? nevals : st->nmissing;
-        total += ev * ((double)k->ntest * k->embed_image_s + 0.05);
+        double t, e;
+        run_cost(k, &states[r], epochs, eval_every, f_scale, &t, &e);
+        total += t + e;
     }
     return total;
 }
@@ -561,8 +570,9 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
         fprintf(log, "dtcl experiment: %d configurations x %d repeats = %d runs in %s, %d to train or evaluate; "
                      "%d epochs, evaluated every %d%s\n", nc, s.repeats, nruns, o->out, todo, s.epochs, s.eval_every,
                 fresh ? "" : " (settings from experiment.json)");
+    Costs k;
+    double f_scale = 1;
     if (todo > 0) {
-        Costs k;
         if (log)
             fprintf(log, "dtcl experiment: timing a few steps of each kind of run on %s\n", s.data);
         if (measure(&s, &k, log, err) != 0) {
@@ -575,13 +585,13 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
         else if (!fresh && o->budget_minutes > 0 && log)
             fprintf(log, "dtcl experiment: --budget applies when an experiment starts; this one keeps its "
                          "settings (%s)\n", s.scaled[0] ? s.scaled : "not scaled");
+        f_scale = s.train_fraction / measured;
         char est[64];
-        describe_minutes(est, sizeof est,
-                         estimate(&k, states, nruns, s.epochs, s.eval_every, s.train_fraction / measured));
+        describe_minutes(est, sizeof est, estimate(&k, states, nruns, s.epochs, s.eval_every, f_scale));
         if (log)
             fprintf(log, "dtcl experiment: estimated time for what is left: %s (training and feature extraction; "
                          "%lld training images, %lld test images)\n", est,
-                    (long long)llround((double)k.ntrain * s.train_fraction / measured), (long long)k.ntest);
+                    (long long)llround((double)k.ntrain * f_scale), (long long)k.ntest);
     }
     if (fresh && rc == 0) {
         if (!s.scaled[0])
@@ -590,9 +600,16 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
     } else if (rc == 0) {
         rc = settings_write(o->out, &s, err); /* the repeats may have grown */
     }
+    /* progress: each run's training and evaluation a task, weighted by its estimated seconds */
+    DtclProgress pg;
+    double *cost = DTCL_CALLOC((size_t)nruns * 2 + 1, sizeof(double)), total = 0;
+    for (int i = 0; i < nruns && todo > 0; i++) {
+        run_cost(&k, &states[i], s.epochs, s.eval_every, f_scale, &cost[2 * i], &cost[2 * i + 1]);
+        total += cost[2 * i] + cost[2 * i + 1];
+    }
+    dtcl_progress_begin(&pg, "dtcl experiment", !log || o->quiet, total);
     int failed = 0, stopped = 0;
     char failures[16384] = "";
-    double t0 = dtcl_now_s();
     for (int i = 0; i < nruns && rc == 0 && !stopped; i++) {
         if (dtcl_train_stop) { /* SIGINT while a run was being evaluated */
             stopped = 1;
@@ -603,12 +620,12 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
         dtcl_exp_run_dir(dir, sizeof dir, o->out, st->ci, st->repeat);
         DtclTrainConfig tc;
         run_config(&s, st->ci, st->repeat, &tc);
+        tc.progress = &pg;
         int step_rc = 0, interrupted = 0;
         if (st->trained_to < s.epochs) {
-            if (log)
-                fprintf(log, "dtcl experiment: [%d/%d] %s repeat %d: %s (%.0f s so far)\n", i + 1, nruns,
-                        dtcl_exp_configs[st->ci].info.name, st->repeat,
-                        st->trained_to < 0 ? "training" : "resuming", dtcl_now_s() - t0);
+            dtcl_progress_task(&pg, cost[2 * i], "[%d/%d] %s r%d: %s", i + 1, nruns,
+                               dtcl_exp_configs[st->ci].info.name, st->repeat,
+                               st->trained_to < 0 ? "training" : "resuming");
             if (st->trained_to < 0) {
                 char parent[4300];
                 snprintf(parent, sizeof parent, "%s/%s", o->out, dtcl_exp_configs[st->ci].info.name);
@@ -620,6 +637,7 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
                     dtcl_remove_tree(dir); /* created, then stopped before its config.json: nothing to keep */
             }
             step_rc = dtcl_train_run(&tc, dir, st->trained_to >= 0, &interrupted, err);
+            dtcl_progress_task_end(&pg);
             if (interrupted) {
                 stopped = 1;
                 break;
@@ -632,22 +650,32 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
                 failed++;
                 size_t len = strlen(failures);
                 snprintf(failures + len, sizeof failures - len, "%s%s: %s", len ? "; " : "", dir, err->msg);
-                if (log)
-                    fprintf(log, "dtcl experiment: %s failed: %s\n", dir, err->msg);
+                dtcl_progress_note(&pg, "dtcl experiment: %s failed: %s\n", dir, err->msg);
                 continue;
             }
             rc = run_state(&s, o->out, st->ci, st->repeat, st, err);
         }
         if (rc == 0 && st->nmissing > 0) {
-            if (dtcl_eval_run(dir, NULL, s.device, st->missing, st->nmissing, ~0u, NULL, NULL, 0, NULL, err) != 0)
+            dtcl_progress_task(&pg, cost[2 * i + 1], "[%d/%d] %s r%d: evaluating", i + 1, nruns,
+                               dtcl_exp_configs[st->ci].info.name, st->repeat);
+            DtclEvalOptions eo;
+            dtcl_eval_options_default(&eo);
+            eo.device = s.device;
+            eo.epochs = st->missing;
+            eo.nepochs = st->nmissing;
+            eo.progress = &pg;
+            if (dtcl_eval_run(dir, &eo, NULL, NULL, 0, NULL, err) != 0)
                 rc = -1;
+            dtcl_progress_task_end(&pg);
         }
     }
+    dtcl_progress_end(&pg);
+    free(cost);
     free(states);
     if (rc != 0)
         return -1;
     if (stopped) {
-        if (log)
+        if (log && !o->quiet)
             fprintf(log, "dtcl experiment: interrupted; the run in progress was saved. Rerun the same command to "
                          "continue.\n");
         return 1;

@@ -44,6 +44,7 @@ typedef struct {
     uint64_t seed;          /* >= 1 */
     double budget_minutes;  /* 0: none */
     DtclDevice device;      /* where the runs train and are evaluated; not a setting (may change on a rerun) */
+    int quiet;              /* no progress line (base/progress.h); the estimate and errors still print */
     /* which of the above the user gave (a rerun must agree with experiment.json) */
     int given_epochs, given_eval_every, given_batch, given_widths, given_seed, given_encoder, given_init, given_nce;
 } DtclExperimentOptions;
@@ -53,7 +54,9 @@ void dtcl_experiment_options_default(DtclExperimentOptions *o);
 int dtcl_experiment_parse(const char *name);
 
 /* Runs (or continues) the experiment's training and evaluation; then
- * dtcl_experiment_report writes the tables. Progress and the estimate go to log.
+ * dtcl_experiment_report writes the tables. The estimate goes to log, and
+ * progress (a live line on a terminal) to stderr unless log is NULL or
+ * o->quiet.
  * Returns 0; -1 with err on bad input (exit 2); -2 with err when a run
  * failed at run time (the others went on; exit 1); 1 when SIGINT stopped it
  * (dtcl_train_stop) after saving. */

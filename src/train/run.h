@@ -15,6 +15,7 @@
 
 #include "backend/device.h"
 #include "base/error.h"
+#include "base/progress.h"
 #include "data/dataset.h"
 #include "nets/model.h"
 #include "nn/nce.h"
@@ -39,7 +40,8 @@ typedef struct {
     double train_fraction;   /* the share of the training split used (1: all) */
     int threads;
     DtclDevice device;       /* where the steps run (--device); not part of config.json's settings */
-    int quiet;
+    int quiet;               /* no lines on stderr but errors (and, with progress, its live line) */
+    DtclProgress *progress;  /* the caller's progress (base/progress.h), or NULL: a line of the run's own */
 } DtclTrainConfig;
 
 /* The defaults of `dtcl train` for a strategy (alpha from its row). */

@@ -432,11 +432,17 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
     }
     int64_t steps = r.ntrain / c->batch;
     int64_t *order = DTCL_MALLOC(sizeof(int64_t) * (size_t)(r.ntrain + 1));
+    DtclProgress own, *pg = c->progress;
+    if (!pg) { /* dtcl train itself: the run is the one task */
+        pg = &own;
+        dtcl_progress_begin(pg, "dtcl train", c->quiet, 1);
+        dtcl_progress_task(pg, 1, "%s", run);
+    }
     if (!c->quiet)
-        fprintf(stderr, "dtcl train: %s, %lld training images (%lld validation), %lld steps of %d per epoch, "
-                        "epochs %d to %d\n", dtcl_strategies[c->strategy].name, (long long)r.ntrain, (long long)r.nval,
-                (long long)steps, c->batch, start + 1, c->epochs);
-    int tty = isatty(2);
+        dtcl_progress_note(pg, "dtcl train: %s, %lld training images (%lld validation), %lld steps of %d per epoch, "
+                               "epochs %d to %d\n", dtcl_strategies[c->strategy].name, (long long)r.ntrain,
+                           (long long)r.nval, (long long)steps, c->batch, start + 1, c->epochs);
+    double all_steps = (double)c->epochs * (double)(steps > 0 ? steps : 1);
     for (int epoch = start + 1; epoch <= c->epochs && rc == 0; epoch++) {
         double acc[ACC_N] = {0}, t0 = dtcl_now_s();
         int64_t first = epoch == start + 1 ? start_step : 0;
@@ -463,12 +469,11 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
             }
             accumulate(&r, order + s * c->batch, &l, acc);
             done = s + 1;
-            if (tty && !c->quiet) {
-                double el = dtcl_now_s() - t0, ips = (s + 1) * c->batch / el;
-                double eta = (steps - s - 1) * c->batch / ips + (c->epochs - epoch) * steps * c->batch / ips;
-                fprintf(stderr, "\repoch %d/%d step %lld/%lld  L_E %.4f  L_M %.4f  %.1f img/s  ETA %.0f s   ", epoch,
-                        c->epochs, (long long)s + 1, (long long)steps, l.loss_e, l.loss_m, ips, eta);
-            }
+            double el = dtcl_now_s() - t0;
+            dtcl_progress_update(pg, ((epoch - 1) * (double)steps + (double)(s + 1)) / all_steps,
+                                 el > 0 ? (double)(s + 1 - first) * c->batch / el : 0,
+                                 "epoch %d/%d step %lld/%lld, L_E %.4f, L_M %.4f", epoch, c->epochs, (long long)s + 1,
+                                 (long long)steps, l.loss_e, l.loss_m);
             if (dtcl_train_stop)
                 break;
         }
@@ -481,8 +486,8 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
             *interrupted = 1;
             rc = save_checkpoint(&r, epoch, DTCL_RUN_INTERRUPTED, (int)done, acc, err);
             if (rc == 0 && !c->quiet)
-                fprintf(stderr, "%sdtcl train: interrupted in epoch %d after step %lld, saved; `dtcl train --resume "
-                                "%s' continues from there\n", tty ? "\n" : "", epoch, (long long)done, run);
+                dtcl_progress_note(pg, "dtcl train: interrupted in epoch %d after step %lld, saved; `dtcl train "
+                                       "--resume %s' continues from there\n", epoch, (long long)done, run);
             break;
         }
         double vbce, vauc, secs = dtcl_now_s() - t0;
@@ -505,20 +510,23 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
         if (rc == 0)
             rc = dtcl_run_metrics_write(run, epoch - 1, row, err);
         if (!c->quiet)
-            fprintf(stderr, "%sepoch %d: L_E %.4f  L_M %.4f  val BCE %.4f  val AUC %.4f  %.1f s\n", tty ? "\r" : "",
-                    epoch, acc[ACC_LOSS_E] / acc[ACC_STEPS], acc[ACC_LOSS_M] / acc[ACC_STEPS], vbce, vauc, secs);
-        if (!c->quiet && nce < floor)
-            fprintf(stderr, "dtcl train: warning: epoch %d: L_NCE %.4g is below %.4g, the least it can be with cosine "
-                            "similarity: with --similarity dot it has no bound and the encoder lowers it by growing "
-                            "|z| (M's loss then grows without bound); SPEC section 4\n", epoch, nce, floor);
+            dtcl_progress_note(pg, "epoch %d: L_E %.4f  L_M %.4f  val BCE %.4f  val AUC %.4f  %.1f s\n", epoch,
+                               acc[ACC_LOSS_E] / acc[ACC_STEPS], acc[ACC_LOSS_M] / acc[ACC_STEPS], vbce, vauc, secs);
+        if (nce < floor) /* said even in an experiment's quiet runs, unless its progress is quiet too */
+            dtcl_progress_note(pg, "dtcl train: warning: %s, epoch %d: L_NCE %.4g is below %.4g, the least it can be "
+                                   "with cosine similarity: with --similarity dot it has no bound and the encoder "
+                                   "lowers it by growing |z| (M's loss then grows without bound); SPEC section 4\n",
+                               run, epoch, nce, floor);
         if (dtcl_train_stop && epoch < c->epochs) {
             *interrupted = 1;
             if (!c->quiet)
-                fprintf(stderr, "dtcl train: interrupted after epoch %d, saved; `dtcl train --resume %s' continues\n",
-                        epoch, run);
+                dtcl_progress_note(pg, "dtcl train: interrupted after epoch %d, saved; `dtcl train --resume %s' "
+                                       "continues\n", epoch, run);
             break;
         }
     }
+    if (pg == &own)
+        dtcl_progress_end(pg);
     free(order);
     teardown(&r);
     return rc;

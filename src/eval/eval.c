@@ -309,6 +309,7 @@ typedef struct {
     int64_t start[4];   /* test set t: idx[start[t] .. start[t+1]) */
     int64_t nt, ntrain; /* test images; the probes' training images after them */
     int8_t *fits[DTCL_NPROTOCOLS]; /* (ntrain) whether training image k fits probe p (probes only) */
+    int *patient;       /* (nt) the dataset's patient index of each test image */
 } EvalImages;
 
 static void eval_images(EvalImages *im, const DtclDataset *ds, const int8_t *split, uint64_t label_seed)
@@ -318,11 +319,13 @@ static void eval_images(EvalImages *im, const DtclDataset *ds, const int8_t *spl
     im->idx = DTCL_MALLOC(sizeof(int64_t) * (size_t)(N + 1));
     im->y = DTCL_MALLOC((size_t)N + 1);
     im->test = DTCL_MALLOC((size_t)N + 1);
+    im->patient = DTCL_MALLOC(sizeof(int) * (size_t)(N + 1));
     for (int t = 0; t < 3; t++) {
         im->start[t] = im->nt;
         for (int64_t i = 0; i < N; i++)
             if (split[i] == DTCL_SPLIT_TEST0 + t && ds->label[i] >= 0) {
                 im->test[im->nt] = (int8_t)t;
+                im->patient[im->nt] = ds->patient_of[i];
                 im->y[im->nt] = ds->label[i];
                 im->idx[im->nt++] = i;
             }
@@ -356,6 +359,7 @@ static void eval_images_free(EvalImages *im)
     free(im->idx);
     free(im->y);
     free(im->test);
+    free(im->patient);
     for (int p = 0; p < DTCL_NPROTOCOLS; p++)
         free(im->fits[p]);
 }
@@ -370,8 +374,8 @@ static void protocol_scores(DtclProtocol p, const EvalImages *im, const float *h
         for (int t = 0; t < 3; t++) {
             int64_t n = im->start[t + 1] - im->start[t];
             if (n >= 2 * DTCL_EVAL_FOLDS)
-                dtcl_protocol_cv_scores(p, h + im->start[t] * d, im->y + im->start[t], n, d, seed,
-                                        score + im->start[t]);
+                dtcl_protocol_cv_scores(p, h + im->start[t] * d, im->y + im->start[t], im->patient + im->start[t], n,
+                                        d, seed, score + im->start[t]);
         }
         return;
     }
@@ -430,11 +434,17 @@ static void keep_old_scores(const char *run, int epoch, unsigned protocols, cons
     dtcl_eval_scores_free(&old);
 }
 
+static int column_width(int p)
+{
+    int n = (int)strlen(dtcl_protocols[p].name);
+    return n > 8 ? n : 8;
+}
+
 static void print_header(FILE *out)
 {
     fprintf(out, "%6s %8s %8s %8s %8s %8s |", "epoch", "test0", "test1", "test2", "mean", "std");
     for (int p = 1; p < DTCL_NPROTOCOLS; p++)
-        fprintf(out, " %8s", dtcl_protocols[p].name);
+        fprintf(out, " %*s", column_width(p), dtcl_protocols[p].name);
     fprintf(out, "\n");
 }
 
@@ -444,7 +454,7 @@ static void print_row(FILE *out, const DtclEvalRow *r)
     fprintf(out, "%6d %8.4f %8.4f %8.4f %8.4f %8.4f |", r->epoch, a[0], a[1], a[2], r->mean[DTCL_PROTO_LINEAR],
             r->std[DTCL_PROTO_LINEAR]);
     for (int p = 1; p < DTCL_NPROTOCOLS; p++)
-        fprintf(out, " %8.4f", r->mean[p]);
+        fprintf(out, " %*.4f", column_width(p), r->mean[p]);
     fprintf(out, "\n");
 }
 

@@ -224,11 +224,11 @@ static int fig2_experiment(const char *exp, const char *outdir, FILE *log, DtclE
         return dtcl_fail(err, "%s/summary.csv: no evaluated configuration to plot", exp);
     }
     Plot p;
-    if (plot_open(&p, outdir, "fig2.png", 1800, 1300, err) != 0) {
+    if (plot_open(&p, outdir, "fig2.png", 2400, 1400, err) != 0) {
         dtcl_csv_free(&csv);
         return -1;
     }
-    fprintf(p.script, "set multiplot layout 2,2 title 'Evaluation during training (cf. the paper, Fig. 2): AUC mean "
+    fprintf(p.script, "set multiplot layout 2,3 title 'Evaluation during training (cf. the paper, Fig. 2): AUC mean "
                       "± s.d. over repeats and test sets, one panel per protocol' font ',14'\n"
                       "set xlabel 'epoch'\nset ylabel 'AUC'\nset grid\nset style fill transparent solid 0.15 "
                       "noborder\n");

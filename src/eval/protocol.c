@@ -11,10 +11,11 @@
 #include "eval/logreg.h"
 
 const DtclProtocolInfo dtcl_protocols[DTCL_NPROTOCOLS] = {
-    [DTCL_PROTO_LINEAR] = {"linear", "", "linear (paper)", 0},
-    [DTCL_PROTO_KNN] = {"knn", "knn_", "kNN", 0},
-    [DTCL_PROTO_PROBE10] = {"probe10", "probe10_", "probe, 10% labels", 0.10},
-    [DTCL_PROTO_PROBE1] = {"probe1", "probe1_", "probe, 1% labels", 0.01},
+    [DTCL_PROTO_LINEAR] = {"linear", "", "linear (paper)", 0, 0},
+    [DTCL_PROTO_LINEAR_GROUPED] = {"linear-grouped", "grouped_", "linear, patient folds", 0, 1},
+    [DTCL_PROTO_KNN] = {"knn", "knn_", "kNN", 0, 0},
+    [DTCL_PROTO_PROBE10] = {"probe10", "probe10_", "probe, 10% labels", 0.10, 0},
+    [DTCL_PROTO_PROBE1] = {"probe1", "probe1_", "probe, 1% labels", 0.01, 0},
 };
 
 unsigned dtcl_protocol_parse(const char *list, char *msg, int size)
@@ -109,8 +110,8 @@ void dtcl_knn_cv_scores(const float *x, const int8_t *y, int64_t n, int d, int f
     free(norm);
 }
 
-void dtcl_protocol_cv_scores(DtclProtocol p, const float *h, const int8_t *y, int64_t n, int d, uint64_t seed,
-                             double *score)
+void dtcl_protocol_cv_scores(DtclProtocol p, const float *h, const int8_t *y, const int *patient, int64_t n, int d,
+                             uint64_t seed, double *score)
 {
     float *x = DTCL_MALLOC(sizeof(float) * (size_t)n * d + 1); // (n,d)
     memcpy(x, h, sizeof(float) * (size_t)n * d);
@@ -118,7 +119,7 @@ void dtcl_protocol_cv_scores(DtclProtocol p, const float *h, const int8_t *y, in
     if (p == DTCL_PROTO_KNN)
         dtcl_knn_cv_scores(x, y, n, d, DTCL_EVAL_FOLDS, DTCL_EVAL_KNN, seed, score);
     else
-        dtcl_logreg_cv_scores(x, y, NULL, n, d, DTCL_EVAL_FOLDS, seed, score);
+        dtcl_logreg_cv_scores(x, y, dtcl_protocols[p].grouped ? patient : NULL, n, d, DTCL_EVAL_FOLDS, seed, score);
     free(x);
 }
 

@@ -6,8 +6,12 @@
  *            regression on h standardised within the test set, stratified
  *            3-fold cross-validation inside it; score = the held-out
  *            decision value. The headline.
- *   knn      the same folds; score = the share of positives among the 10
- *            most cosine-similar images of the other folds.
+ *   linear-grouped
+ *            the same with whole patients in each fold: the paper's folds
+ *            put slices of one patient (nearly the same image, mostly the
+ *            same label) on both sides, which rewards recognising patients.
+ *   knn      the paper's folds; score = the share of positives among the
+ *            10 most cosine-similar images of the other folds.
  *   probe10  a label-efficient probe: the logistic regression fitted on the
  *   probe1   training images whose labels a run at 10% (1%) supervision
  *            sees (drawn like the run's labelled subset, from its label
@@ -25,7 +29,14 @@
 
 #include "data/dataset.h"
 
-typedef enum { DTCL_PROTO_LINEAR, DTCL_PROTO_KNN, DTCL_PROTO_PROBE10, DTCL_PROTO_PROBE1, DTCL_NPROTOCOLS } DtclProtocol;
+typedef enum {
+    DTCL_PROTO_LINEAR,
+    DTCL_PROTO_LINEAR_GROUPED,
+    DTCL_PROTO_KNN,
+    DTCL_PROTO_PROBE10,
+    DTCL_PROTO_PROBE1,
+    DTCL_NPROTOCOLS
+} DtclProtocol;
 
 #define DTCL_EVAL_FOLDS 3
 #define DTCL_EVAL_KNN 10
@@ -35,6 +46,7 @@ typedef struct {
     const char *prefix;    /* eval.csv's columns: PREFIXtest0..2, PREFIXmean, PREFIXstd ("" for linear) */
     const char *title;     /* for tables and legends */
     double label_fraction; /* probes: the training images whose labels fit it; 0: cross-validated in the test set */
+    int grouped;           /* cross-validated with whole patients in each fold */
 } DtclProtocolInfo;
 
 extern const DtclProtocolInfo dtcl_protocols[DTCL_NPROTOCOLS];
@@ -45,11 +57,12 @@ unsigned dtcl_protocol_parse(const char *list, char *msg, int size);
 /* The names joined by ", ", for help texts. */
 const char *dtcl_protocol_names(void);
 
-/* score (n) <- the cross-validated scores of a CV protocol (linear, knn)
- * for the images h (n,d) of one test set with labels y; folds from seed
+/* score (n) <- the cross-validated scores of a CV protocol (linear,
+ * linear-grouped, knn) for the images h (n,d) of one test set with labels y
+ * and patients `patient' (used by the grouped protocol); folds from seed
  * (logreg.h, dtcl_cv_folds). */
-void dtcl_protocol_cv_scores(DtclProtocol p, const float *h, const int8_t *y, int64_t n, int d, uint64_t seed,
-                             double *score);
+void dtcl_protocol_cv_scores(DtclProtocol p, const float *h, const int8_t *y, const int *patient, int64_t n, int d,
+                             uint64_t seed, double *score);
 
 /* score (n) <- the decision values on h (n,d) of the logistic regression
  * fitted on htr (ntr,d) with labels ytr. */

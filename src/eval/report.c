@@ -285,7 +285,8 @@ static int write_tables(const Report *R, int which, FILE *log, DtclError *err)
              "AUC after %d epochs: mean over %d repeats (supervision sets) and the three test sets, the standard "
              "deviation over those %d values in parentheses. Protocols (`dtcl eval --help`): linear, the paper's "
              "(a logistic regression cross-validated inside each test set); kNN, the same folds with 10 neighbours; "
-             "probe, a logistic regression fitted on 10%% (1%%) of the training labels and scored on the test sets. "
+             "probe, a logistic regression fitted on 10%% (1%%) of the training labels and scored on the test sets; "
+             "linear, patient folds: the paper's with whole patients in each fold. "
              "Data: %s. Encoder: %s%s. Scaled by --budget: %s. Paired differences and verdicts: verdicts.md.\n",
              s->epochs, s->repeats, 3 * s->repeats, s->data, dtcl_encoder_name(s->encoder),
              s->encoder == DTCL_ENCODER_FCN ? "" : " (the paper's numbers in these tables are from BraTS with fcn)",
@@ -299,7 +300,10 @@ static int write_tables(const Report *R, int which, FILE *log, DtclError *err)
         fprintf(md, "# Table 2: the alpha grid\n\n%s\n| | alpha values |", note);
         for (int p = 0; p < DTCL_NPROTOCOLS; p++)
             fprintf(md, " %s |", dtcl_protocols[p].title);
-        fprintf(md, " AUC, paper |\n|---|---|---|---|---|---|---|\n");
+        fprintf(md, " AUC, paper |\n|---|---|");
+        for (int p = 0; p <= DTCL_NPROTOCOLS; p++)
+            fprintf(md, "---|");
+        fprintf(md, "\n");
         const int *m = dtcl_exp_members[0];
         for (int k = 0; m[k] >= 0; k++) {
             const char *grp = k < 3 ? "Optimising M" : k < 6 ? "Random M" : "base simCLR";
@@ -585,8 +589,9 @@ static int write_verdicts(Report *R, int which, FILE *log, DtclError *err)
                     R->eps[efinal], paper, &res, v);
         }
     }
-    /* the claims along training: the headline protocol and the 10% probe */
-    static const int along[2] = {DTCL_PROTO_LINEAR, DTCL_PROTO_PROBE10};
+    /* the claims along training: the headline protocol, its patient-grouped twin and the 10% probe */
+    enum { NALONG = 3 };
+    static const int along[NALONG] = {DTCL_PROTO_LINEAR, DTCL_PROTO_LINEAR_GROUPED, DTCL_PROTO_PROBE10};
     if (rc == 0 && R->ne > 2) {
         fprintf(md, "\n## Along training: delta and verdict at each evaluated epoch\n\n| comparison | protocol |");
         for (int e = 1; e < R->ne; e++)
@@ -599,7 +604,7 @@ static int write_verdicts(Report *R, int which, FILE *log, DtclError *err)
             const Claim *c = &claims[k];
             if (!(c->exp & which))
                 continue;
-            for (int q = 0; q < 2 && rc == 0; q++) {
+            for (int q = 0; q < NALONG && rc == 0; q++) {
                 fprintf(md, "| %s | %s |", c->text, dtcl_protocols[along[q]].title);
                 for (int e = 1; e < R->ne && rc == 0; e++) {
                     int got = compare(R, c->a, e, c->b, e, along[q], 1000, &res, err);

@@ -104,8 +104,11 @@ static void test_behaviour(void **state)
     printf("  proposed: the largest move of a class-0 lambda mean from epoch 1 to 4: %.4f\n", moved);
     assert_true(moved > 0.005);
 
+    /* dot similarity: with cosine, the tiny encoder's embeddings sit near L_NCE's largest value (log(B - 1)
+     * when all similarities are equal), leaving M nothing to raise */
     snprintf(args, sizeof args,
-             "train --data brain --strategy ssl --alpha 10,0,1,0,0 --lr-m 1e-2 --lr-f 1e-7 -o beh-adv --epochs 4 %s",
+             "train --data brain --strategy ssl --alpha 10,0,1,0,0 --lr-m 1e-2 --lr-f 1e-7 --similarity dot -o beh-adv "
+             "--epochs 4 %s",
              common);
     assert_int_equal(run(args), 0);
     double a1 = metric("beh-adv", 1, "nce"), a4 = metric("beh-adv", 4, "nce");
@@ -337,11 +340,26 @@ static void test_demo_quick(void **state)
     (void)state;
     assert_int_equal(run("demo --quick -o demo --threads 2"), 0);
     char p[512];
-    snprintf(p, sizeof p, "%s/demo/demo.txt", dir);
-    char buf[4096];
+    snprintf(p, sizeof p, "%s/demo/runs/demo.md", dir);
+    char buf[8192];
     TEST_READ_TEXT(p, buf, sizeof buf);
-    assert_non_null(strstr(buf, "proposed"));
-    assert_non_null(strstr(buf, "supervised   100%"));
+    /* the untrained row, then each strategy with its paired difference and interval */
+    assert_non_null(strstr(buf, "| untrained encoder (epoch 0) |"));
+    static const char *const rows[] = {"| proposed | 10% |", "| simclr | 10% |", "| supervised | 10% |",
+                                       "| supervised | 100% |"};
+    for (size_t k = 0; k < sizeof rows / sizeof *rows; k++) {
+        const char *r = strstr(buf, rows[k]);
+        assert_non_null(r);
+        assert_non_null(strchr(r, '['));
+    }
+    snprintf(p, sizeof p, "%s/demo/fig3-grid.png", dir);
+    assert_int_equal(access(p, R_OK), 0);
+    if (system("gnuplot --version > /dev/null 2>&1") == 0) {
+        snprintf(p, sizeof p, "%s/demo/fig2.png", dir);
+        assert_int_equal(access(p, R_OK), 0);
+        snprintf(p, sizeof p, "%s/demo/fig3.png", dir);
+        assert_int_equal(access(p, R_OK), 0);
+    }
 }
 
 /* easy/: 400 images of 32x32 from 80 patients, noise, and a bright 8x8

@@ -36,6 +36,11 @@ void dtcl_progress_begin(DtclProgress *p, const char *cmd, int quiet, double tot
     p->last = -1e9;
 }
 
+void dtcl_progress_grow(DtclProgress *p, double work)
+{
+    p->total += work > 0 ? work : 0;
+}
+
 void dtcl_progress_skip(DtclProgress *p, double work)
 {
     p->done += work;

@@ -31,6 +31,8 @@ typedef struct {
 
 /* Starts the command `cmd' with `total' units of work. */
 void dtcl_progress_begin(DtclProgress *p, const char *cmd, int quiet, double total);
+/* More work than the command first counted (a step whose cost is known only when it starts). */
+void dtcl_progress_grow(DtclProgress *p, double work);
 /* Work finished before this invocation (a resumed experiment's runs). */
 void dtcl_progress_skip(DtclProgress *p, double work);
 /* The next task, `work' units of the total, named by fmt. */

@@ -14,7 +14,7 @@
 #include "train/train.h"
 
 static const char *experiment_help =
-    "Usage: dtcl experiment table2|fig2|order|supcon|all --data DIR -o OUT [OPTIONS]\n"
+    "Usage: dtcl experiment table2|fig2|order|supcon|all|demo --data DIR -o OUT [OPTIONS]\n"
     "       dtcl experiment report OUT\n"
     "Train and evaluate the configurations of one of the paper's experiments, each repeated over\n"
     "supervision sets, into OUT/<configuration>/<repeat>/, under every protocol of `dtcl eval' (the\n"
@@ -28,6 +28,8 @@ static const char *experiment_help =
     "  fig2    random, random-sup, ssl, proposed, simclr; supervised with 10% and 100% labels\n"
     "  order   simclr and proposed with the default and the reversed order of T's steps\n"
     "  supcon  the supervised contrastive loss with 10% labels, and proposed\n"
+    "  all     the four\n"
+    "  demo    proposed, simclr, supervised with 10% and 100% labels (what `dtcl demo' runs)\n"
     "\n"
     "  -d, --data DIR         dataset folder (images.npy, meta.csv, optional split.csv)\n"
     "  -o, --output OUT       the experiment folder (new or empty, or one to continue)\n"
@@ -42,6 +44,7 @@ static const char *experiment_help =
     "      --tau X            temperature of the similarity (default 1)\n"
     "      --nce NAME         paper (default) or simclr: the contrastive loss of every run but the\n"
     "                         SupCon configuration\n"
+    "      --lr-f X           f's learning rate in every run (default 1e-4, the paper's)\n"
     "  -s, --seed N           base seed: repeat r uses N + r; the split always uses N (default 1)\n"
     "      --budget MINUTES   time a few steps, then scale epochs (and, if needed, the training set)\n"
     "                         so that the whole experiment fits in MINUTES; says what it scaled\n"
@@ -74,6 +77,7 @@ int dtcl_cmd_experiment(int argc, char **argv)
         {"device", required_argument, 0, 7}, {"allow-tf32", no_argument, 0, 8},
         {"similarity", required_argument, 0, 9}, {"tau", required_argument, 0, 10},
         {"nce", required_argument, 0, 11},    {"quiet", no_argument, 0, 'q'},
+        {"lr-f", required_argument, 0, 12},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *cmd = "experiment", *data = NULL, *out = NULL;
     DtclExperimentOptions o;
@@ -165,13 +169,18 @@ int dtcl_cmd_experiment(int argc, char **argv)
             o.given_nce = 1;
             break;
         case 'q': o.quiet = 1; break;
+        case 12:
+            if (dtcl_parse_double(optarg, 1e-12, 0.999999, &o.lr_f) != 0)
+                return dtcl_cli_usage_error(cmd, "--lr-f '%s' is not a learning rate in (0, 1)", optarg);
+            o.given_lr_f = 1;
+            break;
         case 'h': dtcl_cli_help(experiment_help); return DTCL_EXIT_OK;
         case ':': return dtcl_cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default: return dtcl_cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc)
-        return dtcl_cli_usage_error(cmd, "which experiment? table2, fig2, order, supcon, all (or report OUT)");
+        return dtcl_cli_usage_error(cmd, "which experiment? table2, fig2, order, supcon, all, demo (or report OUT)");
     const char *name = argv[optind++];
     DtclError err;
     if (strcmp(name, "report") == 0) {
@@ -186,7 +195,7 @@ int dtcl_cmd_experiment(int argc, char **argv)
     }
     o.which = dtcl_experiment_parse(name);
     if (!o.which)
-        return dtcl_cli_usage_error(cmd, "'%s' is not table2, fig2, order, supcon, all or report", name);
+        return dtcl_cli_usage_error(cmd, "'%s' is not table2, fig2, order, supcon, all, demo or report", name);
     if (optind < argc)
         return dtcl_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!data || !out)

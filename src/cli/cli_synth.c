@@ -102,7 +102,7 @@ int dtcl_cmd_synth(int argc, char **argv)
         return dtcl_cli_input_error(cmd, &err);
     DtclSynth *s = dtcl_synth_create(kind, (int)size, seed);
     size_t SS = (size_t)size * size;
-    float *img = DTCL_ALIGNED(SS * sizeof(float)), *mask = kind == DTCL_SYNTH_BRAIN ? DTCL_ALIGNED(SS * sizeof(float)) : NULL;
+    float *img = DTCL_ALIGNED(SS * sizeof(float)), *mask = DTCL_ALIGNED(SS * sizeof(float));
     long pos = 0;
     int rc = 0;
     char source[32];

@@ -84,6 +84,67 @@ static void smooth_field(DtclSynth *s, float *out, double sigma_px, int patient,
 
 /* ---- brain */
 
+/* Small round structures of normal anatomy scattered over the brain, in
+ * every slice whatever its label: bright dots (vessels seen end-on) and dark
+ * ones (perivascular spaces), their number a trait of the patient. They give
+ * an untrained encoder's pooled features the same local edges and blobs as
+ * a lesion's rim and core, in numbers that vary more than a lesion adds. */
+typedef struct {
+    double x, y, r, c; /* centre, radius (field of view), contrast (+ bright, - dark) */
+} Dot;
+
+static int brain_dots(const DtclSynth *s, Dot *dots, int max, int p, int k, double rate_bright, double rate_dark,
+                      double px)
+{
+    double u[4 * 48];
+    draws(s, u, 4 * 48, p, k, 2);
+    int nb = (int)(rate_bright * (0.5 + u[0])), nd = (int)(rate_dark * (0.5 + u[1])), n = 0;
+    for (int q = 0; q < nb + nd && n < max && 4 * q + 5 < 4 * 48; q++) {
+        const double *v = u + 2 + 4 * q;
+        double rr = 0.3 * sqrt(v[0]), th = 6.2832 * v[1]; /* within the brain's inner part */
+        int bright = q < nb;
+        /* sizes that overlap a lesion's rim (bright) and core (dark) */
+        double r = bright ? lerp(0.01, 0.035, v[2]) : lerp(0.02, 0.07, v[2]);
+        dots[n++] = (Dot){rr * cos(th), rr * sin(th) * 1.15, fmax(0.7 * px, r),
+                          bright ? lerp(0.12, 0.3, v[3]) : -lerp(0.08, 0.2, v[3])};
+    }
+    return n;
+}
+
+/* A lesion of the patient: a sphere (x, y in the field of view, z in slices) with its look. */
+typedef struct {
+    double x, y, z, r, rz; /* centre; radius in the field of view and in slices */
+    double c, rim;         /* the rim's contrast; the rim's share of the radius */
+    double a1, a2, f1, f2; /* the outline's irregularity */
+} Lesion;
+
+enum { MAX_LESIONS = 8 };
+
+/* The patient's lesions: 4 to 6 for everyone, so that every patient is about as often positive. */
+static int brain_lesions(const DtclSynth *s, Lesion *l, int p, int nk)
+{
+    enum { PER = 11 };
+    double u[1 + PER * MAX_LESIONS];
+    draws(s, u, 1 + PER * MAX_LESIONS, p, 0xffff, 5);
+    int n = 4 + (int)(u[0] * 3);
+    for (int q = 0; q < n; q++) {
+        const double *v = u + 1 + PER * q;
+        double rr = 0.24 * sqrt(v[0]), th = 6.2832 * v[1];
+        l[q] = (Lesion){.x = rr * cos(th),
+                        .y = rr * sin(th) * 1.1,
+                        .z = lerp(0.08, 0.92, v[3]) * nk,
+                        .r = lerp(0.065, 0.11, v[2]),
+                        .rz = lerp(2.5, 5, v[4]) * nk / 50.0, /* a few slices of a 50-slice head */
+                        .c = lerp(0.16, 0.3, v[5]),
+                        .rim = lerp(0.3, 0.45, v[6]),
+                        .a1 = lerp(0, 0.2, v[7]),
+                        .a2 = lerp(0, 0.15, v[8]),
+                        .f1 = 6.2832 * v[9],
+                        .f2 = 6.2832 * v[10]};
+    }
+    return n;
+}
+
 static int brain(DtclSynth *s, float *out, float *mask, int p, int k, int nk)
 {
     int S = s->S;
@@ -92,29 +153,39 @@ static int brain(DtclSynth *s, float *out, float *mask, int p, int k, int nk)
     draws(s, u, 32, p, 0xffff, 0); /* the patient's anatomy */
     double A = lerp(0.34, 0.41, u[0]), B = lerp(0.40, 0.46, u[1]), phi = lerp(-0.15, 0.15, u[2]);
     double cx = lerp(-0.02, 0.02, u[3]), cy = lerp(-0.02, 0.02, u[4]);
-    double tissue = lerp(0.38, 0.5, u[5]), ventr = lerp(0.8, 1.2, u[6]);
-    int has_tumour = u[7] < 0.75;
-    double tkc = lerp(0.25, 0.75, u[8]) * nk, tH = lerp(0.25, 0.42, u[9]) * nk, tR = lerp(0.03, 0.13, u[10]);
-    double tx = lerp(-0.22, 0.22, u[11]), ty = lerp(-0.25, 0.22, u[12]), tc = lerp(0.12, 0.45, u[13]);
-    double halo = lerp(1.5, 2.2, u[14]), halo_c = lerp(0.3, 0.6, u[15]);
-    double a1 = lerp(0, 0.25, u[16]), a2 = lerp(0, 0.2, u[17]), a3 = lerp(0, 0.12, u[18]);
-    double f1 = 6.2832 * u[19], f2 = 6.2832 * u[20], f3 = 6.2832 * u[21];
+    double tissue = lerp(0.32, 0.52, u[5]), ventr = lerp(0.8, 1.2, u[6]);
+    /* traits of the patient: gain, texture, how many dots */
+    double gain = lerp(0.8, 1.2, u[21]), gyri_amp = lerp(0.02, 0.08, u[22]), fine_amp = lerp(0.01, 0.04, u[23]);
+    double rate_bright = lerp(0, 16, u[24]), rate_dark = lerp(0, 12, u[25]), bias_amp = lerp(0.03, 0.12, u[26]);
+    double noise_sd = lerp(0.01, 0.04, u[27]); /* the scanner's noise */
+    Lesion les[MAX_LESIONS];
+    int nles = brain_lesions(s, les, p, nk);
 
     double t = (k + 0.5) / nk - 0.5; /* -0.5 bottom .. 0.5 top of the head */
     double h = sqrt(fmax(0.0, 1.0 - (t / 0.62) * (t / 0.62)));
     double a = A * h, b = B * h, v = fmax(0.0, 1.0 - (t / 0.3) * (t / 0.3)) * ventr;
-    double r_t = has_tumour ? tR * sqrt(fmax(0.0, 1.0 - ((k - tkc) / tH) * ((k - tkc) / tH))) : 0;
+    /* each lesion's radius in this slice, and its core's darkening: it balances the rim's brightening
+     * over the disc (rim area 1 - (1-rim)^2, core (1-rim)^2), so a lesion leaves the slice's mean as it was */
+    double rk[MAX_LESIONS], core_c[MAX_LESIONS];
+    for (int q = 0; q < nles; q++) {
+        double dz = (k + 0.5 - les[q].z) / les[q].rz;
+        rk[q] = les[q].r * sqrt(fmax(0.0, 1.0 - dz * dz));
+        double c1 = 1 - les[q].rim;
+        core_c[q] = les[q].c * (1 - c1 * c1) / (c1 * c1);
+    }
 
     float *fine = DTCL_MALLOC(sizeof(float) * SS), *gyri = DTCL_MALLOC(sizeof(float) * SS),
           *bias = DTCL_MALLOC(sizeof(float) * SS);
-    smooth_field(s, fine, 1.2, p, k, 1);                             /* fine texture */
-    smooth_field(s, gyri, 0.035 * S, p, k, 2);                       /* gyri */
-    smooth_field(s, bias, 0.25 * S > 10 ? 10 : 0.25 * S, p, 0, 3);   /* bias field, the same along the patient */
+    smooth_field(s, fine, 1.2, p, k, 1);                           /* fine texture */
+    smooth_field(s, gyri, 0.035 * S, p, k, 2);                     /* gyri */
+    smooth_field(s, bias, 0.25 * S > 10 ? 10 : 0.25 * S, p, 0, 3); /* bias field, the same along the patient */
     float *noise = DTCL_MALLOC(sizeof(float) * SS);
     white_noise(s, noise, p, k, 4); /* acquisition noise */
-
-    int core_pixels = 0;
     double px = 1.0 / S, cs = cos(phi), sn = sin(phi);
+    Dot dots[64];
+    int ndots = brain_dots(s, dots, 64, p, k, rate_bright * h, rate_dark * h, px);
+
+    int lesion_pixels = 0;
     for (int i = 0; i < S; i++)
         for (int j = 0; j < S; j++) {
             size_t q = (size_t)i * S + j;
@@ -136,9 +207,9 @@ static int brain(DtclSynth *s, float *out, float *mask, int p, int k, int nk)
             }
             double skull = sigm((rho - (1 - edge_w)) / soft * 1.5) * head;
             double brain_m = sigm(((1 - 1.6 * edge_w) - rho) / soft * 1.5);
-            double val = 0.1 * head;                   /* CSF between brain and skull */
-            val = val * (1 - skull) + 0.75 * skull;    /* skull */
-            double tis = tissue + 0.05 * tanh(1.5 * gyri[q]) + 0.02 * fine[q];
+            double val = 0.1 * head;                /* CSF between brain and skull */
+            val = val * (1 - skull) + 0.75 * skull; /* skull */
+            double tis = tissue + gyri_amp * tanh(1.5 * gyri[q]) + fine_amp * fine[q];
             tis -= 0.06 * exp(-(xr / (0.008 + 0.5 * px)) * (xr / (0.008 + 0.5 * px))) * (rho < 0.85); /* falx */
             /* ventricles: two curved ellipses near the centre */
             for (int sgn = -1; sgn <= 1; sgn += 2) {
@@ -150,26 +221,34 @@ static int brain(DtclSynth *s, float *out, float *mask, int p, int k, int nk)
                 double in = sigm((1.0 - sqrt(ex * ex + ey * ey)) * 8);
                 tis = tis * (1 - in) + 0.12 * in;
             }
-            if (r_t > 0) { /* tumour core and halo (oedema), irregular outline */
-                double dx = x - tx, dy = y - ty, d = sqrt(dx * dx + dy * dy), th = atan2(dy, dx);
-                double re = r_t * (1 + a1 * cos(2 * th + f1) + a2 * cos(3 * th + f2) + a3 * cos(5 * th + f3));
-                double core = sigm((re - d) / (0.6 * px));
-                double oed = sigm((halo * re - d) / (1.5 * px));
-                tis += tc * halo_c * oed * (1 + 0.3 * fine[q]) + tc * (1 - halo_c) * core * (1 + 0.2 * gyri[q]);
-                core_pixels += core > 0.5 && brain_m > 0.5;
-                if (mask)
-                    mask[q] = (float)(core * brain_m);
+            for (int d = 0; d < ndots; d++) {
+                double dx = xr - dots[d].x * a / 0.4, dy = yr - dots[d].y * b / 0.46;
+                tis += dots[d].c * sigm((dots[d].r - sqrt(dx * dx + dy * dy)) / (0.5 * px));
             }
+            double inside = 0;
+            for (int l = 0; l < nles; l++) { /* lesions: irregular outline, bright rim, dark core */
+                if (rk[l] <= 0)
+                    continue;
+                double dx = xr - les[l].x * a / 0.4, dy = yr - les[l].y * b / 0.46;
+                double d = sqrt(dx * dx + dy * dy), th = atan2(dy, dx);
+                double re = rk[l] * (1 + les[l].a1 * cos(2 * th + les[l].f1) + les[l].a2 * cos(3 * th + les[l].f2));
+                double disc = sigm((re - d) / (0.5 * px)), core = sigm(((1 - les[l].rim) * re - d) / (0.5 * px));
+                tis += les[l].c * (disc - core) * (1 + 0.3 * fine[q]) - core_c[l] * core;
+                inside = fmax(inside, disc);
+            }
+            lesion_pixels += inside > 0.5 && brain_m > 0.5;
+            if (mask)
+                mask[q] = (float)(inside * brain_m);
             val = val * (1 - brain_m) + tis * brain_m;
-            val *= 1 + 0.08 * bias[q];
-            val += 0.015 * noise[q] * head;
+            val *= gain * (1 + bias_amp * bias[q]);
+            val += noise_sd * noise[q] * head;
             out[q] = (float)(val < 0 ? 0 : val > 1 ? 1 : val);
         }
     free(fine);
     free(gyri);
     free(bias);
     free(noise);
-    return core_pixels >= 3;
+    return lesion_pixels >= 4;
 }
 
 /* ---- chest */
@@ -180,35 +259,43 @@ static double ellipse(double x, double y, double cx, double cy, double ax, doubl
     return sigm((1 - r) / (px / fmin(ax, ay)) * 1.2);
 }
 
-static int chest(DtclSynth *s, float *out, int p, int k, int nk)
+static int chest(DtclSynth *s, float *out, float *mask, int p, int k, int nk)
 {
     (void)nk;
     int S = s->S;
     size_t SS = (size_t)S * S;
-    double u[40], w[24];
-    draws(s, u, 40, p, 0xffff, 0); /* the patient */
-    draws(s, w, 24, p, k, 1);       /* this image */
-    int abnormal_patient = u[0] < 0.5;
-    int label = abnormal_patient ? w[0] < 0.85 : w[0] < 0.15;
+    double u[40], w[8 + 5 * 32];
+    draws(s, u, 40, p, 0xffff, 0);        /* the patient */
+    draws(s, w, 8 + 5 * 32, p, k, 1); /* this image */
+    /* every image shows nodules with probability 1/2, whoever the patient: the label says nothing of the patient */
+    int label = w[0] < 0.5;
     double lw = lerp(0.12, 0.16, u[1]), lh = lerp(0.26, 0.33, u[2]), lsep = lerp(0.17, 0.21, u[3]);
     double heart_w = lerp(0.11, 0.16, u[4]), heart_x = lerp(0.04, 0.09, u[5]);
-    double dome = lerp(0.16, 0.24, u[6]), bright = lerp(0.9, 1.1, w[1]), shift_x = lerp(-0.02, 0.02, w[2]);
-    double shift_y = lerp(-0.02, 0.02, w[3]), tilt = lerp(-0.04, 0.04, w[4]);
-    /* the finding: 0 opacity, 1 nodule, 2 effusion */
-    int kind = (int)(u[7] * 3) % 3;
-    if (!abnormal_patient)
-        kind = (int)(w[5] * 3) % 3;
-    double fside = (abnormal_patient ? u[8] : w[6]) < 0.5 ? -1 : 1;
-    double fx = fside * lsep + lerp(-0.05, 0.05, abnormal_patient ? u[9] : w[7]);
-    double fy = lerp(-0.2, 0.12, abnormal_patient ? u[10] : w[8]);
-    double fsize = lerp(0.5, 1.0, abnormal_patient ? u[11] : w[9]), fc = lerp(0.1, 0.3, w[10]);
+    double dome = lerp(0.16, 0.24, u[6]), bright = lerp(0.8, 1.2, u[7]) * lerp(0.95, 1.05, w[1]);
+    double shift_x = lerp(-0.02, 0.02, w[2]), shift_y = lerp(-0.02, 0.02, w[3]), tilt = lerp(-0.04, 0.04, w[4]);
+    double vessel_rate = lerp(0, 20, u[8]), tex_amp = lerp(0.02, 0.06, u[9]), noise_sd = lerp(0.008, 0.03, u[10]);
+    /* nodules (1 to 3 when the image is positive) and vessels seen end-on (every image, as many as the
+     * patient's rate): round and bright both, the nodules larger */
+    enum { MAXB = 32 };
+    double bx[MAXB], by[MAXB], br[MAXB], bc[MAXB];
+    int nnod = label ? 1 + (int)(w[5] * 3) : 0, nb = 0;
+    int nves = (int)(vessel_rate * (0.5 + w[6]));
+    for (int q = 0; q < nnod + nves && nb < MAXB; q++) {
+        const double *v = w + 8 + 5 * q;
+        double side = v[0] < 0.5 ? -1 : 1;
+        bx[nb] = side * lsep + lerp(-0.7, 0.7, v[1]) * lw * 0.8;
+        by[nb] = -0.05 + lerp(-0.7, 0.6, v[2]) * lh;
+        br[nb] = q < nnod ? lerp(0.045, 0.07, v[3]) : lerp(0.006, 0.02, v[3]);
+        bc[nb] = q < nnod ? lerp(0.2, 0.35, v[4]) : lerp(0.15, 0.35, v[4]);
+        nb++;
+    }
 
-    float *tex = DTCL_MALLOC(sizeof(float) * SS), *blob = DTCL_MALLOC(sizeof(float) * SS);
+    float *tex = DTCL_MALLOC(sizeof(float) * SS);
     smooth_field(s, tex, 1.5, p, k, 11);
-    smooth_field(s, blob, 0.05 * S > 10 ? 10 : 0.05 * S, p, k, 12);
     float *noise = DTCL_MALLOC(sizeof(float) * SS);
     white_noise(s, noise, p, k, 13); /* detector noise */
     double px = 1.0 / S, ct = cos(tilt), st = sin(tilt);
+    int nodule_pixels = 0;
     for (int i = 0; i < S; i++)
         for (int j = 0; j < S; j++) {
             size_t q = (size_t)i * S + j;
@@ -239,32 +326,29 @@ static int chest(DtclSynth *s, float *out, int p, int k, int nk)
                 double yc = -0.36 + 0.12 * fabs(x - sgn * 0.02);
                 val += 0.12 * exp(-((y - yc) / 0.012) * ((y - yc) / 0.012)) * (fabs(x) < 0.3) * (sgn * x > 0);
             }
-            val += 0.03 * tex[q] * trunk;
-            if (label) {
-                double dx = x - fx, dy = y - fy, d2 = dx * dx + dy * dy;
-                if (kind == 0) /* opacity: a diffuse patch shaped by a smooth field */
-                    val += fc * exp(-d2 / (2 * 0.07 * 0.07 * fsize * fsize)) * (0.7 + 0.3 * tanh(blob[q])) * lungs;
-                else if (kind == 1) /* nodule */
-                    val += (fc + 0.1) * sigm((0.02 * fsize + 0.01 - sqrt(d2)) / (0.7 * px)) * lungs;
-                else { /* effusion: the base of one lung filled, with a meniscus */
-                    double level = dome - 0.1 * fsize - 0.15 * fabs(x - fside * lsep);
-                    val += (fc + 0.1) * sigm((y - level) / (2 * px)) * (fside * x > 0) * lungs;
-                }
+            val += tex_amp * tex[q] * trunk;
+            double nod = 0;
+            for (int b = 0; b < nb; b++) {
+                double d = sqrt((x - bx[b]) * (x - bx[b]) + (y - by[b]) * (y - by[b]));
+                double in = sigm((br[b] - d) / (0.6 * px));
+                val += bc[b] * in * lungs;
+                if (b < nnod)
+                    nod = fmax(nod, in * lungs);
             }
-            val = val * bright + 0.012 * noise[q];
+            nodule_pixels += nod > 0.5;
+            if (mask)
+                mask[q] = (float)nod;
+            val = val * bright + noise_sd * noise[q];
             out[q] = (float)(val < 0 ? 0 : val > 1 ? 1 : val);
         }
     free(tex);
-    free(blob);
     free(noise);
-    return label;
+    return label && nodule_pixels >= 3;
 }
 
 int dtcl_synth_image(DtclSynth *s, float *out, float *mask, int patient, int k, int nk)
 {
     if (s->kind == DTCL_SYNTH_BRAIN)
         return brain(s, out, mask, patient, k, nk);
-    if (mask)
-        memset(mask, 0, sizeof(float) * (size_t)s->S * s->S);
-    return chest(s, out, patient, k, nk);
+    return chest(s, out, mask, patient, k, nk);
 }

@@ -52,7 +52,9 @@ static const int members_fig2[] = {DTCL_CFG_RANDOM, DTCL_CFG_RSUP,  DTCL_CFG_SSL
                                    DTCL_CFG_SIMCLR, DTCL_CFG_SUP10, DTCL_CFG_SUP100, -1};
 static const int members_order[] = {DTCL_CFG_SIMCLR, DTCL_CFG_SIMCLR_O2, DTCL_CFG_PROPOSED, DTCL_CFG_PROPOSED_O2, -1};
 static const int members_supcon[] = {DTCL_CFG_SUPCON, DTCL_CFG_PROPOSED, -1};
-const int *const dtcl_exp_members[4] = {members_table2, members_fig2, members_order, members_supcon};
+static const int members_demo[] = {DTCL_CFG_PROPOSED, DTCL_CFG_SIMCLR, DTCL_CFG_SUP10, DTCL_CFG_SUP100, -1};
+const int *const dtcl_exp_members[DTCL_NEXPERIMENTS] = {members_table2, members_fig2, members_order, members_supcon,
+                                                        members_demo};
 
 const DtclExpConfigInfo *dtcl_experiment_configs(int *n)
 {
@@ -67,7 +69,7 @@ int dtcl_experiment_members(int which, int *index, int max)
 {
     const int *const *lists = dtcl_exp_members;
     int n = 0;
-    for (int e = 0; e < 4; e++) {
+    for (int e = 0; e < DTCL_NEXPERIMENTS; e++) {
         if (!(which & (1 << e)))
             continue;
         for (const int *m = lists[e]; *m >= 0; m++) {
@@ -83,9 +85,10 @@ int dtcl_experiment_members(int which, int *index, int max)
 
 int dtcl_experiment_parse(const char *name)
 {
-    static const char *names[5] = {"table2", "fig2", "order", "supcon", "all"};
-    static const int bits[5] = {DTCL_EXP_TABLE2, DTCL_EXP_FIG2, DTCL_EXP_ORDER, DTCL_EXP_SUPCON, DTCL_EXP_ALL};
-    for (int k = 0; k < 5; k++)
+    static const char *names[6] = {"table2", "fig2", "order", "supcon", "all", "demo"};
+    static const int bits[6] = {DTCL_EXP_TABLE2, DTCL_EXP_FIG2, DTCL_EXP_ORDER,
+                                DTCL_EXP_SUPCON, DTCL_EXP_ALL,  DTCL_EXP_DEMO};
+    for (int k = 0; k < 6; k++)
         if (strcmp(name, names[k]) == 0)
             return bits[k];
     return 0;
@@ -101,6 +104,7 @@ void dtcl_experiment_options_default(DtclExperimentOptions *o)
     o->batch = dtcl_encoder_default_batch(o->encoder);
     snprintf(o->widths, sizeof o->widths, "32,64,128,256");
     o->seed = 1;
+    o->lr_f = 1e-4;
     o->nce = (DtclNce){DTCL_NCE_PAPER, DTCL_SIM_COSINE, 1.0}; /* SPEC section 4 */
 }
 
@@ -128,6 +132,12 @@ static int settings_write(const char *out, const DtclExpSettings *s, DtclError *
     dtcl_json_add_number(r, "tau", s->nce.tau);
     dtcl_json_add_u64(r, "seed", s->seed);
     dtcl_json_add_number(r, "train_fraction", s->train_fraction);
+    dtcl_json_add_number(r, "lr_f", s->lr_f);
+    cJSON *ex = cJSON_AddArrayToObject(r, "experiments");
+    static const char *const names[DTCL_NEXPERIMENTS] = {"table2", "fig2", "order", "supcon", "demo"};
+    for (int e = 0; e < DTCL_NEXPERIMENTS; e++)
+        if (s->which & (1 << e))
+            cJSON_AddItemToArray(ex, cJSON_CreateString(names[e]));
     cJSON_AddStringToObject(r, "scaled", s->scaled);
     char path[4200];
     snprintf(path, sizeof path, "%s/experiment.json", out);
@@ -160,6 +170,17 @@ int dtcl_exp_settings_read(const char *out, DtclExpSettings *s, DtclError *err)
     }
     if (rc == 0)
         rc = dtcl_json_number(r, "train_fraction", &s->train_fraction, path, err);
+    s->lr_f = 1e-4; /* absent before --lr-f: the paper's */
+    if (rc == 0 && cJSON_HasObjectItem(r, "lr_f"))
+        rc = dtcl_json_number(r, "lr_f", &s->lr_f, path, err);
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(r, "experiments"), *e; /* absent before the demo's */
+    cJSON_ArrayForEach(e, ex)
+    {
+        int bit = cJSON_IsString(e) ? dtcl_experiment_parse(e->valuestring) : 0;
+        if (!bit && rc == 0)
+            rc = dtcl_fail(err, "%s: \"experiments\" holds an unknown experiment", path);
+        s->which |= bit;
+    }
     if (rc == 0)
         rc = dtcl_json_string(r, "data", s->data, sizeof s->data, path, err);
     if (rc == 0)
@@ -212,6 +233,7 @@ static void run_config(const DtclExpSettings *s, int ci, int repeat, DtclTrainCo
     c->encoder = s->encoder;
     snprintf(c->init, sizeof c->init, "%s", s->init);
     c->batch = s->batch;
+    c->lr_f = s->lr_f;
     c->epochs = s->epochs;
     c->save_every = s->eval_every;
     c->seed = s->seed + (uint64_t)repeat;
@@ -254,6 +276,8 @@ static const char *config_mismatch(const DtclTrainConfig *have, const DtclTrainC
         return "init";
     if (have->batch != want->batch)
         return "batch";
+    if (have->lr_f != want->lr_f)
+        return "lr_f";
     if (have->save_every != want->save_every)
         return "save_every";
     if (have->seed != want->seed || have->split_seed != want->split_seed || have->label_seed != want->label_seed)
@@ -503,6 +527,7 @@ static int resolve_settings(const DtclExperimentOptions *o, DtclExpSettings *s, 
         snprintf(s->init, sizeof s->init, "%s", o->init);
         s->nce = o->nce;
         s->seed = o->seed;
+        s->lr_f = o->lr_f;
         s->train_fraction = 1;
         return 1;
     }
@@ -538,6 +563,9 @@ static int resolve_settings(const DtclExperimentOptions *o, DtclExpSettings *s, 
         return dtcl_fail(err, "%s: the experiment was started with --nce %s --similarity %s --tau %g; rerun with the "
                               "same values, or choose another -o", path, dtcl_nce_kind_names[s->nce.kind],
                          dtcl_similarity_names[s->nce.sim], s->nce.tau);
+    if (o->given_lr_f && o->lr_f != s->lr_f)
+        return dtcl_fail(err, "%s: the experiment was started with --lr-f %g; rerun with the same value, or choose "
+                              "another -o", path, s->lr_f);
     if (o->repeats > s->repeats)
         s->repeats = o->repeats; /* more supervision sets: the new repeats are added */
     return 0;
@@ -550,6 +578,7 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
     if (fresh < 0)
         return -1;
     s.device = o->device;
+    s.which |= o->which;
     if (mkdir_p(o->out, err) != 0)
         return -1;
     int idx[DTCL_NCFG], nc = dtcl_experiment_members(o->which, idx, DTCL_NCFG);
@@ -601,13 +630,16 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
         rc = settings_write(o->out, &s, err); /* the repeats may have grown */
     }
     /* progress: each run's training and evaluation a task, weighted by its estimated seconds */
-    DtclProgress pg;
+    DtclProgress own, *pg = o->progress ? o->progress : &own;
     double *cost = DTCL_CALLOC((size_t)nruns * 2 + 1, sizeof(double)), total = 0;
     for (int i = 0; i < nruns && todo > 0; i++) {
         run_cost(&k, &states[i], s.epochs, s.eval_every, f_scale, &cost[2 * i], &cost[2 * i + 1]);
         total += cost[2 * i] + cost[2 * i + 1];
     }
-    dtcl_progress_begin(&pg, "dtcl experiment", !log || o->quiet, total);
+    if (o->progress)
+        dtcl_progress_grow(pg, total);
+    else
+        dtcl_progress_begin(pg, "dtcl experiment", !log || o->quiet, total);
     int failed = 0, stopped = 0;
     char failures[16384] = "";
     for (int i = 0; i < nruns && rc == 0 && !stopped; i++) {
@@ -620,10 +652,10 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
         dtcl_exp_run_dir(dir, sizeof dir, o->out, st->ci, st->repeat);
         DtclTrainConfig tc;
         run_config(&s, st->ci, st->repeat, &tc);
-        tc.progress = &pg;
+        tc.progress = pg;
         int step_rc = 0, interrupted = 0;
         if (st->trained_to < s.epochs) {
-            dtcl_progress_task(&pg, cost[2 * i], "[%d/%d] %s r%d: %s", i + 1, nruns,
+            dtcl_progress_task(pg, cost[2 * i], "[%d/%d] %s r%d: %s", i + 1, nruns,
                                dtcl_exp_configs[st->ci].info.name, st->repeat,
                                st->trained_to < 0 ? "training" : "resuming");
             if (st->trained_to < 0) {
@@ -637,7 +669,7 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
                     dtcl_remove_tree(dir); /* created, then stopped before its config.json: nothing to keep */
             }
             step_rc = dtcl_train_run(&tc, dir, st->trained_to >= 0, &interrupted, err);
-            dtcl_progress_task_end(&pg);
+            dtcl_progress_task_end(pg);
             if (interrupted) {
                 stopped = 1;
                 break;
@@ -650,26 +682,27 @@ int dtcl_experiment_run(const DtclExperimentOptions *o, FILE *log, DtclError *er
                 failed++;
                 size_t len = strlen(failures);
                 snprintf(failures + len, sizeof failures - len, "%s%s: %s", len ? "; " : "", dir, err->msg);
-                dtcl_progress_note(&pg, "dtcl experiment: %s failed: %s\n", dir, err->msg);
+                dtcl_progress_note(pg, "dtcl experiment: %s failed: %s\n", dir, err->msg);
                 continue;
             }
             rc = run_state(&s, o->out, st->ci, st->repeat, st, err);
         }
         if (rc == 0 && st->nmissing > 0) {
-            dtcl_progress_task(&pg, cost[2 * i + 1], "[%d/%d] %s r%d: evaluating", i + 1, nruns,
+            dtcl_progress_task(pg, cost[2 * i + 1], "[%d/%d] %s r%d: evaluating", i + 1, nruns,
                                dtcl_exp_configs[st->ci].info.name, st->repeat);
             DtclEvalOptions eo;
             dtcl_eval_options_default(&eo);
             eo.device = s.device;
             eo.epochs = st->missing;
             eo.nepochs = st->nmissing;
-            eo.progress = &pg;
+            eo.progress = pg;
             if (dtcl_eval_run(dir, &eo, NULL, NULL, 0, NULL, err) != 0)
                 rc = -1;
-            dtcl_progress_task_end(&pg);
+            dtcl_progress_task_end(pg);
         }
     }
-    dtcl_progress_end(&pg);
+    if (!o->progress)
+        dtcl_progress_end(pg);
     free(cost);
     free(states);
     if (rc != 0)

@@ -26,9 +26,13 @@
 #include "backend/device.h"
 #include "nets/encoder.h"
 #include "base/error.h"
+#include "base/progress.h"
 #include "nn/nce.h"
 
-enum { DTCL_EXP_TABLE2 = 1, DTCL_EXP_FIG2 = 2, DTCL_EXP_ORDER = 4, DTCL_EXP_SUPCON = 8, DTCL_EXP_ALL = 15 };
+/* the paper's four experiments (all = the four), and the demo's: proposed, simclr, supervised 10% and 100% */
+enum { DTCL_EXP_TABLE2 = 1, DTCL_EXP_FIG2 = 2, DTCL_EXP_ORDER = 4, DTCL_EXP_SUPCON = 8, DTCL_EXP_ALL = 15,
+       DTCL_EXP_DEMO = 16 };
+#define DTCL_NEXPERIMENTS 5
 
 /* The reversed default order: the order ablation's second order. */
 extern const char *const dtcl_experiment_order2;
@@ -43,14 +47,17 @@ typedef struct {
     DtclNce nce;             /* every run's contrastive loss (SupCon's configuration keeps its kind) */
     uint64_t seed;          /* >= 1 */
     double budget_minutes;  /* 0: none */
+    double lr_f;            /* f's learning rate in every run (default 1e-4, the paper's) */
     DtclDevice device;      /* where the runs train and are evaluated; not a setting (may change on a rerun) */
     int quiet;              /* no progress line (base/progress.h); the estimate and errors still print */
     /* which of the above the user gave (a rerun must agree with experiment.json) */
-    int given_epochs, given_eval_every, given_batch, given_widths, given_seed, given_encoder, given_init, given_nce;
+    int given_epochs, given_eval_every, given_batch, given_widths, given_seed, given_encoder, given_init, given_nce,
+        given_lr_f;
+    DtclProgress *progress; /* the caller's (the demo's), or NULL: the experiment's own */
 } DtclExperimentOptions;
 
 void dtcl_experiment_options_default(DtclExperimentOptions *o);
-/* "table2", "fig2", "order", "supcon" or "all" to bits; 0 when unknown. */
+/* "table2", "fig2", "order", "supcon", "all" or "demo" to bits; 0 when unknown. */
 int dtcl_experiment_parse(const char *name);
 
 /* Runs (or continues) the experiment's training and evaluation; then

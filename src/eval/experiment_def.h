@@ -39,8 +39,8 @@ enum {
 };
 
 extern const DtclExpConfig dtcl_exp_configs[DTCL_NCFG];
-/* The configurations of table2, fig2, order, supcon (bit k of DTCL_EXP_*), each list ending in -1. */
-extern const int *const dtcl_exp_members[4];
+/* The configurations of table2, fig2, order, supcon, demo (bit k of DTCL_EXP_*), each list ending in -1. */
+extern const int *const dtcl_exp_members[DTCL_NEXPERIMENTS];
 
 typedef struct {
     char data[4096];
@@ -52,6 +52,8 @@ typedef struct {
     DtclNce nce;
     uint64_t seed;
     double train_fraction;
+    double lr_f;       /* f's learning rate */
+    int which;         /* DTCL_EXP_* bits of the experiments run into OUT (0: not recorded, before dtcl 0.1.1) */
     char scaled[512];  /* what --budget changed, for the record */
     DtclDevice device; /* this invocation's --device (not in experiment.json) */
 } DtclExpSettings;

@@ -696,10 +696,11 @@ int dtcl_figures(const char *path, const char *outdir, const DtclFiguresOptions 
             rc = fig2_experiment(path, outdir, log, err);
         /* Fig. 3: repeat 0 of the strategies of the paper's comparison that are present */
         static const char *const fig3_names[] = {"random", "random-sup", "ssl", "proposed", "simclr"};
-        char runs_buf[5][4400];
-        const char *runs[5], *labels[5];
+        enum { NFIG3 = sizeof fig3_names / sizeof *fig3_names };
+        char runs_buf[NFIG3][4400];
+        const char *runs[NFIG3], *labels[NFIG3];
         int nr = 0, epoch = o->epoch;
-        for (int k = 0; k < 5 && rc == 0; k++) {
+        for (int k = 0; k < NFIG3 && rc == 0; k++) {
             snprintf(runs_buf[nr], sizeof runs_buf[nr], "%s/%s/0", path, fig3_names[k]);
             int last = dtcl_train_newest_epoch(runs_buf[nr]);
             if (last < 0)

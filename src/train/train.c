@@ -496,7 +496,10 @@ int dtcl_train_run(const DtclTrainConfig *c, const char *run, int resume, int *i
             break;
         }
         char row[4096];
-        double floor = dtcl_nce_floor(&c->nce, c->batch), nce = acc[ACC_NCE] / acc[ACC_STEPS];
+        /* the supervised step computes no L_NCE: no floor to fall below */
+        int has_nce = dtcl_strategies[c->strategy].step != DTCL_STEP_SUPERVISED;
+        double floor = has_nce ? dtcl_nce_floor(&c->nce, c->batch) : NAN;
+        double nce = acc[ACC_NCE] / acc[ACC_STEPS];
         metrics_row(row, sizeof row, epoch, acc, vbce, vauc, floor, secs);
         if (epoch % c->save_every == 0 || epoch == c->epochs)
             rc = save_checkpoint(&r, epoch, DTCL_RUN_EPOCH, 0, NULL, err);
